@@ -1,0 +1,114 @@
+"""Core-engine workloads: per-op overhead (``smallops``) and very deep graphs (``deep``).
+
+Each is the same computation written with maligrad and by hand in numpy (the forward
+chain, then its derivative chain), float32.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from harness import Workload
+
+import maligrad as mg
+
+ADD, MUL = np.float32(0.1), np.float32(0.9)
+
+
+def _smallops_numpy(x0: np.ndarray, n: int) -> np.ndarray:
+    x = x0
+    saved = []
+    for i in range(n):
+        k = i % 4
+        if k == 0:
+            x = x + ADD
+        elif k == 1:
+            x = x * MUL
+        elif k == 2:
+            x = np.tanh(x)
+            saved.append(x)
+        else:
+            x = np.exp(x)
+            saved.append(x)
+    g = np.ones_like(x)
+    for i in reversed(range(n)):
+        k = i % 4
+        if k == 1:
+            g = g * MUL
+        elif k == 2:
+            y = saved.pop()
+            g = g * (1 - y * y)
+        elif k == 3:
+            g = g * saved.pop()
+    return g
+
+
+def _smallops_maligrad(x0: np.ndarray, n: int) -> np.ndarray:
+    x = mg.Variable(x0, requires_grad=True)
+    y = x
+    for i in range(n):
+        k = i % 4
+        if k == 0:
+            y = y + ADD
+        elif k == 1:
+            y = y * MUL
+        elif k == 2:
+            y = y.tanh()
+        else:
+            y = y.exp()
+    y.backward(np.ones_like(y.data))
+    return x.grad.data
+
+
+def _deep_numpy(x0: np.ndarray, n: int) -> np.ndarray:
+    x = x0
+    for _ in range(n):
+        x = x * np.float32(1.0001) + np.float32(0.0001)
+    g = np.ones_like(x)
+    for _ in range(n):
+        g = g * np.float32(1.0001)
+    return g
+
+
+def _deep_maligrad(x0: np.ndarray, n: int) -> np.ndarray:
+    x = mg.Variable(x0, requires_grad=True)
+    y = x
+    for _ in range(n):
+        y = y * 1.0001 + 0.0001
+    y.sum().backward()
+    return x.grad.data
+
+
+def workloads(quick: bool = False) -> list[Workload]:
+    rng = np.random.default_rng(0)
+    x16 = rng.normal(size=16).astype(np.float32)
+    x4 = rng.normal(size=4).astype(np.float32)
+    n_small = 400 if quick else 2000
+    np.testing.assert_allclose(
+        _smallops_maligrad(x16, 40), _smallops_numpy(x16, 40), rtol=1e-5, atol=1e-6
+    )
+    out = [
+        Workload(
+            "smallops",
+            {
+                "numpy": lambda: _smallops_numpy(x16, n_small),
+                "maligrad": lambda: _smallops_maligrad(x16, n_small),
+            },
+            description=f"chain of {n_small} add/mul/tanh/exp on (16,), forward + backward",
+            target=6.0,
+            repeats=5 if quick else 15,
+        )
+    ]
+    for depth in (10_000,) if quick else (10_000, 100_000):
+        out.append(
+            Workload(
+                f"deep-{depth // 1000}k",
+                {
+                    "numpy": lambda d=depth: _deep_numpy(x4, d),
+                    "maligrad": lambda d=depth: _deep_maligrad(x4, d),
+                },
+                description=f"x = x * 1.0001 + 0.0001, {depth} times on (4,), forward + backward",
+                repeats=3,
+                extra={"depth": depth},
+            )
+        )
+    return out

@@ -1,0 +1,64 @@
+"""Run every benchmark workload and report its speed as a ratio to hand-written numpy.
+
+Each ``benchmarks/bench_*.py`` module defines ``workloads(quick: bool) -> list[Workload]``.
+Usage::
+
+    hatch run bench:bench                 # everything
+    hatch run bench:bench smallops deep   # workloads whose name contains a word given
+    hatch run bench:bench --quick         # fewer repeats, smaller sizes: a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import platform
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from harness import Result, format_table, measure  # noqa: E402
+
+
+def load_workloads(quick: bool) -> list:
+    workloads = []
+    for path in sorted(HERE.glob("bench_*.py")):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        workloads.extend(module.workloads(quick))
+    return workloads
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="run only workloads whose name contains one")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, smaller sizes")
+    parser.add_argument("--json", type=Path, default=HERE / "results" / "latest.json")
+    parser.add_argument("--no-memory", action="store_true", help="skip peak-memory runs")
+    args = parser.parse_args(argv)
+
+    results: list[Result] = []
+    for workload in load_workloads(args.quick):
+        if args.names and not any(n in workload.name for n in args.names):
+            continue
+        print(f"running {workload.name} ...", file=sys.stderr, flush=True)
+        results.append(measure(workload, memory=not args.no_memory))
+    print(format_table(results))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "results": [r.as_dict() for r in results],
+    }
+    args.json.write_text(json.dumps(payload, indent=2))
+    print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,163 @@
+"""maligrad: a readable, fast, verified numpy autograd engine.
+
+    >>> import numpy as np
+    >>> import maligrad as mg
+    >>> x = mg.Variable(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad.data
+    array([2., 4.], dtype=float32)
+"""
+
+from pkgutil import extend_path
+
+__path__ = extend_path(__path__, __name__)  # maligrad.nn and maligrad.data ship separately
+
+from maligrad.__about__ import __version__  # noqa: E402
+from maligrad.variable import Variable  # noqa: E402  (imports the ops)
+from maligrad.function import Function  # noqa: E402
+from maligrad.grad_mode import (  # noqa: E402
+    enable_grad,
+    get_default_dtype,
+    is_grad_enabled,
+    no_grad,
+    set_default_dtype,
+    set_grad_enabled,
+)
+from maligrad.autograd import grad  # noqa: E402
+from maligrad import functional  # noqa: E402
+from maligrad.gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
+from maligrad.dot import to_dot  # noqa: E402
+from maligrad.ops.broadcast import sum_to  # noqa: E402
+from maligrad.ops.comparison import (  # noqa: E402
+    equal,
+    greater,
+    greater_equal,
+    less,
+    less_equal,
+    not_equal,
+)
+from maligrad.ops.elementwise import maximum, minimum, where  # noqa: E402
+from maligrad.ops.erf import erf  # noqa: E402
+from maligrad.ops.functions import (  # noqa: E402
+    abs,
+    argmax,
+    argmin,
+    as_variable,
+    broadcast_to,
+    clip,
+    cos,
+    cumsum,
+    exp,
+    expand_dims,
+    expm1,
+    flatten,
+    flip,
+    log,
+    log1p,
+    logsumexp,
+    matmul,
+    max,
+    mean,
+    min,
+    permute,
+    prod,
+    relu,
+    repeat,
+    reshape,
+    roll,
+    sigmoid,
+    sin,
+    softplus,
+    sqrt,
+    squeeze,
+    std,
+    sum,
+    swapaxes,
+    tan,
+    tanh,
+    tile,
+    transpose,
+    unsqueeze,
+    var,
+)
+from maligrad.ops.join import concatenate, pad, split, stack  # noqa: E402
+from maligrad.ops.linalg import einsum, tensordot  # noqa: E402
+from maligrad._namespace import install as _install_namespace_hint  # noqa: E402
+
+_install_namespace_hint()
+
+__all__ = [
+    "Function",
+    "GradcheckError",
+    "Variable",
+    "__version__",
+    "abs",
+    "argmax",
+    "argmin",
+    "as_variable",
+    "broadcast_to",
+    "clip",
+    "concatenate",
+    "cos",
+    "cumsum",
+    "einsum",
+    "enable_grad",
+    "equal",
+    "erf",
+    "exp",
+    "expand_dims",
+    "expm1",
+    "flatten",
+    "flip",
+    "functional",
+    "get_default_dtype",
+    "grad",
+    "gradcheck",
+    "gradgradcheck",
+    "greater",
+    "greater_equal",
+    "is_grad_enabled",
+    "less",
+    "less_equal",
+    "log",
+    "log1p",
+    "logsumexp",
+    "matmul",
+    "max",
+    "maximum",
+    "mean",
+    "min",
+    "minimum",
+    "no_grad",
+    "not_equal",
+    "pad",
+    "permute",
+    "prod",
+    "relu",
+    "repeat",
+    "reshape",
+    "roll",
+    "set_default_dtype",
+    "set_grad_enabled",
+    "sigmoid",
+    "sin",
+    "softplus",
+    "split",
+    "sqrt",
+    "squeeze",
+    "stack",
+    "std",
+    "sum",
+    "sum_to",
+    "swapaxes",
+    "tan",
+    "tanh",
+    "tensordot",
+    "tile",
+    "to_dot",
+    "transpose",
+    "unsqueeze",
+    "var",
+    "where",
+]

@@ -1,0 +1,63 @@
+"""``maligrad.grad``: gradients of outputs with respect to chosen inputs.
+
+Unlike ``backward()``, nothing is accumulated into ``.grad``: the gradients are returned.
+With ``create_graph=True`` they are themselves differentiable::
+
+    >>> import numpy as np
+    >>> import maligrad as mg
+    >>> x = mg.Variable(np.array(2.0), requires_grad=True)
+    >>> (dx,) = mg.grad(x ** 3, x, create_graph=True)    # 3 x^2 = 12
+    >>> (ddx,) = mg.grad(dx, x)                           # 6 x = 12
+    >>> float(dx.data), float(ddx.data)
+    (12.0, 12.0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from maligrad.engine import run_backward, seed_gradients
+from maligrad.variable import Variable
+
+
+def _as_list(x: Any) -> list[Any]:
+    if isinstance(x, Variable):
+        return [x]
+    return list(x)
+
+
+def grad(
+    outputs: Variable | Sequence[Variable],
+    inputs: Variable | Sequence[Variable],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Variable | None, ...]:
+    """Return ``d(sum_k <grad_outputs_k, outputs_k>) / d(inputs_i)`` for each input.
+
+    Args:
+        outputs: Variables to differentiate.
+        inputs: Variables (leaves or intermediates) to differentiate with respect to.
+        grad_outputs: one gradient per output; may be omitted for single-element outputs.
+        retain_graph: keep the graph for another backward (defaults to ``create_graph``).
+        create_graph: record the gradient computation for higher-order derivatives.
+        allow_unused: give None for an input the outputs do not depend on, instead of an
+            error.
+    """
+    outs = _as_list(outputs)
+    ins = _as_list(inputs)
+    for i, x in enumerate(ins):
+        if not isinstance(x, Variable) or not x.requires_grad:
+            raise RuntimeError(f"input {i} of grad() does not require grad")
+    if grad_outputs is not None and (isinstance(grad_outputs, Variable) or not isinstance(
+        grad_outputs, (list, tuple)
+    )):
+        grad_outputs = [grad_outputs]
+    seeds = seed_gradients(outs, grad_outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    result = run_backward(outs, seeds, retain_graph, create_graph, ins, allow_unused)
+    assert result is not None
+    return tuple(result)

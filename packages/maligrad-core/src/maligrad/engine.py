@@ -1,0 +1,219 @@
+"""The backward engine: walk the graph in reverse topological order, without recursion.
+
+Given output Variables and their gradients, :func:`run_backward` visits each
+:class:`~maligrad.Function` node once, after every node that consumes its output, calls
+its ``backward`` and passes the results on to the node's parents: other nodes, or leaf
+Variables whose ``.grad`` accumulates. A node's incoming gradient is dropped as soon as it
+has been used, and its saved arrays are released unless ``retain_graph`` is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from maligrad.function import Function
+from maligrad.grad_mode import GradMode
+from maligrad.variable import Variable
+
+
+def _topological_order(roots: list[Function]) -> list[Function]:
+    """Nodes reachable from ``roots``, each after every node that consumes its output."""
+    order: list[Function] = []
+    seen: set[int] = set()
+    stack: list[tuple[Function, bool]] = [(fn, False) for fn in roots]
+    while stack:
+        fn, expanded = stack.pop()
+        if expanded:
+            order.append(fn)
+            continue
+        if id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        parents = fn.parents
+        if parents is None:
+            raise RuntimeError(
+                f"trying to backward through the graph a second time: {fn.name} was freed by "
+                "an earlier backward(). Pass retain_graph=True to the first backward() to keep it."
+            )
+        stack.append((fn, True))
+        for p in parents:
+            if isinstance(p, Function) and id(p) not in seen:
+                stack.append((p, False))
+    order.reverse()
+    return order
+
+
+def _check(grad: Variable, shape: tuple[int, ...], dtype: np.dtype, what: str) -> None:
+    data = grad.data
+    if data.shape != shape:
+        raise RuntimeError(f"{what} has shape {data.shape}, expected {shape}")
+    if data.dtype != dtype:
+        raise RuntimeError(f"{what} has dtype {data.dtype}, expected {dtype}")
+
+
+def run_backward(
+    outputs: Sequence[Variable],
+    grad_outputs: Sequence[Variable],
+    retain_graph: bool = False,
+    create_graph: bool = False,
+    inputs: Sequence[Variable] | None = None,
+    allow_unused: bool = False,
+) -> list[Variable | None] | None:
+    """Backpropagate ``grad_outputs`` from ``outputs``.
+
+    With ``inputs=None`` the gradients accumulate into ``.grad`` of the leaves. Otherwise
+    nothing is accumulated and the gradients with respect to ``inputs`` are returned (the
+    engine behind :func:`maligrad.grad`).
+    """
+    grads: dict[int, Variable] = {}
+    roots: list[Function] = []
+    leaf_seeds: list[tuple[Variable, Variable]] = []
+    for out, g in zip(outputs, grad_outputs):
+        fn = out.grad_fn
+        if fn is None:
+            leaf_seeds.append((out, g))
+            continue
+        key = id(fn)
+        grads[key] = grads[key] + g if key in grads else g
+        roots.append(fn)
+
+    order = _topological_order(roots)
+
+    # With explicit inputs, results are captured instead of accumulated into leaves, and
+    # only the nodes from which some input can be reached are run.
+    captured: dict[int, Variable | None] = {}
+    node_targets: dict[int, Variable] = {}
+    if inputs is not None:
+        for x in inputs:
+            captured[id(x)] = None
+            if x.grad_fn is not None:
+                node_targets[id(x.grad_fn)] = x
+        useful: set[int] = set()
+        for fn in reversed(order):
+            for p in fn.parents:  # type: ignore[union-attr]
+                if id(p) in captured or id(p) in useful or id(p) in node_targets:
+                    useful.add(id(fn))
+                    break
+        for out, g in leaf_seeds:
+            if id(out) in captured:
+                captured[id(out)] = g
+    else:
+        useful = set()
+        for out, g in leaf_seeds:
+            _accumulate_leaf(out, g)
+
+    prev_mode = GradMode.enabled
+    GradMode.enabled = create_graph
+    try:
+        for fn in order:
+            gy = grads.pop(id(fn), None)
+            if gy is None:
+                continue
+            if fn._hooks is not None:
+                for hook in fn._hooks:
+                    new = hook(gy)
+                    if new is not None:
+                        gy = new
+            if inputs is not None:
+                target = node_targets.get(id(fn))
+                if target is not None:
+                    captured[id(target)] = gy
+                if id(fn) not in useful:
+                    if not retain_graph:
+                        fn.release()
+                    continue
+            gxs = fn.backward(gy)
+            if type(gxs) is not tuple:
+                gxs = (gxs,)
+            parents = fn.parents
+            assert parents is not None
+            if len(gxs) != len(parents):
+                raise RuntimeError(
+                    f"{fn.name}.backward returned {len(gxs)} gradients for {len(parents)} inputs"
+                )
+            for p, gx in zip(parents, gxs):
+                if p is None or gx is None:
+                    continue
+                if not isinstance(p, Function):
+                    _check(gx, p.data.shape, p.data.dtype, f"gradient from {fn.name}.backward")
+                    if inputs is None:
+                        _accumulate_leaf(p, gx)
+                    elif id(p) in captured:
+                        prev = captured[id(p)]
+                        captured[id(p)] = gx if prev is None else prev + gx
+                else:
+                    _check(gx, p.out_shape, p.out_dtype, f"gradient from {fn.name}.backward")
+                    key = id(p)
+                    prev = grads.get(key)
+                    grads[key] = gx if prev is None else prev + gx
+            if not retain_graph:
+                fn.release()
+    finally:
+        GradMode.enabled = prev_mode
+
+    if inputs is None:
+        return None
+    results = [captured[id(x)] for x in inputs]
+    if not allow_unused:
+        for i, (x, r) in enumerate(zip(inputs, results)):
+            if r is None:
+                raise RuntimeError(
+                    f"input {i} (shape {x.shape}) was not used to compute the outputs; pass "
+                    "allow_unused=True to get None for it"
+                )
+    return results
+
+
+def _accumulate_leaf(leaf: Variable, grad: Variable) -> None:
+    if not leaf.requires_grad:
+        return
+    hooks = leaf._hooks
+    if hooks is not None:
+        for hook in hooks:
+            new = hook(grad)
+            if new is not None:
+                grad = new
+    leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+
+
+def seed_gradients(outputs: Sequence[Variable], grad_outputs: Sequence[Any] | None) -> list[Any]:
+    """Check or create the starting gradients: ones for scalars, required otherwise."""
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(
+            f"got {len(grad_outputs)} grad_outputs for {len(outputs)} outputs; give one each"
+        )
+    seeds = []
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if not isinstance(out, Variable):
+            raise TypeError(f"output {i} is a {type(out).__name__}, not a Variable")
+        if not out.requires_grad:
+            raise RuntimeError(
+                f"output {i} (shape {out.shape}) does not require grad and has no grad_fn: "
+                "nothing to differentiate"
+            )
+        if g is None:
+            if out.data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs; output {i} has "
+                    f"shape {out.shape}: pass gradient= (or grad_outputs=) of that shape"
+                )
+            g = Variable(np.ones_like(out.data))
+        elif not isinstance(g, Variable):
+            g = Variable(np.asarray(g, dtype=out.data.dtype))
+        if g.data.shape != out.data.shape:
+            raise RuntimeError(
+                f"gradient for output {i} has shape {g.data.shape}, but the output has shape "
+                f"{out.data.shape}"
+            )
+        if g.data.dtype != out.data.dtype:
+            raise TypeError(
+                f"gradient for output {i} has dtype {g.data.dtype}, but the output has dtype "
+                f"{out.data.dtype}"
+            )
+        seeds.append(g)
+    return seeds

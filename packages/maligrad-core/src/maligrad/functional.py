@@ -1,0 +1,157 @@
+"""Functional transforms of a Python function of Variables: vjp, jvp, jacobian, hessian, hvp.
+
+They are built on :func:`maligrad.grad`, so they work for any function made of maligrad
+ops. ``inputs`` is a Variable, an array, or a tuple of them; results mirror that shape.
+
+    >>> import numpy as np
+    >>> from maligrad import functional as F
+    >>> H = F.hessian(lambda x: (x ** 3).sum(), np.array([1.0, 2.0]))
+    >>> H.data
+    array([[ 6.,  0.],
+           [ 0., 12.]])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from maligrad.autograd import grad
+from maligrad.grad_mode import enable_grad
+from maligrad.ops.join import stack
+from maligrad.variable import Variable
+
+
+def _prepare(inputs: Any, create_graph: bool) -> tuple[tuple[Variable, ...], bool]:
+    single = not isinstance(inputs, (tuple, list))
+    items = (inputs,) if single else tuple(inputs)
+    out = []
+    for x in items:
+        if isinstance(x, Variable):
+            v = x if create_graph and x.requires_grad else x.detach()
+        else:
+            v = Variable(np.asarray(x))
+        out.append(v.requires_grad_(True) if not v.requires_grad else v)
+    return tuple(out), single
+
+
+def _zeros_if_none(gs: tuple[Any, ...], xs: tuple[Variable, ...]) -> tuple[Variable, ...]:
+    return tuple(Variable(np.zeros_like(x.data)) if g is None else g for g, x in zip(gs, xs))
+
+
+def _outputs(func: Callable[..., Any], xs: tuple[Variable, ...]) -> tuple[Any, bool]:
+    with enable_grad():
+        out = func(*xs)
+    return out, not isinstance(out, (tuple, list))
+
+
+def vjp(
+    func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False
+) -> tuple[Any, Any]:
+    """``(func(inputs), v^T J)``: the vector-Jacobian product at ``inputs``."""
+    xs, single = _prepare(inputs, create_graph)
+    out, single_out = _outputs(func, xs)
+    outs = (out,) if single_out else tuple(out)
+    vs = None if v is None else ((v,) if single_out else tuple(v))
+    if vs is not None:
+        vs = tuple(x if isinstance(x, Variable) else Variable(np.asarray(x, o.dtype))
+                   for x, o in zip(vs, outs))  # fmt: skip
+    gs = grad(list(outs), list(xs), vs, create_graph=create_graph, allow_unused=True)
+    gs = _zeros_if_none(gs, xs)
+    res_out = out if create_graph else _detach_all(out)
+    return res_out, gs[0] if single else gs
+
+
+def jvp(
+    func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False
+) -> tuple[Any, Any]:
+    """``(func(inputs), J v)``, by differentiating the vjp with respect to its cotangent."""
+    xs, single = _prepare(inputs, True)
+    out, single_out = _outputs(func, xs)
+    outs = (out,) if single_out else tuple(out)
+    if v is None:
+        if any(x.data.size != 1 for x in xs):
+            raise RuntimeError("jvp: v can be omitted only when every input has one element")
+        v = tuple(np.ones_like(x.data) for x in xs)
+    vs = (v,) if single else tuple(v)
+    vs = tuple(x if isinstance(x, Variable) else Variable(np.asarray(x, xi.dtype))
+               for x, xi in zip(vs, xs))  # fmt: skip
+    us = tuple(Variable(np.zeros_like(o.data), requires_grad=True) for o in outs)
+    gs = grad(list(outs), list(xs), list(us), create_graph=True, allow_unused=True)
+    pairs = [(g, vv) for g, vv in zip(gs, vs) if g is not None]
+    total = None
+    for g, vv in pairs:
+        term = (g * vv).sum()
+        total = term if total is None else total + term
+    if total is None:
+        jv = tuple(Variable(np.zeros_like(o.data)) for o in outs)
+    else:
+        jv = _zeros_if_none(grad(total, list(us), create_graph=create_graph, allow_unused=True),
+                            us)  # fmt: skip
+    res_out = out if create_graph else _detach_all(out)
+    return res_out, jv[0] if single_out else jv
+
+
+def jacobian(func: Callable[..., Any], inputs: Any, create_graph: bool = False) -> Any:
+    """The Jacobian ``d func / d inputs`` of shape ``output.shape + input.shape``.
+
+    For several inputs, a tuple with one Jacobian per input.
+    """
+    xs, single = _prepare(inputs, create_graph)
+    out, single_out = _outputs(func, xs)
+    if not single_out:
+        raise NotImplementedError("jacobian of a function with several outputs")
+    flat = out.reshape(-1)
+    rows: list[list[Variable]] = [[] for _ in xs]
+    for i in range(flat.shape[0]):
+        gs = grad(flat[i], list(xs), retain_graph=True, create_graph=create_graph,
+                  allow_unused=True)  # fmt: skip
+        for k, g in enumerate(_zeros_if_none(gs, xs)):
+            rows[k].append(g)
+    jacs = tuple(
+        stack(r).reshape(out.shape + x.shape) if r else Variable(np.zeros(out.shape + x.shape))
+        for r, x in zip(rows, xs)
+    )
+    if not create_graph:
+        jacs = tuple(j.detach() for j in jacs)
+    return jacs[0] if single else jacs
+
+
+def hessian(func: Callable[..., Any], inputs: Any, create_graph: bool = False) -> Any:
+    """The Hessian of a scalar function: ``input.shape + input.shape``."""
+    xs, single = _prepare(inputs, True)
+
+    def gradient(*args: Variable) -> Any:
+        (g,) = grad(func(*args), [args[0]], create_graph=True, allow_unused=True)
+        return g if g is not None else Variable(np.zeros_like(args[0].data))
+
+    if not single:
+        raise NotImplementedError("hessian of a function of several inputs")
+    return jacobian(gradient, xs[0], create_graph=create_graph)
+
+
+def hvp(
+    func: Callable[..., Any], inputs: Any, v: Any, create_graph: bool = False
+) -> tuple[Any, Any]:
+    """``(func(inputs), H v)``: a Hessian-vector product without forming ``H``."""
+    xs, single = _prepare(inputs, True)
+    out, _ = _outputs(func, xs)
+    vs = (v,) if single else tuple(v)
+    gs = _zeros_if_none(grad(out, list(xs), create_graph=True, allow_unused=True), xs)
+    total = None
+    for g, vv in zip(gs, vs):
+        term = (g * (vv.data if isinstance(vv, Variable) else np.asarray(vv, g.dtype))).sum()
+        total = term if total is None else total + term
+    assert total is not None
+    hv = grad(total, list(xs), create_graph=create_graph, allow_unused=True)
+    hv = _zeros_if_none(hv, xs)
+    res_out = out if create_graph else out.detach()
+    return res_out, hv[0] if single else hv
+
+
+def _detach_all(out: Any) -> Any:
+    if isinstance(out, Variable):
+        return out.detach()
+    return type(out)(o.detach() for o in out)

@@ -1,0 +1,1 @@
+"""The differentiable ops: one :class:`~maligrad.Function` subclass each, grouped by kind."""

@@ -1,0 +1,135 @@
+"""The arithmetic operators ``+ - * / **`` and unary ``-``, with numpy broadcasting.
+
+Gradients (``g`` is the output gradient; each is summed back to its input's shape)::
+
+    a + b : g, g            a * b : g b, g a           a ** b : g b a^(b-1), g a^b log a
+    a - b : g, -g           a / b : g / b, -g a / b^2  -a     : -g
+
+    >>> import numpy as np
+    >>> from maligrad import Variable
+    >>> a = Variable(np.array([1.0, 2.0]), requires_grad=True)
+    >>> (a * a + 1 / a).sum().backward()
+    >>> a.grad.data
+    array([1.  , 3.75])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from maligrad.function import Function
+from maligrad.ops.broadcast import sum_to
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    return x.shape if type(x) is np.ndarray else np.shape(x)
+
+
+def _check_broadcast(op: str, a: Any, b: Any) -> None:
+    raise ValueError(
+        f"{op}: operands could not be broadcast together with shapes {_shape(a)} and {_shape(b)}"
+    )
+
+
+class Add(Function):
+    def forward(self, a: Any, b: Any) -> np.ndarray:
+        self.shapes = (_shape(a), _shape(b))
+        try:
+            return a + b
+        except ValueError:
+            _check_broadcast("add", a, b)
+            raise
+
+    def backward(self, gy: Any) -> Any:
+        sa, sb = self.shapes
+        return sum_to(gy, sa), sum_to(gy, sb)
+
+
+class Sub(Function):
+    def forward(self, a: Any, b: Any) -> np.ndarray:
+        self.shapes = (_shape(a), _shape(b))
+        try:
+            return a - b
+        except ValueError:
+            _check_broadcast("subtract", a, b)
+            raise
+
+    def backward(self, gy: Any) -> Any:
+        sa, sb = self.shapes
+        needs = self.needs_input_grad
+        return (
+            sum_to(gy, sa) if needs[0] else None,
+            sum_to(-gy, sb) if needs[1] else None,
+        )
+
+
+class Mul(Function):
+    def forward(self, a: Any, b: Any) -> np.ndarray:
+        self.save_for_backward(a, b)
+        try:
+            return a * b
+        except ValueError:
+            _check_broadcast("multiply", a, b)
+            raise
+
+    def backward(self, gy: Any) -> Any:
+        a, b = self.saved_tensors
+        needs = self.needs_input_grad
+        return (
+            sum_to(gy * b, a.shape) if needs[0] else None,
+            sum_to(gy * a, b.shape) if needs[1] else None,
+        )
+
+
+class Div(Function):
+    def forward(self, a: Any, b: Any) -> np.ndarray:
+        self.save_for_backward(a, b)
+        try:
+            return a / b
+        except ValueError:
+            _check_broadcast("divide", a, b)
+            raise
+
+    def backward(self, gy: Any) -> Any:
+        a, b = self.saved_tensors
+        needs = self.needs_input_grad
+        ga = gy / b
+        return (
+            sum_to(ga, _shape_of(a)) if needs[0] else None,
+            sum_to(-ga * a / b, _shape_of(b)) if needs[1] else None,
+        )
+
+
+class Neg(Function):
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return -x
+
+    def backward(self, gy: Any) -> Any:
+        return -gy
+
+
+class Pow(Function):
+    """``a ** b`` for a Variable base or exponent (or both)."""
+
+    def forward(self, a: Any, b: Any) -> np.ndarray:
+        out = np.power(a, b)
+        self.save_for_backward(a, b, out)
+        return out
+
+    def backward(self, gy: Any) -> Any:
+        a, b, out = self.saved_tensors
+        needs = self.needs_input_grad
+        ga = gb = None
+        if needs[0]:
+            ga = sum_to(gy * b * a ** (b - 1), _shape_of(a))
+        if needs[1]:
+            from maligrad.ops.elementwise import Log
+
+            gb = sum_to(gy * out * Log.apply(a), _shape_of(b))
+        return ga, gb
+
+
+def _shape_of(x: Any) -> tuple[int, ...]:
+    return x.shape if hasattr(x, "shape") else ()

@@ -1,0 +1,180 @@
+"""Function forms of the ops, as in numpy: ``maligrad.exp(x)``, ``maligrad.sum(x, axis=0)``.
+
+Each accepts a Variable (or anything ``Variable()`` accepts) and calls one op.
+
+    >>> import numpy as np
+    >>> import maligrad as mg
+    >>> mg.exp(mg.Variable(np.zeros(2))).data
+    array([1., 1.])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from maligrad.ops import elementwise as ew
+from maligrad.ops import reductions as red
+from maligrad.ops import reorder, shape
+from maligrad.ops.broadcast import BroadcastTo
+from maligrad.variable import Axis, Variable
+
+
+def as_variable(x: Any) -> Variable:
+    """``x`` itself if it is a Variable, else a new constant Variable of it."""
+    return x if isinstance(x, Variable) else Variable(x)
+
+
+def exp(x: Any) -> Variable:
+    return ew.Exp.apply(as_variable(x))
+
+
+def log(x: Any) -> Variable:
+    return ew.Log.apply(as_variable(x))
+
+
+def log1p(x: Any) -> Variable:
+    return ew.Log1p.apply(as_variable(x))
+
+
+def expm1(x: Any) -> Variable:
+    return ew.Expm1.apply(as_variable(x))
+
+
+def sqrt(x: Any) -> Variable:
+    return ew.Sqrt.apply(as_variable(x))
+
+
+def sin(x: Any) -> Variable:
+    return ew.Sin.apply(as_variable(x))
+
+
+def cos(x: Any) -> Variable:
+    return ew.Cos.apply(as_variable(x))
+
+
+def tan(x: Any) -> Variable:
+    return ew.Tan.apply(as_variable(x))
+
+
+def tanh(x: Any) -> Variable:
+    return ew.Tanh.apply(as_variable(x))
+
+
+def sigmoid(x: Any) -> Variable:
+    return ew.Sigmoid.apply(as_variable(x))
+
+
+def relu(x: Any) -> Variable:
+    return ew.Relu.apply(as_variable(x))
+
+
+def softplus(x: Any) -> Variable:
+    return ew.Softplus.apply(as_variable(x))
+
+
+def abs(x: Any) -> Variable:  # noqa: A001 - numpy's name
+    return ew.Abs.apply(as_variable(x))
+
+
+def clip(x: Any, min: Any = None, max: Any = None) -> Variable:  # noqa: A002
+    return ew.Clip.apply(as_variable(x), lo=min, hi=max)
+
+
+def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:  # noqa: A001
+    return red.Sum.apply(as_variable(x), axis=axis, keepdims=keepdims)
+
+
+def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:
+    return red.Mean.apply(as_variable(x), axis=axis, keepdims=keepdims)
+
+
+def prod(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:
+    return red.Prod.apply(as_variable(x), axis=axis, keepdims=keepdims)
+
+
+def var(x: Any, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Variable:
+    return red.Var.apply(as_variable(x), axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+def std(x: Any, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Variable:
+    return red.Std.apply(as_variable(x), axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:  # noqa: A001
+    return red.Max.apply(as_variable(x), axis=axis, keepdims=keepdims)
+
+
+def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:  # noqa: A001
+    return red.Min.apply(as_variable(x), axis=axis, keepdims=keepdims)
+
+
+def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:
+    return red.LogSumExp.apply(as_variable(x), axis=axis, keepdims=keepdims)
+
+
+def cumsum(x: Any, axis: int | None = None) -> Variable:
+    return red.cumsum(as_variable(x), axis)
+
+
+def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Variable:
+    return red.argmax(x, axis, keepdims)
+
+
+def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Variable:
+    return red.argmin(x, axis, keepdims)
+
+
+def reshape(x: Any, shape_: Any) -> Variable:
+    return as_variable(x).reshape(shape_)
+
+
+def transpose(x: Any, axes: Any = None) -> Variable:
+    return shape.Transpose.apply(as_variable(x), axes=axes)
+
+
+permute = transpose
+
+
+def swapaxes(x: Any, axis1: int, axis2: int) -> Variable:
+    return shape.swapaxes(as_variable(x), axis1, axis2)
+
+
+def squeeze(x: Any, axis: Axis = None) -> Variable:
+    return shape.squeeze(as_variable(x), axis)
+
+
+def expand_dims(x: Any, axis: int) -> Variable:
+    return shape.expand_dims(as_variable(x), axis)
+
+
+unsqueeze = expand_dims
+
+
+def flatten(x: Any, start_axis: int = 0, end_axis: int = -1) -> Variable:
+    return shape.flatten(as_variable(x), start_axis, end_axis)
+
+
+def broadcast_to(x: Any, shape_: Any) -> Variable:
+    return BroadcastTo.apply(as_variable(x), shape=tuple(shape_))
+
+
+def flip(x: Any, axis: Axis = None) -> Variable:
+    return reorder.Flip.apply(as_variable(x), axis=axis)
+
+
+def roll(x: Any, shift: Any, axis: Axis = None) -> Variable:
+    return reorder.Roll.apply(as_variable(x), shift=shift, axis=axis)
+
+
+def repeat(x: Any, repeats: Any, axis: int | None = None) -> Variable:
+    return reorder.Repeat.apply(as_variable(x), repeats=repeats, axis=axis)
+
+
+def tile(x: Any, reps: Any) -> Variable:
+    return reorder.Tile.apply(as_variable(x), reps=reps)
+
+
+def matmul(a: Any, b: Any) -> Variable:
+    from maligrad.ops.linalg import MatMul
+
+    return MatMul.apply(a, b)

@@ -1,0 +1,214 @@
+"""Reductions over ``axis`` (None, an int or a tuple) with ``keepdims``.
+
+Gradients: the output gradient ``g`` is reshaped to keep the reduced axes as size 1,
+broadcast back over them, then::
+
+    sum  : g                      mean : g / n                prod : g y / x
+    var  : g 2 (x - mean) / (n - ddof)          std : g (x - mean) / ((n - ddof) y)
+    max, min : g on the extreme entries (split equally between ties)
+    logsumexp : g exp(x - y)      cumsum : reversed cumsum of g
+
+    >>> import numpy as np
+    >>> from maligrad import Variable
+    >>> x = Variable(np.array([[1.0, 5.0], [3.0, 2.0]]), requires_grad=True)
+    >>> x.max(axis=1).sum().backward()
+    >>> x.grad.data
+    array([[0., 1.],
+           [1., 0.]])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from maligrad.function import Function
+from maligrad.ops.broadcast import BroadcastTo
+
+
+def normalize_axis(axis: Any, ndim: int) -> tuple[int, ...]:
+    """Axes as a sorted tuple of non-negative ints; raises naming the bad axis."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)):
+            raise TypeError(f"axis must be an int or a tuple of ints, got {axis!r}")
+        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+            raise ValueError(f"axis {a} is out of bounds for an array of dimension {ndim}")
+        out.append(int(a) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"repeated axis in {axis!r}")
+    return tuple(sorted(out))
+
+
+class _Reduction(Function):
+    """Shared bookkeeping: the kept-dims shape of the output and the count reduced."""
+
+    def _setup(self, x: np.ndarray, axis: Any, keepdims: bool) -> tuple[int, ...]:
+        axes = normalize_axis(axis, x.ndim)
+        self.x_shape = x.shape
+        self.keep_shape = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+        self.keepdims = keepdims
+        self.count = int(np.prod([x.shape[i] for i in axes])) if axes else 1
+        self.axes = axes
+        return axes
+
+    def _expand(self, gy: Any) -> Any:
+        """Output gradient broadcast back to the input shape."""
+        if not self.keepdims and gy.data.shape != self.keep_shape:
+            gy = gy.reshape(self.keep_shape)
+        if gy.data.shape == self.x_shape:
+            return gy
+        return BroadcastTo.apply(gy, shape=self.x_shape)
+
+    def _keep(self, y: Any) -> Any:
+        """A saved output with the reduced axes kept (for broadcasting against x)."""
+        return y if self.keepdims or y.data.shape == self.keep_shape else y.reshape(self.keep_shape)
+
+
+class Sum(_Reduction):
+    def forward(self, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+        axes = self._setup(x, axis, keepdims)
+        return x.sum(axis=axes, keepdims=keepdims)
+
+    def backward(self, gy: Any) -> Any:
+        return self._expand(gy)
+
+
+class Mean(_Reduction):
+    def forward(self, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+        axes = self._setup(x, axis, keepdims)
+        return x.mean(axis=axes, keepdims=keepdims)
+
+    def backward(self, gy: Any) -> Any:
+        return self._expand(gy / self.count)
+
+
+class Prod(_Reduction):
+    """Product; the gradient ``g y / x`` assumes no zero entries in ``x``."""
+
+    def forward(self, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+        axes = self._setup(x, axis, keepdims)
+        y = x.prod(axis=axes, keepdims=keepdims)
+        self.save_for_backward(x, y)
+        return y
+
+    def backward(self, gy: Any) -> Any:
+        x, y = self.saved_tensors
+        return self._expand(gy * y) / x
+
+
+class Var(_Reduction):
+    def forward(
+        self, x: np.ndarray, axis: Any = None, ddof: int = 0, keepdims: bool = False
+    ) -> np.ndarray:
+        axes = self._setup(x, axis, keepdims)
+        self.ddof = ddof
+        self.save_for_backward(x)
+        return x.var(axis=axes, ddof=ddof, keepdims=keepdims)
+
+    def backward(self, gy: Any) -> Any:
+        (x,) = self.saved_tensors
+        centered = x - Mean.apply(x, axis=self.axes, keepdims=True)
+        return self._expand(gy) * centered * (2.0 / (self.count - self.ddof))
+
+
+class Std(_Reduction):
+    def forward(
+        self, x: np.ndarray, axis: Any = None, ddof: int = 0, keepdims: bool = False
+    ) -> np.ndarray:
+        axes = self._setup(x, axis, keepdims)
+        self.ddof = ddof
+        y = x.std(axis=axes, ddof=ddof, keepdims=keepdims)
+        self.save_for_backward(x, y)
+        return y
+
+    def backward(self, gy: Any) -> Any:
+        x, y = self.saved_tensors
+        centered = x - Mean.apply(x, axis=self.axes, keepdims=True)
+        scale = self._expand(gy / (y * (self.count - self.ddof)))
+        return scale * centered
+
+
+class _Extreme(_Reduction):
+    pick = staticmethod(np.max)
+
+    def forward(self, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+        axes = self._setup(x, axis, keepdims)
+        if x.size == 0:
+            raise ValueError(f"{type(self).__name__.lower()} of an empty array of shape {x.shape}")
+        y = self.pick(x, axis=axes, keepdims=True)
+        mask = x == y
+        self.weights = mask / mask.sum(axis=axes, keepdims=True).astype(x.dtype)
+        return y if keepdims else y.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+    def backward(self, gy: Any) -> Any:
+        return self._expand(gy) * self.weights
+
+
+class Max(_Extreme):
+    pick = staticmethod(np.max)
+
+
+class Min(_Extreme):
+    pick = staticmethod(np.min)
+
+
+class LogSumExp(_Reduction):
+    """``log(sum(exp(x)))``, shifted by the maximum so that it never overflows."""
+
+    def forward(self, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+        axes = self._setup(x, axis, keepdims)
+        m = np.max(x, axis=axes, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        y = np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
+        if not keepdims:
+            y = y.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
+        self.save_for_backward(x, y)
+        return y
+
+    def backward(self, gy: Any) -> Any:
+        x, y = self.saved_tensors
+        return self._expand(gy) * (x - self._keep(y)).exp()
+
+
+class Cumsum(Function):
+    def forward(self, x: np.ndarray, axis: int) -> np.ndarray:
+        (self.axis,) = normalize_axis(axis, x.ndim)
+        return np.cumsum(x, axis=self.axis)
+
+    def backward(self, gy: Any) -> Any:
+        from maligrad.ops.reorder import Flip
+
+        flipped = Flip.apply(gy, axis=self.axis)
+        return Flip.apply(Cumsum.apply(flipped, axis=self.axis), axis=self.axis)
+
+
+def cumsum(x: Any, axis: int | None = None) -> Any:
+    """Cumulative sum along ``axis`` (flattened first when ``axis`` is None, as numpy)."""
+    if axis is None:
+        x = x.reshape(-1)
+        axis = 0
+    return Cumsum.apply(x, axis=axis)
+
+
+def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
+    """Indices of the maxima (int64, not differentiable)."""
+    from maligrad.variable import Variable
+
+    return Variable(np.argmax(_data(x), axis=axis, keepdims=keepdims).astype(np.int64))
+
+
+def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
+    """Indices of the minima (int64, not differentiable)."""
+    from maligrad.variable import Variable
+
+    return Variable(np.argmin(_data(x), axis=axis, keepdims=keepdims).astype(np.int64))
+
+
+def _data(x: Any) -> np.ndarray:
+    return x.data if hasattr(x, "data") else np.asarray(x)

@@ -1,0 +1,475 @@
+"""``Variable``: a numpy array that remembers how it was computed.
+
+    >>> import numpy as np
+    >>> from maligrad import Variable
+    >>> a = Variable(2 * np.ones((3, 3)), requires_grad=True)
+    >>> b = Variable(3 * np.ones((3, 3)))
+    >>> (a[0] * b).sum().backward()
+    >>> a.grad.data
+    array([[9., 9., 9.],
+           [0., 0., 0.],
+           [0., 0., 0.]])
+
+``data`` is the numpy array; ``grad`` is a Variable (or None) filled by ``backward``;
+``grad_fn`` is the :class:`~maligrad.Function` node that produced it (None for leaves).
+Operators and methods are thin: each calls one op's ``Function.apply``.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from maligrad.grad_mode import GradMode
+
+Axis = int | Sequence[int] | None
+
+
+def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
+    if isinstance(data, Variable):
+        raise TypeError("Variable(data) got a Variable; use v.detach() or v.clone() instead")
+    if isinstance(data, np.ndarray):
+        return data if dtype is None else data.astype(dtype, copy=False)
+    if dtype is not None:
+        return np.asarray(data, dtype=dtype)
+    arr = np.asarray(data)
+    if arr.dtype == np.float64 and not isinstance(data, np.generic):
+        arr = arr.astype(GradMode.default_dtype)
+    elif arr.dtype.kind == "i" and not isinstance(data, np.generic):
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind not in "biufc":
+        raise TypeError(f"cannot make a Variable from {type(data).__name__} (dtype {arr.dtype})")
+    return arr
+
+
+class Variable:
+    """A node of the computation graph holding a numpy array.
+
+    Args:
+        data: a numpy array (its dtype is kept), or a Python scalar or nested list
+            (floats become the default float dtype, float32 unless changed; ints int64).
+        requires_grad: record operations on it so that ``backward`` fills ``.grad``.
+            Only floating Variables may require grad.
+        dtype: optional dtype to convert ``data`` to.
+    """
+
+    # Class-level defaults keep creation cheap: an op's output sets only ``data``.
+    grad: Variable | None = None
+    grad_fn: Any = None
+    requires_grad: bool = False
+    name: str | None = None
+    _version: int = 0
+    _hooks: list[Callable[[Variable], Variable | None]] | None = None
+
+    __array_ufunc__ = None  # ``ndarray * Variable`` defers to Variable.__rmul__
+    __hash__ = object.__hash__  # comparisons are elementwise; hash by identity
+
+    def __init__(
+        self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
+    ) -> None:
+        self.data = _to_array(data, dtype)
+        if requires_grad:
+            self.requires_grad_(True)
+        if name is not None:
+            self.name = name
+
+    # -- array facts ---------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __bool__(self) -> bool:
+        return bool(self.data)  # raises like numpy for more than one element
+
+    def item(self) -> Any:
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=" ").replace("\n", "\n    ")
+        extra = ""
+        if self.grad_fn is not None:
+            extra = f"    grad_fn=<{self.grad_fn.name}>\n"
+        elif self.requires_grad:
+            extra = "    requires_grad=True\n"
+        return f"Variable(\n    data=\n    {body}\n{extra}    )"
+
+    # -- autograd ------------------------------------------------------------------
+    def requires_grad_(self, requires_grad: bool = True) -> Variable:
+        """Set ``requires_grad`` in place (leaves only; floating dtypes only)."""
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise TypeError(
+                f"only floating Variables can require grad, got dtype {self.data.dtype}; "
+                "convert with .astype(np.float32) first"
+            )
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError("requires_grad_(False) on a non-leaf: use detach() instead")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def detach(self) -> Variable:
+        """A new leaf sharing ``data``, cut from the graph."""
+        v = object.__new__(Variable)
+        v.data = self.data
+        return v
+
+    def backward(
+        self,
+        gradient: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+    ) -> None:
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+        ``gradient`` is required unless ``self`` has one element. ``retain_graph`` keeps the
+        saved arrays so that backward can run again; ``create_graph`` records the backward
+        pass so that the gradients can be differentiated again.
+        """
+        from maligrad.engine import run_backward, seed_gradients
+
+        seeds = seed_gradients([self], [gradient])
+        if retain_graph is None:
+            retain_graph = create_graph
+        run_backward([self], seeds, retain_graph, create_graph)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` of this non-leaf Variable during backward (leaves always do)."""
+        if self.grad_fn is None:
+            if not self.requires_grad:
+                raise RuntimeError("retain_grad() on a Variable that does not require grad")
+            return
+        ref = weakref.ref(self)
+
+        def keep(grad: Variable) -> None:
+            var = ref()
+            if var is not None:
+                var.grad = grad if var.grad is None else var.grad + grad
+
+        self.grad_fn.register_hook(keep)
+
+    def register_hook(self, hook: Callable[[Variable], Variable | None]) -> None:
+        """Call ``hook(grad)`` when this Variable's gradient is computed.
+
+        A hook may return a Variable to use instead of ``grad``.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a Variable that does not require grad")
+        if self.grad_fn is not None:
+            self.grad_fn.register_hook(hook)
+            return
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+
+    # -- in place, outside the graph -------------------------------------------------
+    def _check_inplace(self) -> None:
+        if GradMode.enabled and self.requires_grad:
+            raise RuntimeError(
+                f"in-place operation on a Variable of shape {self.shape} that requires grad "
+                "while the graph is recorded; wrap it in `with maligrad.no_grad():`"
+            )
+
+    def _inplace(self, ufunc: np.ufunc, other: Any) -> Variable:
+        self._check_inplace()
+        ufunc(self.data, other.data if isinstance(other, Variable) else other, out=self.data)
+        self._version += 1
+        return self
+
+    def add_(self, other: Any, alpha: float = 1.0) -> Variable:
+        """``self += alpha * other`` in place (bumps the version counter)."""
+        if alpha != 1.0:
+            other = (other.data if isinstance(other, Variable) else other) * alpha
+        return self._inplace(np.add, other)
+
+    def sub_(self, other: Any, alpha: float = 1.0) -> Variable:
+        return self.add_(other, alpha=-alpha)
+
+    def mul_(self, other: Any) -> Variable:
+        return self._inplace(np.multiply, other)
+
+    def div_(self, other: Any) -> Variable:
+        return self._inplace(np.true_divide, other)
+
+    def copy_(self, src: Any) -> Variable:
+        """Copy ``src`` into ``self`` in place (broadcasting, same-kind casting)."""
+        self._check_inplace()
+        np.copyto(self.data, src.data if isinstance(src, Variable) else src, casting="same_kind")
+        self._version += 1
+        return self
+
+    def zero_(self) -> Variable:
+        return self.fill_(0)
+
+    def fill_(self, value: Any) -> Variable:
+        self._check_inplace()
+        self.data.fill(value)
+        self._version += 1
+        return self
+
+    # -- operators -----------------------------------------------------------------
+    def __add__(self, other: Any) -> Variable:
+        return Add.apply(self, other)
+
+    def __radd__(self, other: Any) -> Variable:
+        return Add.apply(other, self)
+
+    def __sub__(self, other: Any) -> Variable:
+        return Sub.apply(self, other)
+
+    def __rsub__(self, other: Any) -> Variable:
+        return Sub.apply(other, self)
+
+    def __mul__(self, other: Any) -> Variable:
+        return Mul.apply(self, other)
+
+    def __rmul__(self, other: Any) -> Variable:
+        return Mul.apply(other, self)
+
+    def __truediv__(self, other: Any) -> Variable:
+        return Div.apply(self, other)
+
+    def __rtruediv__(self, other: Any) -> Variable:
+        return Div.apply(other, self)
+
+    def __pow__(self, other: Any) -> Variable:
+        return Pow.apply(self, other)
+
+    def __rpow__(self, other: Any) -> Variable:
+        return Pow.apply(other, self)
+
+    def __matmul__(self, other: Any) -> Variable:
+        return MatMul.apply(self, other)
+
+    def __rmatmul__(self, other: Any) -> Variable:
+        return MatMul.apply(other, self)
+
+    def __neg__(self) -> Variable:
+        return Neg.apply(self)
+
+    def __pos__(self) -> Variable:
+        return self
+
+    def __abs__(self) -> Variable:
+        return Abs.apply(self)
+
+    def __getitem__(self, key: Any) -> Variable:
+        return GetItem.apply(self, key=key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        set_item(self, key, value)
+
+    def __eq__(self, other: Any) -> Variable:  # type: ignore[override]
+        return comparison.equal(self, other)
+
+    def __ne__(self, other: Any) -> Variable:  # type: ignore[override]
+        return comparison.not_equal(self, other)
+
+    def __lt__(self, other: Any) -> Variable:
+        return comparison.less(self, other)
+
+    def __le__(self, other: Any) -> Variable:
+        return comparison.less_equal(self, other)
+
+    def __gt__(self, other: Any) -> Variable:
+        return comparison.greater(self, other)
+
+    def __ge__(self, other: Any) -> Variable:
+        return comparison.greater_equal(self, other)
+
+    # -- methods mirroring the functions in maligrad.ops ----------------------------
+    def exp(self) -> Variable:
+        return Exp.apply(self)
+
+    def log(self) -> Variable:
+        return Log.apply(self)
+
+    def log1p(self) -> Variable:
+        return Log1p.apply(self)
+
+    def expm1(self) -> Variable:
+        return Expm1.apply(self)
+
+    def sqrt(self) -> Variable:
+        return Sqrt.apply(self)
+
+    def sin(self) -> Variable:
+        return Sin.apply(self)
+
+    def cos(self) -> Variable:
+        return Cos.apply(self)
+
+    def tan(self) -> Variable:
+        return Tan.apply(self)
+
+    def tanh(self) -> Variable:
+        return Tanh.apply(self)
+
+    def sigmoid(self) -> Variable:
+        return Sigmoid.apply(self)
+
+    def relu(self) -> Variable:
+        return Relu.apply(self)
+
+    def softplus(self) -> Variable:
+        return Softplus.apply(self)
+
+    def erf(self) -> Variable:
+        return Erf.apply(self)
+
+    def abs(self) -> Variable:
+        return Abs.apply(self)
+
+    def clip(self, min: Any = None, max: Any = None) -> Variable:  # noqa: A002
+        return Clip.apply(self, lo=min, hi=max)
+
+    clamp = clip
+
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> Variable:
+        return Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> Variable:
+        return Mean.apply(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis: Axis = None, keepdims: bool = False) -> Variable:
+        return Prod.apply(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Variable:
+        return Var.apply(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Variable:
+        return Std.apply(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def max(self, axis: Axis = None, keepdims: bool = False) -> Variable:
+        return Max.apply(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: Axis = None, keepdims: bool = False) -> Variable:
+        return Min.apply(self, axis=axis, keepdims=keepdims)
+
+    def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> Variable:
+        return LogSumExp.apply(self, axis=axis, keepdims=keepdims)
+
+    def cumsum(self, axis: int | None = None) -> Variable:
+        return reductions.cumsum(self, axis)
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Variable:
+        return reductions.argmax(self, axis, keepdims)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Variable:
+        return reductions.argmin(self, axis, keepdims)
+
+    def reshape(self, *shape: Any) -> Variable:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return Reshape.apply(self, shape=shape)
+
+    view = reshape
+
+    def transpose(self, *axes: Any) -> Variable:
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return Transpose.apply(self, axes=axes or None)
+
+    permute = transpose
+
+    @property
+    def T(self) -> Variable:  # noqa: N802 - numpy's name
+        return Transpose.apply(self, axes=None)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Variable:
+        return shape_ops.swapaxes(self, axis1, axis2)
+
+    def squeeze(self, axis: Axis = None) -> Variable:
+        return shape_ops.squeeze(self, axis)
+
+    def unsqueeze(self, axis: int) -> Variable:
+        return shape_ops.expand_dims(self, axis)
+
+    expand_dims = unsqueeze
+
+    def flatten(self, start_axis: int = 0, end_axis: int = -1) -> Variable:
+        return shape_ops.flatten(self, start_axis, end_axis)
+
+    def broadcast_to(self, shape: Sequence[int]) -> Variable:
+        return BroadcastTo.apply(self, shape=tuple(shape))
+
+    def flip(self, axis: Axis = None) -> Variable:
+        return Flip.apply(self, axis=axis)
+
+    def roll(self, shift: Any, axis: Axis = None) -> Variable:
+        return Roll.apply(self, shift=shift, axis=axis)
+
+    def repeat(self, repeats: Any, axis: int | None = None) -> Variable:
+        return Repeat.apply(self, repeats=repeats, axis=axis)
+
+    def tile(self, reps: Any) -> Variable:
+        return Tile.apply(self, reps=reps)
+
+    def astype(self, dtype: Any) -> Variable:
+        return Cast.apply(self, dtype=np.dtype(dtype))
+
+    def clone(self) -> Variable:
+        return Copy.apply(self)
+
+    def matmul(self, other: Any) -> Variable:
+        return MatMul.apply(self, other)
+
+
+# The ops need Variable; Variable's methods need the ops.
+from maligrad.ops import comparison, reductions  # noqa: E402
+from maligrad.ops import shape as shape_ops  # noqa: E402
+from maligrad.ops.arithmetic import Add, Div, Mul, Neg, Pow, Sub  # noqa: E402
+from maligrad.ops.broadcast import BroadcastTo  # noqa: E402
+from maligrad.ops.elementwise import (  # noqa: E402
+    Abs,
+    Cast,
+    Clip,
+    Copy,
+    Cos,
+    Exp,
+    Expm1,
+    Log,
+    Log1p,
+    Relu,
+    Sigmoid,
+    Sin,
+    Softplus,
+    Sqrt,
+    Tan,
+    Tanh,
+)
+from maligrad.ops.erf import Erf  # noqa: E402
+from maligrad.ops.indexing import GetItem, set_item  # noqa: E402
+from maligrad.ops.linalg import MatMul  # noqa: E402
+from maligrad.ops.reductions import LogSumExp, Max, Mean, Min, Prod, Std, Sum, Var  # noqa: E402
+from maligrad.ops.reorder import Flip, Repeat, Roll, Tile  # noqa: E402
+from maligrad.ops.shape import Reshape, Transpose  # noqa: E402
