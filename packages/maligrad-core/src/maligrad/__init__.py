@@ -25,7 +25,8 @@ from maligrad.grad_mode import (  # noqa: E402
     set_grad_enabled,
 )
 from maligrad.autograd import grad  # noqa: E402
-from maligrad import functional  # noqa: E402
+from maligrad import functional, random  # noqa: E402
+from maligrad.random import manual_seed  # noqa: E402
 from maligrad.gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
 from maligrad.dot import to_dot  # noqa: E402
 from maligrad.ops.broadcast import sum_to  # noqa: E402
@@ -123,6 +124,7 @@ __all__ = [
     "log",
     "log1p",
     "logsumexp",
+    "manual_seed",
     "matmul",
     "max",
     "maximum",
@@ -134,6 +136,7 @@ __all__ = [
     "pad",
     "permute",
     "prod",
+    "random",
     "relu",
     "repeat",
     "reshape",
