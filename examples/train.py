@@ -9,7 +9,7 @@ x = rng.normal(size=(256, 1)).astype(np.float32)
 y = 3 * x + 0.5 + 0.01 * rng.normal(size=(256, 1)).astype(np.float32)
 w = mg.Variable(np.zeros((1, 1), np.float32), requires_grad=True)
 b = mg.Variable(np.zeros(1, np.float32), requires_grad=True)
-for step in range(200):
+for _ in range(200):
     loss = ((x @ w + b - y) ** 2).mean()
     w.grad = b.grad = None
     loss.backward()

@@ -1,22 +1,25 @@
 """maligrad: a readable, fast, verified numpy autograd engine.
 
-    >>> import numpy as np
-    >>> import maligrad as mg
-    >>> x = mg.Variable(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
-    >>> y = (x * x).sum()
-    >>> y.backward()
-    >>> x.grad.data
-    array([2., 4.], dtype=float32)
+>>> import numpy as np
+>>> import maligrad as mg
+>>> x = mg.Variable(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+>>> y = (x * x).sum()
+>>> y.backward()
+>>> x.grad.data
+array([2., 4.], dtype=float32)
 """
 
 from pkgutil import extend_path
 
 __path__ = extend_path(__path__, __name__)  # maligrad.nn and maligrad.data ship separately
 
-from maligrad.__about__ import __version__  # noqa: E402
-from maligrad.variable import Variable  # noqa: E402  (imports the ops)
-from maligrad.function import Function  # noqa: E402
-from maligrad.grad_mode import (  # noqa: E402
+from maligrad import functional, random
+from maligrad.__about__ import __version__
+from maligrad._namespace import install as _install_namespace_hint
+from maligrad.autograd import grad
+from maligrad.dot import to_dot
+from maligrad.function import Function
+from maligrad.grad_mode import (
     enable_grad,
     get_default_dtype,
     is_grad_enabled,
@@ -24,13 +27,9 @@ from maligrad.grad_mode import (  # noqa: E402
     set_default_dtype,
     set_grad_enabled,
 )
-from maligrad.autograd import grad  # noqa: E402
-from maligrad import functional, random  # noqa: E402
-from maligrad.random import manual_seed  # noqa: E402
-from maligrad.gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
-from maligrad.dot import to_dot  # noqa: E402
-from maligrad.ops.broadcast import sum_to  # noqa: E402
-from maligrad.ops.comparison import (  # noqa: E402
+from maligrad.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from maligrad.ops.broadcast import sum_to
+from maligrad.ops.comparison import (
     equal,
     greater,
     greater_equal,
@@ -38,9 +37,9 @@ from maligrad.ops.comparison import (  # noqa: E402
     less_equal,
     not_equal,
 )
-from maligrad.ops.elementwise import maximum, minimum, where  # noqa: E402
-from maligrad.ops.erf import erf  # noqa: E402
-from maligrad.ops.functions import (  # noqa: E402
+from maligrad.ops.elementwise import maximum, minimum, where
+from maligrad.ops.erf import erf
+from maligrad.ops.functions import (
     abs,
     argmax,
     argmin,
@@ -82,9 +81,10 @@ from maligrad.ops.functions import (  # noqa: E402
     unsqueeze,
     var,
 )
-from maligrad.ops.join import concatenate, pad, split, stack  # noqa: E402
-from maligrad.ops.linalg import einsum, tensordot  # noqa: E402
-from maligrad._namespace import install as _install_namespace_hint  # noqa: E402
+from maligrad.ops.join import concatenate, pad, split, stack
+from maligrad.ops.linalg import einsum, tensordot
+from maligrad.random import manual_seed
+from maligrad.variable import Variable
 
 _install_namespace_hint()
 

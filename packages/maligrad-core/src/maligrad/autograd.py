@@ -51,9 +51,9 @@ def grad(
     for i, x in enumerate(ins):
         if not isinstance(x, Variable) or not x.requires_grad:
             raise RuntimeError(f"input {i} of grad() does not require grad")
-    if grad_outputs is not None and (isinstance(grad_outputs, Variable) or not isinstance(
-        grad_outputs, (list, tuple)
-    )):
+    if grad_outputs is not None and (
+        isinstance(grad_outputs, Variable) or not isinstance(grad_outputs, (list, tuple))
+    ):
         grad_outputs = [grad_outputs]
     seeds = seed_gradients(outs, grad_outputs)
     if retain_graph is None:

@@ -10,6 +10,7 @@ has been used, and its saved arrays are released unless ``retain_graph`` is set.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
@@ -19,39 +20,36 @@ from maligrad.grad_mode import GradMode
 from maligrad.variable import Variable
 
 
-def _topological_order(roots: list[Function]) -> list[Function]:
-    """Nodes reachable from ``roots``, each after every node that consumes its output."""
+def _reachable(roots: list[Function]) -> list[Function]:
+    """Every node reachable from ``roots`` (iterative depth-first search)."""
+    seen: set[Function] = set()
     order: list[Function] = []
-    seen: set[int] = set()
-    stack: list[tuple[Function, bool]] = [(fn, False) for fn in roots]
+    stack = list(roots)
     while stack:
-        fn, expanded = stack.pop()
-        if expanded:
-            order.append(fn)
+        fn = stack.pop()
+        if fn in seen:
             continue
-        if id(fn) in seen:
-            continue
-        seen.add(id(fn))
+        seen.add(fn)
+        order.append(fn)
         parents = fn.parents
         if parents is None:
-            raise RuntimeError(
-                f"trying to backward through the graph a second time: {fn.name} was freed by "
-                "an earlier backward(). Pass retain_graph=True to the first backward() to keep it."
-            )
-        stack.append((fn, True))
-        for p in parents:
-            if isinstance(p, Function) and id(p) not in seen:
-                stack.append((p, False))
-    order.reverse()
+            raise _freed(fn)
+        stack.extend(p for p in parents if isinstance(p, Function) and p not in seen)
     return order
 
 
-def _check(grad: Variable, shape: tuple[int, ...], dtype: np.dtype, what: str) -> None:
-    data = grad.data
-    if data.shape != shape:
-        raise RuntimeError(f"{what} has shape {data.shape}, expected {shape}")
-    if data.dtype != dtype:
-        raise RuntimeError(f"{what} has dtype {data.dtype}, expected {dtype}")
+def _freed(fn: Function) -> RuntimeError:
+    return RuntimeError(
+        f"trying to backward through the graph a second time: {fn.name} was freed by an "
+        "earlier backward(). Pass retain_graph=True to the first backward() to keep it."
+    )
+
+
+def _bad_grad(fn: Function, grad: Variable, shape: tuple[int, ...], dtype: np.dtype) -> Exception:
+    return RuntimeError(
+        f"{fn.name}.backward returned a gradient of shape {grad.data.shape} and dtype "
+        f"{grad.data.dtype} for an input of shape {shape} and dtype {dtype}"
+    )
 
 
 def run_backward(
@@ -64,72 +62,80 @@ def run_backward(
 ) -> list[Variable | None] | None:
     """Backpropagate ``grad_outputs`` from ``outputs``.
 
-    With ``inputs=None`` the gradients accumulate into ``.grad`` of the leaves. Otherwise
-    nothing is accumulated and the gradients with respect to ``inputs`` are returned (the
-    engine behind :func:`maligrad.grad`).
+    Nodes are visited from the most recently created down (a max-heap on their creation
+    number), which is a topological order: every consumer of a node's output was created
+    after it. With ``inputs=None`` the gradients accumulate into ``.grad`` of the leaves.
+    Otherwise nothing is accumulated and the gradients with respect to ``inputs`` are
+    returned (the engine behind :func:`maligrad.grad`).
     """
-    grads: dict[int, Variable] = {}
-    roots: list[Function] = []
+    grads: dict[Function, Variable] = {}
+    heap: list[tuple[int, Function]] = []
     leaf_seeds: list[tuple[Variable, Variable]] = []
     for out, g in zip(outputs, grad_outputs):
         fn = out.grad_fn
         if fn is None:
             leaf_seeds.append((out, g))
-            continue
-        key = id(fn)
-        grads[key] = grads[key] + g if key in grads else g
-        roots.append(fn)
-
-    order = _topological_order(roots)
+        elif fn in grads:
+            grads[fn] = grads[fn] + g
+        else:
+            if fn.parents is None:
+                raise _freed(fn)
+            grads[fn] = g
+            heappush(heap, (-fn.seq, fn))
 
     # With explicit inputs, results are captured instead of accumulated into leaves, and
     # only the nodes from which some input can be reached are run.
+    capture = inputs is not None
     captured: dict[int, Variable | None] = {}
-    node_targets: dict[int, Variable] = {}
+    node_targets: dict[Function, Variable] = {}
+    useful: set[Function] = set()
     if inputs is not None:
         for x in inputs:
             captured[id(x)] = None
             if x.grad_fn is not None:
-                node_targets[id(x.grad_fn)] = x
-        useful: set[int] = set()
-        for fn in reversed(order):
+                node_targets[x.grad_fn] = x
+        nodes = _reachable([fn for _, fn in heap])
+        nodes.sort(key=lambda fn: fn.seq)
+        for fn in nodes:
             for p in fn.parents:  # type: ignore[union-attr]
-                if id(p) in captured or id(p) in useful or id(p) in node_targets:
-                    useful.add(id(fn))
+                if p is None:
+                    continue
+                if p in useful or p in node_targets or id(p) in captured:
+                    useful.add(fn)
                     break
         for out, g in leaf_seeds:
             if id(out) in captured:
-                captured[id(out)] = g
+                prev = captured[id(out)]
+                captured[id(out)] = g if prev is None else prev + g
     else:
-        useful = set()
         for out, g in leaf_seeds:
             _accumulate_leaf(out, g)
 
     prev_mode = GradMode.enabled
     GradMode.enabled = create_graph
     try:
-        for fn in order:
-            gy = grads.pop(id(fn), None)
-            if gy is None:
-                continue
+        while heap:
+            fn = heappop(heap)[1]
+            gy = grads.pop(fn)
             if fn._hooks is not None:
                 for hook in fn._hooks:
                     new = hook(gy)
                     if new is not None:
                         gy = new
-            if inputs is not None:
-                target = node_targets.get(id(fn))
+            if capture:
+                target = node_targets.get(fn)
                 if target is not None:
                     captured[id(target)] = gy
-                if id(fn) not in useful:
+                if fn not in useful:
                     if not retain_graph:
                         fn.release()
                     continue
+            parents = fn.parents
+            if parents is None:
+                raise _freed(fn)
             gxs = fn.backward(gy)
             if type(gxs) is not tuple:
                 gxs = (gxs,)
-            parents = fn.parents
-            assert parents is not None
             if len(gxs) != len(parents):
                 raise RuntimeError(
                     f"{fn.name}.backward returned {len(gxs)} gradients for {len(parents)} inputs"
@@ -137,18 +143,25 @@ def run_backward(
             for p, gx in zip(parents, gxs):
                 if p is None or gx is None:
                     continue
-                if not isinstance(p, Function):
-                    _check(gx, p.data.shape, p.data.dtype, f"gradient from {fn.name}.backward")
-                    if inputs is None:
+                if isinstance(p, Function):
+                    data = gx.data
+                    if data.shape != p.out_shape or data.dtype != p.out_dtype:
+                        raise _bad_grad(fn, gx, p.out_shape, p.out_dtype)
+                    prev = grads.get(p)
+                    if prev is None:
+                        grads[p] = gx
+                        heappush(heap, (-p.seq, p))
+                    else:
+                        grads[p] = prev + gx
+                else:
+                    data = gx.data
+                    if data.shape != p.data.shape or data.dtype != p.data.dtype:
+                        raise _bad_grad(fn, gx, p.data.shape, p.data.dtype)
+                    if not capture:
                         _accumulate_leaf(p, gx)
                     elif id(p) in captured:
                         prev = captured[id(p)]
                         captured[id(p)] = gx if prev is None else prev + gx
-                else:
-                    _check(gx, p.out_shape, p.out_dtype, f"gradient from {fn.name}.backward")
-                    key = id(p)
-                    prev = grads.get(key)
-                    grads[key] = gx if prev is None else prev + gx
             if not retain_graph:
                 fn.release()
     finally:

@@ -26,6 +26,7 @@ some input requires grad, keeps the instance as the output's ``grad_fn``.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -44,7 +45,6 @@ class Function:
     output, so that the graph is kept for higher-order gradients).
     """
 
-    needs_input_grad: tuple[bool, ...] = ()
     #: One entry per input: the input's ``grad_fn``, the input itself when it is a leaf that
     #: requires grad, or None. Captured at call time, so later rebinding of a Variable
     #: (``x[i] = v``) does not change this node's edges.
@@ -79,45 +79,58 @@ class Function:
                 "(its saved arrays were freed after the first backward). Pass "
                 "retain_graph=True to the first backward() if you need to run it again."
             )
-        saved = self._saved
-        if saved is None:
-            return ()
         refs = self._saved_refs
         if refs is None:
-            return saved
+            return self._saved or ()
         out = []
-        for array, ref in zip(saved, refs):
+        for array, ref in zip(self._saved, refs):  # type: ignore[arg-type]
             if ref is None:
                 out.append(array)
-                continue
-            var, version, grad_fn = ref
-            if var._version == version:
-                out.append(var)
-            elif var.data is array:
-                raise RuntimeError(
-                    f"one of the Variables needed by {type(self).__name__}.backward, of shape "
-                    f"{array.shape} and dtype {array.dtype}, was modified in place after it was "
-                    f"saved (version {version} -> {var._version}); use an out-of-place op or "
-                    "clone() it before modifying"
-                )
+            elif ref[0]._version == ref[1]:
+                out.append(ref[0])
             else:
-                # ``x[i] = v`` gave ``var`` a new array; the saved one is intact: rebuild it.
-                out.append(_variable_from_saved(array, var, grad_fn))
+                out.append(self._unpack_modified(array, *ref))
         return tuple(out)
+
+    def _unpack_modified(self, array: Any, var: Any, version: int, grad_fn: Any) -> Any:
+        if var.data is array:
+            raise RuntimeError(
+                f"one of the Variables needed by {type(self).__name__}.backward, of shape "
+                f"{array.shape} and dtype {array.dtype}, was modified in place after it was "
+                f"saved (version {version} -> {var._version}); use an out-of-place op or "
+                "clone() it before modifying"
+            )
+        # ``x[i] = v`` gave ``var`` a new array; the saved one is intact: rebuild it.
+        return _variable_from_saved(array, var, grad_fn)
 
     # -- calling an op -----------------------------------------------------------------
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Any:
         """Run the op on Variables (or constants) and return the output Variable."""
-        fn = object.__new__(cls)
-        out = fn.forward(*[x.data if isinstance(x, Variable) else x for x in inputs], **params)
+        fn = _new(cls)
+        # Unrolled for one and two inputs: this is the hottest line of the library.
+        if len(inputs) == 1:
+            x = inputs[0]
+            out = fn.forward(x.data if isinstance(x, Variable) else x, **params)
+            record = GradMode.enabled and isinstance(x, Variable) and x.requires_grad
+        elif len(inputs) == 2:
+            a, b = inputs
+            a_var = isinstance(a, Variable)
+            b_var = isinstance(b, Variable)
+            out = fn.forward(a.data if a_var else a, b.data if b_var else b, **params)
+            record = GradMode.enabled and (
+                (a_var and a.requires_grad) or (b_var and b.requires_grad)
+            )
+        else:
+            out = fn.forward(*[x.data if isinstance(x, Variable) else x for x in inputs], **params)
+            record = GradMode.enabled and any(
+                [isinstance(x, Variable) and x.requires_grad for x in inputs]
+            )
         if type(out) is not _ndarray:
             out = fn._as_array(out)
-        if GradMode.enabled:
-            for x in inputs:
-                if isinstance(x, Variable) and x.requires_grad:
-                    return fn._record(inputs, out)
-        v = _new_variable(Variable)
+        if record:
+            return fn._record(inputs, out)
+        v = _new(Variable)
         v.data = out
         return v
 
@@ -130,25 +143,15 @@ class Function:
         return array
 
     def _record(self, inputs: tuple[Any, ...], out: np.ndarray) -> Any:
-        if out.dtype.kind not in "fc":
-            raise TypeError(
-                f"{type(self).__name__} produced dtype {out.dtype} from inputs that require "
-                "grad; only floating outputs can be differentiated"
-            )
-        needs = []
-        parents = []
-        for x in inputs:
-            if isinstance(x, Variable) and x.requires_grad:
-                needs.append(True)
-                parents.append(x.grad_fn or x)
-            else:
-                needs.append(False)
-                parents.append(None)
-        self.needs_input_grad = tuple(needs)
+        parents = [
+            (x.grad_fn or x) if isinstance(x, Variable) and x.requires_grad else None
+            for x in inputs
+        ]
         self.parents = parents
+        self.seq = _next_seq()
         self.out_shape = out.shape
         self.out_dtype = out.dtype
-        result = _new_variable(Variable)
+        result = _new(Variable)
         result.data = out
         result.requires_grad = True
         result.grad_fn = self
@@ -167,6 +170,12 @@ class Function:
                     refs.append(None)
             self._saved_refs = refs
         return result
+
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]:  # type: ignore[override]
+        """One bool per input: does that input need a gradient?"""
+        parents = self.parents
+        return () if parents is None else tuple([p is not None for p in parents])
 
     def release(self) -> None:
         """Free everything the node holds (saved arrays, masks, edges) after backward."""
@@ -188,13 +197,16 @@ class Function:
 
 
 def _variable_from_saved(array: np.ndarray, var: Any, grad_fn: Any) -> Any:
-    v = _new_variable(Variable)
+    v = _new(Variable)
     v.data = array
     v.requires_grad = var.requires_grad or grad_fn is not None
     v.grad_fn = grad_fn
     return v
 
 
-_new_variable = object.__new__
+_new = object.__new__
+# Creation order: a node is always created after the nodes it depends on, so visiting nodes
+# from the highest sequence number down is a topological order.
+_next_seq = itertools.count().__next__
 
 from maligrad.variable import Variable  # noqa: E402  (Variable's operators need Function)

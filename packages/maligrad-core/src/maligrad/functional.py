@@ -56,8 +56,10 @@ def vjp(
     outs = (out,) if single_out else tuple(out)
     vs = None if v is None else ((v,) if single_out else tuple(v))
     if vs is not None:
-        vs = tuple(x if isinstance(x, Variable) else Variable(np.asarray(x, o.dtype))
-                   for x, o in zip(vs, outs))  # fmt: skip
+        vs = tuple(
+            x if isinstance(x, Variable) else Variable(np.asarray(x, o.dtype))
+            for x, o in zip(vs, outs)
+        )
     gs = grad(list(outs), list(xs), vs, create_graph=create_graph, allow_unused=True)
     gs = _zeros_if_none(gs, xs)
     res_out = out if create_graph else _detach_all(out)
@@ -76,8 +78,9 @@ def jvp(
             raise RuntimeError("jvp: v can be omitted only when every input has one element")
         v = tuple(np.ones_like(x.data) for x in xs)
     vs = (v,) if single else tuple(v)
-    vs = tuple(x if isinstance(x, Variable) else Variable(np.asarray(x, xi.dtype))
-               for x, xi in zip(vs, xs))  # fmt: skip
+    vs = tuple(
+        x if isinstance(x, Variable) else Variable(np.asarray(x, xi.dtype)) for x, xi in zip(vs, xs)
+    )
     us = tuple(Variable(np.zeros_like(o.data), requires_grad=True) for o in outs)
     gs = grad(list(outs), list(xs), list(us), create_graph=True, allow_unused=True)
     pairs = [(g, vv) for g, vv in zip(gs, vs) if g is not None]
@@ -88,8 +91,7 @@ def jvp(
     if total is None:
         jv = tuple(Variable(np.zeros_like(o.data)) for o in outs)
     else:
-        jv = _zeros_if_none(grad(total, list(us), create_graph=create_graph, allow_unused=True),
-                            us)  # fmt: skip
+        jv = _zeros_if_none(grad(total, list(us), create_graph=create_graph, allow_unused=True), us)
     res_out = out if create_graph else _detach_all(out)
     return res_out, jv[0] if single_out else jv
 
@@ -106,8 +108,9 @@ def jacobian(func: Callable[..., Any], inputs: Any, create_graph: bool = False) 
     flat = out.reshape(-1)
     rows: list[list[Variable]] = [[] for _ in xs]
     for i in range(flat.shape[0]):
-        gs = grad(flat[i], list(xs), retain_graph=True, create_graph=create_graph,
-                  allow_unused=True)  # fmt: skip
+        gs = grad(
+            flat[i], list(xs), retain_graph=True, create_graph=create_graph, allow_unused=True
+        )
         for k, g in enumerate(_zeros_if_none(gs, xs)):
             rows[k].append(g)
     jacs = tuple(

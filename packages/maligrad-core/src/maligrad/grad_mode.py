@@ -54,7 +54,7 @@ class _SetGradMode:
         return wrapper  # type: ignore[return-value]
 
 
-class no_grad(_SetGradMode):  # noqa: N801 - named like torch.no_grad
+class no_grad(_SetGradMode):
     """Context manager and decorator: operations inside record no graph.
 
     Results inside do not require grad, and ops cost little more than their numpy call.
@@ -63,13 +63,13 @@ class no_grad(_SetGradMode):  # noqa: N801 - named like torch.no_grad
     mode = False
 
 
-class enable_grad(_SetGradMode):  # noqa: N801 - named like torch.enable_grad
+class enable_grad(_SetGradMode):
     """Context manager and decorator: turn graph recording back on inside ``no_grad``."""
 
     mode = True
 
 
-class set_grad_enabled(_SetGradMode):  # noqa: N801 - named like torch.set_grad_enabled
+class set_grad_enabled(_SetGradMode):
     """Context manager setting graph recording to ``mode``."""
 
     def __init__(self, mode: bool = True) -> None:

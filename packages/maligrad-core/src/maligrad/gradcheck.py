@@ -92,8 +92,12 @@ def gradcheck(
         if trial:
             outs = _outputs(fn, xs)
         pairs = [(o, Variable(u)) for o, u in zip(outs, us) if o.requires_grad]
-        analytic = grad([o for o, _ in pairs], [xs[i] for i in checked],
-                        [u for _, u in pairs], allow_unused=True)  # fmt: skip
+        analytic = grad(
+            [o for o, _ in pairs],
+            [xs[i] for i in checked],
+            [u for _, u in pairs],
+            allow_unused=True,
+        )
         total = sum(xs[i].data.size for i in checked)
         for i, g in zip(checked, analytic):
             a = np.zeros_like(xs[i].data) if g is None else g.data
@@ -184,11 +188,15 @@ def gradgradcheck(
         with enable_grad():  # gradcheck evaluates under no_grad; this needs the graph
             inner = _outputs(fn, args[:n])
             pairs = [(o, u) for o, u in zip(inner, args[n:]) if o.requires_grad]
-            gs = grad([o for o, _ in pairs], [args[i] for i in diff], [u for _, u in pairs],
-                      create_graph=True, allow_unused=True)  # fmt: skip
+            gs = grad(
+                [o for o, _ in pairs],
+                [args[i] for i in diff],
+                [u for _, u in pairs],
+                create_graph=True,
+                allow_unused=True,
+            )
         return tuple(
-            g if g is not None else Variable(np.zeros_like(args[i].data))
-            for g, i in zip(gs, diff)
+            g if g is not None else Variable(np.zeros_like(args[i].data)) for g, i in zip(gs, diff)
         )
 
     return gradcheck(first_derivative, [*xs, *us], seed=seed, **kwargs)

@@ -349,7 +349,7 @@ class Variable:
     def abs(self) -> Variable:
         return Abs.apply(self)
 
-    def clip(self, min: Any = None, max: Any = None) -> Variable:  # noqa: A002
+    def clip(self, min: Any = None, max: Any = None) -> Variable:
         return Clip.apply(self, lo=min, hi=max)
 
     clamp = clip
@@ -402,7 +402,7 @@ class Variable:
     permute = transpose
 
     @property
-    def T(self) -> Variable:  # noqa: N802 - numpy's name
+    def T(self) -> Variable:
         return Transpose.apply(self, axes=None)
 
     def swapaxes(self, axis1: int, axis2: int) -> Variable:

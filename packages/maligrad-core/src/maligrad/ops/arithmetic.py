@@ -24,7 +24,8 @@ from maligrad.ops.broadcast import sum_to
 
 
 def _shape(x: Any) -> tuple[int, ...]:
-    return x.shape if type(x) is np.ndarray else np.shape(x)
+    t = type(x)
+    return x.shape if t is np.ndarray else () if t is float or t is int else np.shape(x)
 
 
 def _check_broadcast(op: str, a: Any, b: Any) -> None:
@@ -44,7 +45,8 @@ class Add(Function):
 
     def backward(self, gy: Any) -> Any:
         sa, sb = self.shapes
-        return sum_to(gy, sa), sum_to(gy, sb)
+        needs = self.needs_input_grad
+        return (sum_to(gy, sa) if needs[0] else None, sum_to(gy, sb) if needs[1] else None)
 
 
 class Sub(Function):
@@ -126,8 +128,13 @@ class Pow(Function):
             ga = sum_to(gy * b * a ** (b - 1), _shape_of(a))
         if needs[1]:
             from maligrad.ops.elementwise import Log
+            from maligrad.variable import Variable
 
-            gb = sum_to(gy * out * Log.apply(a), _shape_of(b))
+            if isinstance(a, Variable):
+                log_a = Log.apply(a)
+            else:  # a constant base: a Python float stays weakly typed (float32 stays float32)
+                log_a = float(np.log(a)) if np.ndim(a) == 0 else np.log(a)
+            gb = sum_to(gy * out * log_a, _shape_of(b))
         return ga, gb
 
 

@@ -119,7 +119,23 @@ class Tanh(Function):
 
     def backward(self, gy: Any) -> Any:
         (y,) = self.saved_tensors
-        return gy * (1 - y * y)
+        return TanhGrad.apply(y, gy)
+
+
+class TanhGrad(Function):
+    """``g (1 - y^2)`` as one op (tanh's backward); its own gradient keeps double backward."""
+
+    def forward(self, y: np.ndarray, g: np.ndarray) -> np.ndarray:
+        self.save_for_backward(y, g)
+        return g * (1 - y * y)
+
+    def backward(self, gz: Any) -> Any:
+        y, g = self.saved_tensors
+        needs = self.needs_input_grad
+        return (
+            gz * g * y * -2 if needs[0] else None,
+            TanhGrad.apply(y, gz) if needs[1] else None,
+        )
 
 
 class Sigmoid(Function):
@@ -132,7 +148,23 @@ class Sigmoid(Function):
 
     def backward(self, gy: Any) -> Any:
         (y,) = self.saved_tensors
-        return gy * y * (1 - y)
+        return SigmoidGrad.apply(y, gy)
+
+
+class SigmoidGrad(Function):
+    """``g y (1 - y)`` as one op (sigmoid's backward); differentiable again."""
+
+    def forward(self, y: np.ndarray, g: np.ndarray) -> np.ndarray:
+        self.save_for_backward(y, g)
+        return g * y * (1 - y)
+
+    def backward(self, gz: Any) -> Any:
+        y, g = self.saved_tensors
+        needs = self.needs_input_grad
+        return (
+            gz * g * (1 - y * 2) if needs[0] else None,
+            SigmoidGrad.apply(y, gz) if needs[1] else None,
+        )
 
 
 class Relu(Function):

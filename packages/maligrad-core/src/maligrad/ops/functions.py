@@ -72,15 +72,15 @@ def softplus(x: Any) -> Variable:
     return ew.Softplus.apply(as_variable(x))
 
 
-def abs(x: Any) -> Variable:  # noqa: A001 - numpy's name
+def abs(x: Any) -> Variable:
     return ew.Abs.apply(as_variable(x))
 
 
-def clip(x: Any, min: Any = None, max: Any = None) -> Variable:  # noqa: A002
+def clip(x: Any, min: Any = None, max: Any = None) -> Variable:
     return ew.Clip.apply(as_variable(x), lo=min, hi=max)
 
 
-def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:  # noqa: A001
+def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:
     return red.Sum.apply(as_variable(x), axis=axis, keepdims=keepdims)
 
 
@@ -100,11 +100,11 @@ def std(x: Any, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Var
     return red.Std.apply(as_variable(x), axis=axis, ddof=ddof, keepdims=keepdims)
 
 
-def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:  # noqa: A001
+def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:
     return red.Max.apply(as_variable(x), axis=axis, keepdims=keepdims)
 
 
-def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:  # noqa: A001
+def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:
     return red.Min.apply(as_variable(x), axis=axis, keepdims=keepdims)
 
 

@@ -88,8 +88,9 @@ class Pad(Function):
                         f"got shape {x.shape}"
                     )
             # Reflect padding is gathering with mirrored indices along every axis.
-            self.index = np.ix_(*[_reflect_index(n, int(lo), int(hi)) for (lo, hi), n in
-                                  zip(widths, x.shape)])  # fmt: skip
+            self.index = np.ix_(
+                *[_reflect_index(n, int(lo), int(hi)) for (lo, hi), n in zip(widths, x.shape)]
+            )
             return x[self.index]
         raise ValueError(f"pad mode must be 'constant' or 'reflect', got {mode!r}")
 

@@ -41,6 +41,8 @@ class MatMul(Function):
         a, b = self.saved_tensors
         needs = self.needs_input_grad
         a_shape, b_shape = np.shape(a), np.shape(b)
+        if len(a_shape) == 1 and len(b_shape) == 1:  # inner product: gy is a scalar
+            return (gy * b if needs[0] else None, gy * a if needs[1] else None)
         if len(a_shape) == 1:
             a = a.reshape(1, -1) if needs[1] else a
             gy = gy.expand_dims(-2)
@@ -107,7 +109,9 @@ class Einsum(Function):
             other_specs = [s for j, s in enumerate(self.ins) if j != i]
             present = set(self.out).union(*other_specs) if other_specs else set(self.out)
             kept = "".join(c for c in spec if c in present)
-            g = Einsum.apply(gy, *others, subscripts=",".join([self.out, *other_specs]) + "->" + kept)
+            g = Einsum.apply(
+                gy, *others, subscripts=",".join([self.out, *other_specs]) + "->" + kept
+            )
             if kept != spec:
                 # Axes summed only within this operand: the gradient is constant along them.
                 keep_shape = tuple(n if c in kept else 1 for c, n in zip(spec, x.shape))

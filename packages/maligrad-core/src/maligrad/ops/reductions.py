@@ -19,7 +19,6 @@ broadcast back over them, then::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -144,7 +143,9 @@ class _Extreme(_Reduction):
         y = self.pick(x, axis=axes, keepdims=True)
         mask = x == y
         self.weights = mask / mask.sum(axis=axes, keepdims=True).astype(x.dtype)
-        return y if keepdims else y.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
+        return (
+            y if keepdims else y.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
+        )
 
     def backward(self, gy: Any) -> Any:
         return self._expand(gy) * self.weights

@@ -76,8 +76,9 @@ class RepeatGrad(Function):
         return out.reshape(x_shape)
 
     def backward(self, gy: Any) -> Any:
-        gx = Repeat.apply(gy if self.axis is not None else gy.reshape(-1),
-                          repeats=self.repeats, axis=self.axis)  # fmt: skip
+        gx = Repeat.apply(
+            gy if self.axis is not None else gy.reshape(-1), repeats=self.repeats, axis=self.axis
+        )
         return gx.reshape(self.g_shape)
 
 

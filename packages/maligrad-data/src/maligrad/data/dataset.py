@@ -1,0 +1,151 @@
+"""The ``Dataset`` protocol and the generic datasets: ``ArrayDataset``, ``Subset``, splits.
+
+A dataset is anything with ``__len__`` and ``__getitem__(i)``. Datasets backed by arrays
+also define ``__getitems__(indices)``, which takes an int64 index array and returns a
+whole batch at once; :class:`~maligrad.data.loader.DataLoader` uses it to batch without a
+per-sample Python loop.
+
+Example::
+
+    >>> import numpy as np
+    >>> from maligrad.data import ArrayDataset, random_split
+    >>> ds = ArrayDataset(np.arange(10).reshape(10, 1), np.arange(10) % 2)
+    >>> len(ds), ds[3]
+    (10, (array([3]), np.int64(1)))
+    >>> train, val = random_split(ds, [8, 2], seed=0)
+    >>> len(train), len(val)
+    (8, 2)
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class Dataset(Protocol):
+    """Anything with a length and integer indexing (``dataset[i]`` is one sample)."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int) -> Any: ...
+
+
+def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
+    """``seed`` as a ``numpy.random.Generator`` (a Generator is returned as is)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)
+
+
+class ArrayDataset:
+    """Samples are rows of equally long arrays: ``ds[i] == (a[i], b[i], ...)``.
+
+    >>> ds = ArrayDataset(np.zeros((4, 2)), np.arange(4))
+    >>> [a.shape for a in ds.__getitems__(np.array([0, 2]))]
+    [(2, 2), (2,)]
+    """
+
+    def __init__(self, *arrays: np.ndarray) -> None:
+        if not arrays:
+            raise ValueError("ArrayDataset needs at least one array")
+        arrays = tuple(np.asarray(a) for a in arrays)
+        lengths = [a.shape[0] if a.ndim else None for a in arrays]
+        if None in lengths:
+            raise ValueError("ArrayDataset arrays must have at least one dimension")
+        if len(set(lengths)) != 1:
+            raise ValueError(f"ArrayDataset arrays differ in length: {lengths}")
+        self.arrays = arrays
+
+    def __len__(self) -> int:
+        return self.arrays[0].shape[0]
+
+    def __getitem__(self, index: int) -> tuple[Any, ...]:
+        return tuple(a[index] for a in self.arrays)
+
+    def __getitems__(self, indices: np.ndarray) -> tuple[np.ndarray, ...]:
+        return tuple(a[indices] for a in self.arrays)
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(str(a.shape) for a in self.arrays)
+        return f"ArrayDataset({shapes})"
+
+
+class Subset:
+    """The samples of ``dataset`` at ``indices``, in that order.
+
+    >>> sub = Subset(ArrayDataset(np.arange(5) * 10), [4, 0])
+    >>> len(sub), sub[0]
+    (2, (np.int64(40),))
+    """
+
+    def __init__(self, dataset: Dataset, indices: Sequence[int] | np.ndarray) -> None:
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        n = len(dataset)
+        if indices.size and (indices.min() < -n or indices.max() >= n):
+            raise IndexError(f"Subset indices out of range for a dataset of length {n}")
+        self.dataset = dataset
+        self.indices = indices % n if n else indices
+
+    def __len__(self) -> int:
+        return int(self.indices.shape[0])
+
+    def __getitem__(self, index: int) -> Any:
+        return self.dataset[int(self.indices[index])]
+
+    def __getitems__(self, indices: np.ndarray) -> Any:
+        return get_batch(self.dataset, self.indices[indices])
+
+    def __repr__(self) -> str:
+        return f"Subset({self.dataset!r}, {len(self)} samples)"
+
+
+def collate(samples: Sequence[Any]) -> Any:
+    """Stack samples into a batch: tuples field by field, arrays and scalars with ``np.stack``."""
+    first = samples[0]
+    if isinstance(first, tuple):
+        return tuple(np.stack(field) for field in zip(*samples, strict=True))
+    return np.stack(samples)
+
+
+def get_batch(dataset: Dataset, indices: np.ndarray) -> Any:
+    """The samples at ``indices`` as one batch: ``__getitems__`` when the dataset has it."""
+    getitems = getattr(dataset, "__getitems__", None)
+    if getitems is not None:
+        return getitems(indices)
+    return collate([dataset[int(i)] for i in indices])
+
+
+def random_split(
+    dataset: Dataset,
+    lengths: Sequence[int | float],
+    seed: int | np.random.Generator | None = None,
+) -> list[Subset]:
+    """Split ``dataset`` into non-overlapping random subsets of the given ``lengths``.
+
+    ``lengths`` are counts that sum to ``len(dataset)``, or fractions that sum to 1 (the
+    remainder of rounding down goes to the first subsets, one each). ``seed`` makes the
+    split reproducible.
+    """
+    n = len(dataset)
+    lengths = list(lengths)
+    if not lengths:
+        raise ValueError("random_split needs at least one length")
+    if all(isinstance(x, (int, np.integer)) for x in lengths):
+        counts = [int(x) for x in lengths]
+    elif math.isclose(sum(lengths), 1.0, abs_tol=1e-9) and all(0 <= x <= 1 for x in lengths):
+        counts = [math.floor(n * x) for x in lengths]
+        for i in range(n - sum(counts)):
+            counts[i % len(counts)] += 1
+    else:
+        raise ValueError(f"lengths must be counts summing to {n} or fractions summing to 1")
+    if any(c < 0 for c in counts) or sum(counts) != n:
+        raise ValueError(f"lengths {lengths} do not add up to the dataset length {n}")
+    order = as_generator(seed).permutation(n)
+    bounds = np.cumsum([0, *counts])
+    return [Subset(dataset, order[a:b]) for a, b in itertools.pairwise(bounds)]

@@ -1,0 +1,190 @@
+"""Fetching files into the cache with pooch, trying mirrors in order, verifying sha256.
+
+A cached file is re-hashed before use; a file that does not match is removed, never
+parsed. A file that is cached and verified is used without any network request.
+Downloads go through ``pooch.retrieve`` (pooch's ``HTTPDownloader``, which streams to a
+temporary file and moves it into place only when its hash matches), so nothing
+half-written is ever left in the cache.
+
+Example (no network: ``download=False`` only looks in the cache)::
+
+    >>> import tempfile
+    >>> from maligrad.data.download import fetch, status
+    >>> from maligrad.data.registry import get_spec
+    >>> root = tempfile.mkdtemp()
+    >>> status(get_spec("mnist"), root)[0][1]
+    'missing'
+    >>> try:
+    ...     fetch(get_spec("mnist"), root=root, download=False)
+    ... except Exception as e:
+    ...     print(type(e).__name__)
+    DownloadError
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import re
+from pathlib import Path
+
+from .errors import DownloadError
+from .registry import ENV_DIR, ENV_URL, DatasetSpec, RemoteFile
+
+logger = logging.getLogger("maligrad.data")
+
+TIMEOUT_S = 30.0
+"""Seconds pooch's downloader waits for a server before the next mirror is tried."""
+
+
+def cache_dir(root: str | os.PathLike[str] | None = None) -> Path:
+    """The cache folder: ``root`` if given, else ``$MALIGRAD_DATA_DIR``, else pooch's OS cache.
+
+    >>> str(cache_dir("/tmp/somewhere"))
+    '/tmp/somewhere'
+    """
+    if root is not None:
+        return Path(root).expanduser()
+    env = os.environ.get(ENV_DIR, "").strip()
+    if env:
+        return Path(env).expanduser()
+    import pooch
+
+    return Path(pooch.os_cache("maligrad"))
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    """The sha256 hex digest of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_file(path: Path, file: RemoteFile) -> str:
+    """``"verified"``, ``"missing"`` or a reason the file at ``path`` is bad."""
+    if not path.is_file():
+        return "missing"
+    size = path.stat().st_size
+    if size != file.size:
+        return f"bad size: {size} bytes, expected {file.size}"
+    digest = sha256_of(path)
+    if digest != file.sha256:
+        return f"bad sha256: {digest}, expected {file.sha256}"
+    return "verified"
+
+
+def status(spec: DatasetSpec, root: str | os.PathLike[str] | None = None) -> list[tuple[Path, str]]:
+    """Each file of ``spec`` with its state in the cache (see :func:`check_file`)."""
+    folder = cache_dir(root)
+    return [(folder / f.key, check_file(folder / f.key, f)) for f in spec.files]
+
+
+def _progressbar() -> bool:
+    return importlib.util.find_spec("tqdm") is not None
+
+
+def _reason(exc: BaseException) -> str:
+    """A one-line reason for a failed download."""
+    if isinstance(exc, ValueError) and "hash" in str(exc).lower():
+        return "sha256 mismatch: the download was rejected and removed"
+    response = getattr(exc, "response", None)
+    if response is not None and getattr(response, "status_code", None):
+        return f"HTTP {response.status_code} {getattr(response, 'reason', '') or ''}".strip()
+    text = str(exc)
+    if "Failed to resolve" in text or "NameResolutionError" in text:
+        text = "could not resolve the host name"
+    else:
+        errno = re.search(r"\[Errno -?\d+\] ([^\"')]+)", text)
+        if errno:
+            text = errno.group(1).strip()
+        elif "timed out" in text.lower():
+            text = "timed out"
+    text = f"{type(exc).__name__}: {text}"
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _remove_bad(path: Path, state: str) -> None:
+    logger.warning("removing %s (%s); it will be downloaded again", path, state)
+    path.unlink()
+
+
+def fetch_file(
+    file: RemoteFile,
+    urls: list[str],
+    root: str | os.PathLike[str] | None = None,
+    download: bool = True,
+) -> Path:
+    """Return the verified path of ``file`` in the cache, downloading it if needed.
+
+    ``urls`` are tried in order with ``pooch.retrieve``. A cached file with the wrong
+    size or sha256 is removed first. Raises :class:`DownloadError` when the file is
+    missing and ``download`` is false, or when every URL fails.
+    """
+    folder = cache_dir(root)
+    path = folder / file.key
+    state = check_file(path, file)
+    if state == "verified":
+        return path
+    if state != "missing":
+        _remove_bad(path, state)
+    if not download:
+        raise DownloadError(_guidance(file, folder, [], intro="not in the cache"))
+
+    import pooch
+    import requests
+
+    failures: list[tuple[str, str]] = []
+    for url in urls:
+        downloader = pooch.HTTPDownloader(progressbar=_progressbar(), timeout=TIMEOUT_S)
+        try:
+            fetched = pooch.retrieve(
+                url,
+                known_hash=file.known_hash,
+                fname=path.name,
+                path=path.parent,
+                downloader=downloader,
+            )
+        except (ValueError, OSError, requests.exceptions.RequestException) as exc:
+            failures.append((url, _reason(exc)))
+            logger.warning("could not fetch %s: %s", url, failures[-1][1])
+            if path.exists() and check_file(path, file) != "verified":
+                path.unlink()
+            continue
+        return Path(fetched)
+    raise DownloadError(_guidance(file, folder, failures, intro="could not be downloaded"))
+
+
+def _guidance(file: RemoteFile, folder: Path, failures: list[tuple[str, str]], intro: str) -> str:
+    lines = [f"{file.key} {intro}."]
+    if failures:
+        lines.append("Mirrors tried, in order:")
+        lines.extend(f"  {url}\n      -> {reason}" for url, reason in failures)
+    elif intro == "not in the cache":
+        lines.append("download=False, so no mirror was tried.")
+    else:
+        lines.append("No mirror is configured for it.")
+    lines += [
+        f"Cache folder: {folder}",
+        "To fix it, either:",
+        f"  * place the file by hand at {folder / file.key}",
+        f"    ({file.size} bytes, sha256 {file.sha256}), or",
+        f"  * set {ENV_URL} to a mirror laid out like the cache folder, e.g.",
+        f"    {ENV_URL}=https://example.org/datasets  serving .../{file.key}",
+        f"  (set {ENV_DIR} or pass root= to use another cache folder).",
+    ]
+    return "\n".join(lines)
+
+
+def fetch(
+    spec: DatasetSpec,
+    root: str | os.PathLike[str] | None = None,
+    download: bool = True,
+    filenames: list[str] | None = None,
+) -> dict[str, Path]:
+    """Fetch (or find) every file of ``spec``, or just ``filenames``; map base name to path."""
+    files = spec.files if filenames is None else tuple(spec.file(n) for n in filenames)
+    return {f.filename: fetch_file(f, spec.urls(f), root, download) for f in files}

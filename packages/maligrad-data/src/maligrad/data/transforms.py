@@ -1,0 +1,204 @@
+"""Batch transforms: whole NCHW batches at once, vectorised, random ones seeded.
+
+Each transform is a callable taking a batch array and returning a new one (the input
+is never modified). Random transforms take ``rng``: a ``numpy.random.Generator`` or an
+int seed (``None`` draws fresh entropy).
+
+Example::
+
+    >>> import numpy as np
+    >>> from maligrad.data.transforms import Compose, Normalize, RandomCrop, ToFloat
+    >>> batch = np.full((2, 1, 4, 4), 255, dtype=np.uint8)
+    >>> t = Compose([ToFloat(), Normalize(0.5, 0.5), RandomCrop(4, padding=1, rng=0)])
+    >>> out = t(batch)
+    >>> out.shape, out.dtype, float(out.max())
+    ((2, 1, 4, 4), dtype('float32'), 1.0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .dataset import as_generator
+
+Transform = Callable[[np.ndarray], np.ndarray]
+
+
+class Compose:
+    """Apply ``transforms`` in order.
+
+    When a transform of this module produced the current array (so nothing else holds
+    it), the next one may work on it in place (``Normalize`` does), saving a copy.
+
+    >>> Compose([ToFloat()])(np.array([[0, 255]], dtype=np.uint8))
+    array([[0., 1.]], dtype=float32)
+    """
+
+    def __init__(self, transforms: Sequence[Transform]) -> None:
+        self.transforms = list(transforms)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        owned = False  # True when x is a fresh array made by one of our transforms
+        for t in self.transforms:
+            inplace = getattr(t, "apply_", None) if owned else None
+            x = inplace(x) if inplace is not None else t(x)
+            owned = getattr(t, "returns_new_array", False)
+        return x
+
+    def __repr__(self) -> str:
+        return f"Compose({self.transforms!r})"
+
+
+class ToFloat:
+    """uint8 ``0..255`` to float32 in ``[0, 1]`` (division by 255).
+
+    >>> ToFloat()(np.array([0, 51, 255], dtype=np.uint8))
+    array([0. , 0.2, 1. ], dtype=float32)
+    """
+
+    returns_new_array = True
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return np.divide(x, np.float32(255.0), dtype=np.float32)
+
+    def __repr__(self) -> str:
+        return "ToFloat()"
+
+
+class Normalize:
+    """``(x - mean) / std`` per channel (axis -3 of NCHW) or with scalars, in float32.
+
+    >>> Normalize([0.5, 0.0], [0.5, 2.0])(np.ones((1, 2, 1, 1), dtype=np.float32)).ravel()
+    array([1. , 0.5], dtype=float32)
+    """
+
+    def __init__(self, mean: float | Sequence[float], std: float | Sequence[float]) -> None:
+        mean_arr = np.asarray(mean, dtype=np.float32)
+        std_arr = np.asarray(std, dtype=np.float32)
+        if mean_arr.ndim > 1 or std_arr.ndim > 1:
+            raise ValueError("mean and std must be scalars or one value per channel")
+        if np.any(std_arr <= 0):
+            raise ValueError(f"std must be positive, got {std}")
+        self.std = std_arr
+        self.mean = mean_arr.reshape(-1, 1, 1) if mean_arr.ndim else mean_arr
+        self.inv_std = (np.float32(1.0) / std_arr).astype(np.float32)
+        if std_arr.ndim:
+            self.inv_std = self.inv_std.reshape(-1, 1, 1)
+
+    returns_new_array = True
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        out = np.subtract(x, self.mean, dtype=np.float32)
+        out *= self.inv_std
+        return out
+
+    def apply_(self, x: np.ndarray) -> np.ndarray:
+        """Normalize ``x`` in place when it is a float32 array that can hold the result."""
+        if x.dtype != np.float32 or np.broadcast_shapes(x.shape, self.mean.shape) != x.shape:
+            return self(x)
+        x -= self.mean
+        x *= self.inv_std
+        return x
+
+    def __repr__(self) -> str:
+        return f"Normalize(mean={self.mean.ravel().tolist()}, std={self.std.ravel().tolist()})"
+
+
+class RandomCrop:
+    """Pad each image by ``padding`` (with ``fill``) and crop a random ``size`` window.
+
+    One offset is drawn per image; the whole batch is copied once into a padded scratch
+    array (kept between calls) and the windows are gathered in one indexing operation.
+
+    >>> x = np.arange(4, dtype=np.float32).reshape(1, 1, 2, 2)
+    >>> RandomCrop(2, padding=0, rng=0)(x).ravel()
+    array([0., 1., 2., 3.], dtype=float32)
+    """
+
+    def __init__(
+        self,
+        size: int | tuple[int, int],
+        padding: int = 0,
+        fill: float = 0,
+        rng: int | np.random.Generator | None = None,
+    ) -> None:
+        self.size = (size, size) if isinstance(size, int) else tuple(size)
+        if len(self.size) != 2 or min(self.size) <= 0:
+            raise ValueError(f"size must be a positive int or (h, w), got {size}")
+        if padding < 0:
+            raise ValueError(f"padding must be >= 0, got {padding}")
+        self.padding = int(padding)
+        self.fill = fill
+        self.rng = as_generator(rng)
+        self._buffers: dict[tuple, np.ndarray] = {}  # padded scratch arrays, borders = fill
+
+    returns_new_array = True
+
+    def _padded(self, flat: np.ndarray) -> np.ndarray:
+        """``flat`` (N, K, H, W) padded by ``padding`` into a reused scratch array."""
+        p = self.padding
+        n, k, height, width = flat.shape
+        key = (n, k, height, width, flat.dtype.str)
+        buf = self._buffers.get(key)
+        if buf is None:
+            if len(self._buffers) >= 4:
+                self._buffers.clear()
+            buf = np.full((n, k, height + 2 * p, width + 2 * p), self.fill, dtype=flat.dtype)
+            self._buffers[key] = buf
+        buf[:, :, p : p + height, p : p + width] = flat
+        return buf
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if x.ndim < 3:
+            raise ValueError(f"RandomCrop expects a batch (N, ..., H, W), got shape {x.shape}")
+        n, (h, w) = x.shape[0], self.size
+        flat = x.reshape(n, -1, x.shape[-2], x.shape[-1])
+        padded = self._padded(flat) if self.padding else np.ascontiguousarray(flat)
+        height, width = padded.shape[2:]
+        if h > height or w > width:
+            raise ValueError(
+                f"crop {self.size} is larger than the padded image ({height}, {width})"
+            )
+        top = self.rng.integers(0, height - h + 1, size=n)
+        left = self.rng.integers(0, width - w + 1, size=n)
+        # every h x w window of every image: sliding_window_view without its overhead
+        s0, s1, s2, s3 = padded.strides
+        windows: np.ndarray = np.ndarray(
+            (n, padded.shape[1], height - h + 1, width - w + 1, h, w),
+            dtype=padded.dtype,
+            buffer=padded,
+            strides=(s0, s1, s2, s3, s2, s3),
+        )
+        out = windows[np.arange(n), :, top, left]
+        return out.reshape(*x.shape[:-2], h, w)
+
+    def __repr__(self) -> str:
+        return f"RandomCrop(size={self.size}, padding={self.padding})"
+
+
+class RandomHorizontalFlip:
+    """Mirror each image left-right with probability ``p``.
+
+    >>> x = np.array([[[[1, 2]]]], dtype=np.uint8)
+    >>> RandomHorizontalFlip(p=1.0)(x).ravel()
+    array([2, 1], dtype=uint8)
+    """
+
+    def __init__(self, p: float = 0.5, rng: int | np.random.Generator | None = None) -> None:
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"p must be in [0, 1], got {p}")
+        self.p = p
+        self.rng = as_generator(rng)
+
+    returns_new_array = True
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        flip = self.rng.random(x.shape[0]) < self.p
+        out = x.copy()
+        out[flip] = x[flip][..., ::-1]
+        return out
+
+    def __repr__(self) -> str:
+        return f"RandomHorizontalFlip(p={self.p})"
