@@ -6,6 +6,9 @@ chain, then its derivative chain), float32.
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
+
 import numpy as np
 from harness import Workload
 
@@ -78,6 +81,45 @@ def _deep_maligrad(x0: np.ndarray, n: int) -> np.ndarray:
     return x.grad.data
 
 
+def _retained_after_backward(depth: int) -> dict[str, float]:
+    """Memory held while the graph exists and after backward (tracemalloc, MiB)."""
+    x0 = np.ones(4, np.float32)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        x = mg.Variable(x0, requires_grad=True)
+        y = x
+        for _ in range(depth):
+            y = y * 1.0001 + 0.0001
+        loss = y.sum()
+        graph, _ = tracemalloc.get_traced_memory()
+        loss.backward()
+        del y, loss
+        gc.collect()
+        after, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return {
+        "graph_mib": graph / 2**20,
+        "after_backward_mib": after / 2**20,
+        "peak_mib": peak / 2**20,
+    }
+
+
+def summarize(results: list) -> str:
+    """Linearity of the deep chain: time per op at 10k and 100k ops."""
+    by_name = {r.name: r for r in results}
+    if "deep-10k" in by_name and "deep-100k" in by_name:
+        t10 = by_name["deep-10k"].seconds["maligrad"]
+        t100 = by_name["deep-100k"].seconds["maligrad"]
+        return (
+            f"deep chain: 100k ops took {t100 / t10:.2f}x the time of 10k ops "
+            f"({t10 / 1e4 * 1e6:.2f} vs {t100 / 1e5 * 1e6:.2f} us per op); memory "
+            f"{by_name['deep-100k'].extra.get('memory')}"
+        )
+    return ""
+
+
 def workloads(quick: bool = False) -> list[Workload]:
     rng = np.random.default_rng(0)
     x16 = rng.normal(size=16).astype(np.float32)
@@ -108,7 +150,9 @@ def workloads(quick: bool = False) -> list[Workload]:
                 },
                 description=f"x = x * 1.0001 + 0.0001, {depth} times on (4,), forward + backward",
                 repeats=3,
-                extra={"depth": depth},
+                extra={"depth": depth}
+                if depth < 100_000
+                else {"depth": depth, "memory": lambda d=depth: _retained_after_backward(d)},
             )
         )
     return out

@@ -34,6 +34,7 @@ class Workload:
     repeats: int = 7
     inner: int = 1
     warmup: int = 1
+    #: Extra facts for the report; callables are called once, after timing.
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -104,7 +105,7 @@ def measure(workload: Workload, memory: bool = True) -> Result:
         peak_mib=peaks,
         target=workload.target,
         description=workload.description,
-        extra=workload.extra,
+        extra={k: v() if callable(v) else v for k, v in workload.extra.items()},
     )
 
 

@@ -23,15 +23,15 @@ sys.path.insert(0, str(HERE))
 from harness import Result, format_table, measure  # noqa: E402
 
 
-def load_workloads(quick: bool) -> list:
-    workloads = []
+def load_modules() -> list:
+    modules = []
     for path in sorted(HERE.glob("bench_*.py")):
         spec = importlib.util.spec_from_file_location(path.stem, path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        workloads.extend(module.workloads(quick))
-    return workloads
+        modules.append(module)
+    return modules
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,12 +43,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     results: list[Result] = []
-    for workload in load_workloads(args.quick):
-        if args.names and not any(n in workload.name for n in args.names):
-            continue
-        print(f"running {workload.name} ...", file=sys.stderr, flush=True)
-        results.append(measure(workload, memory=not args.no_memory))
+    modules = load_modules()
+    for module in modules:
+        for workload in module.workloads(args.quick):
+            if args.names and not any(n in workload.name for n in args.names):
+                continue
+            print(f"running {workload.name} ...", file=sys.stderr, flush=True)
+            results.append(measure(workload, memory=not args.no_memory))
     print(format_table(results))
+    for module in modules:  # a module may add notes on its own workloads
+        if hasattr(module, "summarize"):
+            note = module.summarize(results)
+            if note:
+                print(note)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "python": platform.python_version(),
