@@ -25,7 +25,9 @@ def test_readme_example_values_and_repr() -> None:
     np.testing.assert_array_equal((a @ b[0]).data, np.full(3, 18.0))
     (a[0] * b).sum().backward()
     np.testing.assert_array_equal(a.grad.data, [[9, 9, 9], [0, 0, 0], [0, 0, 0]])
-    assert repr(b) == "Variable(\n    data=\n    [[3. 3. 3.]\n     [3. 3. 3.]\n     [3. 3. 3.]]\n    )"
+    assert (
+        repr(b) == "Variable(\n    data=\n    [[3. 3. 3.]\n     [3. 3. 3.]\n     [3. 3. 3.]]\n    )"
+    )
     assert repr(a + b).endswith("    grad_fn=<Add>\n    )")
     assert "requires_grad=True" in repr(a)
 
@@ -56,7 +58,9 @@ def test_chain_of_100k_ops_with_default_recursion_limit() -> None:
     for _ in range(100_000):
         y = y * 1.0001 + 0.0001
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, np.full(4, float(np.float32(1.0001)) ** 100_000), rtol=1e-3)
+    np.testing.assert_allclose(
+        x.grad.data, np.full(4, float(np.float32(1.0001)) ** 100_000), rtol=1e-3
+    )
     assert x.grad.dtype == np.float32
 
 
@@ -198,7 +202,9 @@ def test_setitem_is_differentiable_and_keeps_saved_arrays() -> None:
     np.testing.assert_allclose(h.data, [np.tanh(1.0), 10.0, np.tanh(3.0)])
     (h * h).sum().backward()
     t = np.tanh([1.0, 2.0, 3.0])
-    np.testing.assert_allclose(x.grad.data, [2 * t[0] * (1 - t[0] ** 2), 0, 2 * t[2] * (1 - t[2] ** 2)])
+    np.testing.assert_allclose(
+        x.grad.data, [2 * t[0] * (1 - t[0] ** 2), 0, 2 * t[2] * (1 - t[2] ** 2)]
+    )
     np.testing.assert_allclose(v.grad.data, 2 * 10.0 * 2)
     np.testing.assert_allclose(saved, t)  # the array Tanh saved was not overwritten
 

@@ -35,6 +35,7 @@ from maligrad.grad_mode import GradMode
 
 _ndarray = np.ndarray
 _asarray = np.asarray
+_LEGACY_PROMOTION = np.lib.NumpyVersion(np.__version__) < "2.0.0"
 
 
 class Function:
@@ -117,7 +118,11 @@ class Function:
             a, b = inputs
             a_var = isinstance(a, Variable)
             b_var = isinstance(b, Variable)
-            out = fn.forward(a.data if a_var else a, b.data if b_var else b, **params)
+            a_data = a.data if a_var else a
+            b_data = b.data if b_var else b
+            if _LEGACY_PROMOTION and a_var is not b_var:
+                a_data, b_data = _legacy_scalars(a_data, b_data)
+            out = fn.forward(a_data, b_data, **params)
             record = GradMode.enabled and (
                 (a_var and a.requires_grad) or (b_var and b.requires_grad)
             )
@@ -171,6 +176,11 @@ class Function:
             self._saved_refs = refs
         return result
 
+    def input_shape(self, i: int) -> tuple[int, ...]:
+        """Shape of input ``i`` (one that needs a gradient), read from the graph's edges."""
+        p = self.parents[i]  # type: ignore[index]
+        return p.out_shape if isinstance(p, Function) else p.data.shape
+
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:  # type: ignore[override]
         """One bool per input: does that input need a gradient?"""
@@ -194,6 +204,19 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+def _legacy_scalars(a: Any, b: Any) -> tuple[Any, Any]:
+    """Give a Python number the dtype of the float array beside it.
+
+    numpy < 2 promotes a 0-d float32 array and a Python float to float64 (NEP 50 made
+    Python numbers "weak" in numpy 2); this keeps float32 float32 on numpy 1.26 too.
+    """
+    if type(b) in (int, float) and type(a) is _ndarray and a.dtype.kind == "f":
+        return a, a.dtype.type(b)
+    if type(a) in (int, float) and type(b) is _ndarray and b.dtype.kind == "f":
+        return b.dtype.type(a), b
+    return a, b
 
 
 def _variable_from_saved(array: np.ndarray, var: Any, grad_fn: Any) -> Any:

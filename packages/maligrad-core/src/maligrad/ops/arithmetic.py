@@ -24,8 +24,7 @@ from maligrad.ops.broadcast import sum_to
 
 
 def _shape(x: Any) -> tuple[int, ...]:
-    t = type(x)
-    return x.shape if t is np.ndarray else () if t is float or t is int else np.shape(x)
+    return x.shape if type(x) is np.ndarray else np.shape(x)
 
 
 def _check_broadcast(op: str, a: Any, b: Any) -> None:
@@ -36,7 +35,6 @@ def _check_broadcast(op: str, a: Any, b: Any) -> None:
 
 class Add(Function):
     def forward(self, a: Any, b: Any) -> np.ndarray:
-        self.shapes = (_shape(a), _shape(b))
         try:
             return a + b
         except ValueError:
@@ -44,14 +42,15 @@ class Add(Function):
             raise
 
     def backward(self, gy: Any) -> Any:
-        sa, sb = self.shapes
-        needs = self.needs_input_grad
-        return (sum_to(gy, sa) if needs[0] else None, sum_to(gy, sb) if needs[1] else None)
+        pa, pb = self.parents  # type: ignore[misc]
+        return (
+            None if pa is None else sum_to(gy, self.input_shape(0)),
+            None if pb is None else sum_to(gy, self.input_shape(1)),
+        )
 
 
 class Sub(Function):
     def forward(self, a: Any, b: Any) -> np.ndarray:
-        self.shapes = (_shape(a), _shape(b))
         try:
             return a - b
         except ValueError:
@@ -59,11 +58,10 @@ class Sub(Function):
             raise
 
     def backward(self, gy: Any) -> Any:
-        sa, sb = self.shapes
-        needs = self.needs_input_grad
+        pa, pb = self.parents  # type: ignore[misc]
         return (
-            sum_to(gy, sa) if needs[0] else None,
-            sum_to(-gy, sb) if needs[1] else None,
+            None if pa is None else sum_to(gy, self.input_shape(0)),
+            None if pb is None else sum_to(-gy, self.input_shape(1)),
         )
 
 
@@ -125,7 +123,9 @@ class Pow(Function):
         needs = self.needs_input_grad
         ga = gb = None
         if needs[0]:
-            ga = sum_to(gy * b * a ** (b - 1), _shape_of(a))
+            is_array = isinstance(b, (np.generic, np.ndarray))
+            exponent = np.subtract(b, 1, dtype=b.dtype) if is_array else b - 1
+            ga = sum_to(gy * b * a**exponent, _shape_of(a))
         if needs[1]:
             from maligrad.ops.elementwise import Log
             from maligrad.variable import Variable

@@ -10,8 +10,9 @@ Example::
     >>> import numpy as np
     >>> from maligrad.data import ArrayDataset, random_split
     >>> ds = ArrayDataset(np.arange(10).reshape(10, 1), np.arange(10) % 2)
-    >>> len(ds), ds[3]
-    (10, (array([3]), np.int64(1)))
+    >>> x, y = ds[3]
+    >>> len(ds), x.tolist(), int(y)
+    (10, [3], 1)
     >>> train, val = random_split(ds, [8, 2], seed=0)
     >>> len(train), len(val)
     (8, 2)
@@ -80,8 +81,8 @@ class Subset:
     """The samples of ``dataset`` at ``indices``, in that order.
 
     >>> sub = Subset(ArrayDataset(np.arange(5) * 10), [4, 0])
-    >>> len(sub), sub[0]
-    (2, (np.int64(40),))
+    >>> len(sub), int(sub[0][0])
+    (2, 40)
     """
 
     def __init__(self, dataset: Dataset, indices: Sequence[int] | np.ndarray) -> None:
