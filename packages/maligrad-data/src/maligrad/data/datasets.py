@@ -22,7 +22,7 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-from .cifar import read_cifar10, read_cifar100
+from .cifar import CIFAR10_CLASSES, read_cifar10, read_cifar100
 from .download import fetch
 from .errors import DataFormatError
 from .idx import read_idx
@@ -68,13 +68,23 @@ class ImageDataset:
         cls: type[T],
         images: np.ndarray,
         labels: np.ndarray,
-        classes: tuple[str, ...],
+        classes: tuple[str, ...] | None = None,
         train: bool = True,
     ) -> T:
-        """A dataset of this class over arrays already in memory (no files, no network)."""
+        """A dataset of this class over arrays already in memory (no files, no network).
+
+        ``classes`` defaults to the class's own names (the ten digits for MNIST, the
+        clothing names for Fashion-MNIST, ...), or to ``"0"``, ``"1"``, ... up to the
+        largest label.
+        """
         self = cls.__new__(cls)
         self.train = train
-        self._set(np.asarray(images), np.asarray(labels), classes)
+        labels = np.asarray(labels)
+        if classes is None:
+            classes = getattr(cls, "_classes", None)
+        if classes is None:
+            classes = tuple(str(i) for i in range(int(labels.max(initial=-1)) + 1))
+        self._set(np.asarray(images), labels, classes)
         return self
 
     def __len__(self) -> int:
@@ -154,6 +164,8 @@ class FashionMNIST(_IDXDataset):
 
 class CIFAR10(ImageDataset):
     """CIFAR-10: 50,000 training / 10,000 test images of 3 x 32 x 32 in 10 classes."""
+
+    _classes = CIFAR10_CLASSES
 
     def __init__(
         self,

@@ -1,0 +1,91 @@
+"""Every example runs, with tiny settings, and does what it says (so examples never rot)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1]
+SHARED = EXAMPLES.parent.parent / "shared" / "data"
+
+
+def load(name: str):  # type: ignore[no-untyped-def]
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(EXAMPLES))
+
+
+def test_newton_reaches_the_rosenbrock_minimum() -> None:
+    p = load("newton").main(["--steps", "10"])
+    np.testing.assert_allclose(p, [1.0, 1.0], atol=1e-8)
+
+
+def test_mnist_mlp_on_the_sample() -> None:
+    accuracy = load("mnist_mlp").main(["--epochs", "1", "--limit", "2000"])
+    assert accuracy > 0.8
+
+
+def test_fashion_mnist_cnn_smoke() -> None:
+    accuracy = load("fashion_mnist_cnn").main(["--fake-data", "--limit", "1000"])
+    assert accuracy > 0.5  # ten classes told apart by a bright band's row
+
+
+def test_cifar10_cnn_smoke() -> None:
+    accuracy = load("cifar10_cnn").main(["--fake-data", "--limit", "256"])
+    assert 0.0 <= accuracy <= 1.0
+
+
+def test_char_lstm_learns_and_samples(capsys: pytest.CaptureFixture[str]) -> None:
+    loss = load("char_lstm").main(["--steps", "60", "--hidden", "32", "--seq-len", "24"])
+    out = capsys.readouterr().out
+    assert "sample: Beautiful " in out
+    assert loss < 3.0  # log(vocabulary of ~40 characters) is about 3.7 before training
+
+
+def test_main_job_trains_saves_resumes_and_plots(tmp_path: Path) -> None:
+    train = load("train")
+    ckpt = tmp_path / "ckpt.npz"
+    args = ["--model", "mlp", "--limit", "1000", "--batch-size", "100", "--no-progress"]
+    acc1 = train.main([*args, "--epochs", "1", "--save", str(ckpt)])
+    assert ckpt.exists() and acc1 > 0.6
+    acc2 = train.main([*args, "--epochs", "2", "--resume", str(ckpt), "--save", str(ckpt)])
+    assert acc2 > 0.6
+    import maligrad.nn as nn
+
+    state = nn.load(ckpt)
+    assert int(state["epoch"]) == 2 and len(state["history"]["loss"]) == 2
+    train.main([*args, "--epochs", "2", "--resume", str(ckpt), "--plot", str(tmp_path / "c.png")])
+
+
+def test_main_job_lenet_one_epoch() -> None:
+    accuracy = load("train").main(["--epochs", "1", "--limit", "1500", "--no-progress"])
+    assert accuracy > 0.7
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="../shared/data is not present")
+def test_main_job_reads_full_mnist_from_a_local_mirror(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MALIGRAD_DATA_DIR", str(SHARED))
+    accuracy = load("train").main(
+        [
+            "--dataset",
+            "mnist",
+            "--model",
+            "mlp",
+            "--epochs",
+            "1",
+            "--limit",
+            "3000",
+            "--no-progress",
+        ]
+    )
+    assert accuracy > 0.8

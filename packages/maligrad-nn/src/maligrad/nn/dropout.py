@@ -1,0 +1,42 @@
+"""``Dropout``: randomly zero elements during training (identity in ``eval()``).
+
+>>> import numpy as np, maligrad
+>>> from maligrad import nn
+>>> drop = nn.Dropout(0.5).eval()
+>>> drop(maligrad.Variable(np.ones(3, np.float32))).data
+array([1., 1., 1.], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from maligrad import Variable
+from maligrad.nn.functional.dropout import dropout
+from maligrad.nn.module import Module
+
+
+class Dropout(Module):
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``.
+
+    Args:
+        p: drop probability in ``[0, 1]``.
+        inplace: accepted for PyTorch compatibility (the result is always new).
+        generator: optional ``numpy.random.Generator`` for the masks (else the default).
+    """
+
+    def __init__(
+        self, p: float = 0.5, inplace: bool = False, generator: np.random.Generator | None = None
+    ) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"dropout probability has to be between 0 and 1, got {p}")
+        self.p = p
+        self.inplace = inplace
+        self.generator = generator
+
+    def forward(self, input: Variable) -> Variable:
+        return dropout(input, self.p, self.training, generator=self.generator)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"

@@ -1,0 +1,76 @@
+"""Window views and their adjoint: the numpy kernels under convolution and pooling.
+
+``windows`` returns a strided *view* (no copy) of every ``kh x kw`` window of a padded
+NCHW array, laid out ``(N, C, kh, kw, Ho, Wo)``; ``col2im`` is its adjoint: it adds such
+an array back into an ``(N, C, Hp, Wp)`` canvas with one slice-add per kernel offset
+(``kh * kw`` vectorised adds, never ``np.add.at``). When windows tile the input exactly
+(stride == kernel, no dilation) both become a reshape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+Pair = tuple[int, int]
+Quad = tuple[int, int, int, int]
+
+
+def pair(value: Any, name: str) -> Pair:
+    """``3 -> (3, 3)``; ``(2, 3)`` stays; anything else is an error naming ``name``."""
+    if isinstance(value, (int, np.integer)):
+        return int(value), int(value)
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return int(value[0]), int(value[1])
+    raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+
+
+def out_size(size: int, k: int, s: int, d: int, p0: int, p1: int) -> int:
+    """Output length of a window sweep: ``floor((size + p0 + p1 - d (k - 1) - 1) / s) + 1``."""
+    return (size + p0 + p1 - d * (k - 1) - 1) // s + 1
+
+
+def pad_hw(x: np.ndarray, padding: Quad, value: float = 0.0) -> np.ndarray:
+    """Pad the last two axes by ``(top, bottom, left, right)`` (no copy when all zero)."""
+    pt, pb, pl, pr = padding
+    if not (pt or pb or pl or pr):
+        return x
+    widths = [(0, 0)] * (x.ndim - 2) + [(pt, pb), (pl, pr)]
+    return np.pad(x, widths, mode="constant", constant_values=value)
+
+
+def windows(xp: np.ndarray, k: Pair, s: Pair, d: Pair, out: Pair) -> np.ndarray:
+    """View ``(N, C, kh, kw, Ho, Wo)`` of the windows of the (already padded) ``xp``."""
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = k, s, d, out
+    v = sliding_window_view(xp, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
+    v = v[:, :, : sh * (ho - 1) + 1 : sh, : sw * (wo - 1) + 1 : sw, ::dh, ::dw]
+    return v.transpose(0, 1, 4, 5, 2, 3)
+
+
+def col2im(cols: np.ndarray, shape: tuple[int, int, int, int], s: Pair, d: Pair) -> np.ndarray:
+    """Adjoint of :func:`windows`: sum ``cols (N, C, kh, kw, Ho, Wo)`` into ``shape``."""
+    n, c, kh, kw, ho, wo = cols.shape
+    (sh, sw), (dh, dw) = s, d
+    out = np.zeros(shape, dtype=cols.dtype)
+    if (sh, sw) == (kh, kw) and (dh, dw) == (1, 1):
+        # Windows tile the canvas: the adjoint is a reshape into its top-left corner.
+        block = cols.transpose(0, 1, 4, 2, 5, 3).reshape(n, c, ho * kh, wo * kw)
+        out[:, :, : ho * kh, : wo * kw] = block
+        return out
+    for i in range(kh):
+        h0 = i * dh
+        hs = slice(h0, h0 + sh * (ho - 1) + 1, sh)
+        for j in range(kw):
+            w0 = j * dw
+            out[:, :, hs, w0 : w0 + sw * (wo - 1) + 1 : sw] += cols[:, :, i, j]
+    return out
+
+
+def tiles(x: np.ndarray, k: Pair, out: Pair) -> np.ndarray:
+    """View ``(N, C, Ho, kh, Wo, kw)`` of non-overlapping ``k`` tiles (stride == kernel)."""
+    (kh, kw), (ho, wo) = k, out
+    n, c = x.shape[:2]
+    x = x[:, :, : ho * kh, : wo * kw]
+    return x.reshape(n, c, ho, kh, wo, kw)

@@ -1,0 +1,391 @@
+"""Convolutions as fused Functions over im2col windows and BLAS matmuls.
+
+For an input ``x`` of shape ``(N, C, H, W)`` and a weight ``w`` of shape
+``(O, C / groups, kh, kw)``, ``conv2d`` computes the cross-correlation
+
+    y[n, o, i, j] = b[o] + sum_{c, p, q} w[o, c, p, q] x[n, g(o) C/groups + c,
+                                                       s_h i + d_h p - pad_t,
+                                                       s_w j + d_w q - pad_l]
+
+by building the window matrix ``cols`` (im2col, a strided view copied once) and one batched
+matmul ``w @ cols``. Three Functions, each the adjoint of the others, make up the family:
+
+    Conv2d(x, w)              y  = w @ im2col(x)
+    Conv2dInputGrad(gy, w)    gx = col2im(w^T @ gy)          (the transposed convolution)
+    Conv2dWeightGrad(x, gy)   gw = sum_n gy @ im2col(x)^T
+
+Each is bilinear, so each one's backward is written with the other two: gradients of any
+order (``create_graph=True``, ``gradgradcheck``) work for ``conv2d``,
+``conv_transpose2d`` and ``conv1d``.
+
+    >>> import numpy as np
+    >>> import maligrad as mg
+    >>> from maligrad.nn import functional as F
+    >>> x = mg.Variable(np.ones((1, 1, 4, 4), dtype=np.float32))
+    >>> w = mg.Variable(np.ones((2, 1, 3, 3), dtype=np.float32), requires_grad=True)
+    >>> y = F.conv2d(x, w, padding=1)
+    >>> y.shape
+    (1, 2, 4, 4)
+    >>> y.data[0, 0]
+    array([[4., 6., 6., 4.],
+           [6., 9., 9., 6.],
+           [6., 9., 9., 6.],
+           [4., 6., 6., 4.]], dtype=float32)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import maligrad as mg
+from maligrad.nn.functional._im2col import Pair, Quad, col2im, out_size, pad_hw, pair, windows
+
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
+
+
+# --- numpy kernels ----------------------------------------------------------------------
+
+
+def _im2col(x: np.ndarray, k: Pair, s: Pair, p: Quad, d: Pair, groups: int) -> np.ndarray:
+    """``(N, G, C/G kh kw, Ho Wo)`` contiguous window matrix of ``x`` (NCHW)."""
+    n, c, h, w = x.shape
+    ho = out_size(h, k[0], s[0], d[0], p[0], p[1])
+    wo = out_size(w, k[1], s[1], d[1], p[2], p[3])
+    view = windows(pad_hw(x, p), k, s, d, (ho, wo))
+    cols = np.ascontiguousarray(view)  # (N, C, kh, kw, Ho, Wo): the one im2col copy
+    return cols.reshape(n, groups, (c // groups) * k[0] * k[1], ho * wo)
+
+
+def _conv_out(x_shape: tuple[int, ...], k: Pair, s: Pair, p: Quad, d: Pair) -> Pair:
+    return (
+        out_size(x_shape[2], k[0], s[0], d[0], p[0], p[1]),
+        out_size(x_shape[3], k[1], s[1], d[1], p[2], p[3]),
+    )
+
+
+def _input_grad(
+    gy: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], s: Pair, p: Quad, d: Pair, g: int
+) -> np.ndarray:
+    n, o, ho, wo = gy.shape
+    _, cg, kh, kw = w.shape
+    wm = w.reshape(g, o // g, cg * kh * kw)
+    gcols = np.matmul(wm.swapaxes(1, 2), gy.reshape(n, g, o // g, ho * wo))
+    gcols = gcols.reshape(n, g * cg, kh, kw, ho, wo)
+    h, wd = x_shape[2], x_shape[3]
+    canvas = col2im(gcols, (n, g * cg, h + p[0] + p[1], wd + p[2] + p[3]), s, d)
+    return canvas[:, :, p[0] : p[0] + h, p[2] : p[2] + wd]
+
+
+def _weight_grad(cols: np.ndarray, gy: np.ndarray, w_shape: tuple[int, ...]) -> np.ndarray:
+    # Batched GEMMs over N, then a sum: faster here than one GEMM over transposed copies.
+    n, g, _, lo = cols.shape
+    gyr = gy.reshape(n, g, gy.shape[1] // g, lo)
+    return np.matmul(gyr, cols.swapaxes(2, 3)).sum(axis=0).reshape(w_shape)
+
+
+# --- the three Functions ----------------------------------------------------------------
+
+
+class Conv2d(mg.Function):
+    """``y = conv2d(x, w) + b`` (bias fused; ``b`` may be None)."""
+
+    def forward(
+        self, x: np.ndarray, w: np.ndarray, b: Any, stride: Pair, padding: Quad,
+        dilation: Pair, groups: int,
+    ) -> np.ndarray:  # fmt: skip
+        n = x.shape[0]
+        o, _, kh, kw = w.shape
+        ho, wo = _conv_out(x.shape, (kh, kw), stride, padding, dilation)
+        cols = _im2col(x, (kh, kw), stride, padding, dilation, groups)
+        y = np.matmul(w.reshape(groups, o // groups, -1), cols)  # (N, G, O/G, L)
+        y = y.reshape(n, o, ho, wo)
+        if b is not None:
+            y += b.reshape(1, o, 1, 1)
+        self.cols = cols
+        self.params = (stride, padding, dilation, groups)
+        self.save_for_backward(x, w)
+        return y
+
+    def backward(self, gy: Any) -> Any:
+        x, w = self.saved_tensors
+        stride, padding, dilation, groups = self.params
+        needs = self.needs_input_grad
+        gx = gw = gb = None
+        if needs[0]:
+            gx = Conv2dInputGrad.apply(
+                gy, w, x_shape=x.shape, stride=stride, padding=padding,
+                dilation=dilation, groups=groups,
+            )  # fmt: skip
+        if needs[1]:
+            gw = Conv2dWeightGrad.apply(
+                x, gy, w_shape=w.shape, stride=stride, padding=padding,
+                dilation=dilation, groups=groups, cols=self.cols,
+            )  # fmt: skip
+        if len(needs) > 2 and needs[2]:
+            gb = gy.sum(axis=(0, 2, 3))
+        return gx, gw, gb
+
+
+class Conv2dInputGrad(mg.Function):
+    """``gx = conv2d``'s input gradient: the transposed convolution of ``gy`` by ``w``."""
+
+    def forward(
+        self, gy: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], stride: Pair,
+        padding: Quad, dilation: Pair, groups: int,
+    ) -> np.ndarray:  # fmt: skip
+        self.params = (stride, padding, dilation, groups)
+        self.save_for_backward(gy, w)
+        return _input_grad(gy, w, x_shape, stride, padding, dilation, groups)
+
+    def backward(self, ggx: Any) -> Any:
+        gy, w = self.saved_tensors
+        stride, padding, dilation, groups = self.params
+        needs = self.needs_input_grad
+        g_gy = g_w = None
+        if needs[0]:
+            g_gy = Conv2d.apply(
+                ggx, w, None, stride=stride, padding=padding, dilation=dilation, groups=groups
+            )
+        if needs[1]:
+            g_w = Conv2dWeightGrad.apply(
+                ggx, gy, w_shape=w.shape, stride=stride, padding=padding,
+                dilation=dilation, groups=groups,
+            )  # fmt: skip
+        return g_gy, g_w
+
+
+class Conv2dWeightGrad(mg.Function):
+    """``gw = conv2d``'s weight gradient: ``sum_n gy[n] @ im2col(x[n])^T``."""
+
+    def forward(
+        self, x: np.ndarray, gy: np.ndarray, w_shape: tuple[int, ...], stride: Pair,
+        padding: Quad, dilation: Pair, groups: int, cols: np.ndarray | None = None,
+    ) -> np.ndarray:  # fmt: skip
+        if cols is None:
+            cols = _im2col(x, tuple(w_shape[2:]), stride, padding, dilation, groups)
+        self.params = (stride, padding, dilation, groups)
+        self.save_for_backward(x, gy)
+        return _weight_grad(cols, gy, w_shape)
+
+    def backward(self, ggw: Any) -> Any:
+        x, gy = self.saved_tensors
+        stride, padding, dilation, groups = self.params
+        needs = self.needs_input_grad
+        g_x = g_gy = None
+        if needs[0]:
+            g_x = Conv2dInputGrad.apply(
+                gy, ggw, x_shape=x.shape, stride=stride, padding=padding,
+                dilation=dilation, groups=groups,
+            )  # fmt: skip
+        if needs[1]:
+            g_gy = Conv2d.apply(
+                x, ggw, None, stride=stride, padding=padding, dilation=dilation, groups=groups
+            )
+        return g_x, g_gy
+
+
+# --- argument checking ------------------------------------------------------------------
+
+
+def _same_padding(k: Pair, d: Pair) -> Quad:
+    """PyTorch's ``'same'``: total ``d (k - 1)``, the odd element at the bottom/right."""
+    th, tw = d[0] * (k[0] - 1), d[1] * (k[1] - 1)
+    return th // 2, th - th // 2, tw // 2, tw - tw // 2
+
+
+def _padding(padding: Any, k: Pair, s: Pair, d: Pair) -> Quad:
+    if isinstance(padding, str):
+        if padding == "valid":
+            return 0, 0, 0, 0
+        if padding == "same":
+            if s != (1, 1):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+            return _same_padding(k, d)
+        raise ValueError(f"padding must be 'valid', 'same', an int or a pair, got {padding!r}")
+    ph, pw = pair(padding, "padding")
+    if ph < 0 or pw < 0:
+        raise ValueError(f"padding must be non-negative, got {padding!r}")
+    return ph, ph, pw, pw
+
+
+def _check_conv(x: Any, w: Any, b: Any, groups: int, name: str, transposed: bool) -> None:
+    if x.ndim != 4:
+        raise ValueError(f"{name}: expected a 4-D input (N, C, H, W), got shape {x.shape}")
+    if w.ndim != 4:
+        raise ValueError(f"{name}: expected a 4-D weight, got shape {w.shape}")
+    if groups < 1:
+        raise ValueError(f"{name}: groups must be positive, got {groups}")
+    c = x.shape[1]
+    if transposed:
+        ok = w.shape[0] == c and c % groups == 0
+        want = f"weight of shape ({c}, out_channels / groups, kh, kw)"
+        o = w.shape[1] * groups
+    else:
+        ok = w.shape[1] * groups == c and w.shape[0] % groups == 0
+        want = f"weight of shape (out_channels, {c} / groups={groups}, kh, kw)"
+        o = w.shape[0]
+    if not ok:
+        raise ValueError(
+            f"{name}: input of shape {x.shape} (C={c}) and weight of shape {w.shape} do not "
+            f"match with groups={groups}; expected a {want}"
+        )
+    if b is not None and tuple(b.shape) != (o,):
+        raise ValueError(f"{name}: bias must have shape ({o},), got {b.shape}")
+
+
+def _as_var(x: Any) -> Any:
+    return x if isinstance(x, mg.Variable) else mg.Variable(np.asarray(x))
+
+
+# --- public functions -------------------------------------------------------------------
+
+
+def conv2d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] | str = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+) -> mg.Variable:
+    """2-D cross-correlation of ``input (N, C, H, W)`` with ``weight (O, C/groups, kh, kw)``.
+
+    Output ``(N, O, Ho, Wo)`` with ``Ho = floor((H + 2 p - d (kh - 1) - 1) / s) + 1``.
+    ``padding`` is an int, a pair, ``'valid'`` or ``'same'`` (stride 1; an odd total
+    padding puts the extra row/column at the bottom/right, as PyTorch does).
+
+        >>> import numpy as np, maligrad as mg
+        >>> from maligrad.nn.functional import conv2d
+        >>> conv2d(mg.Variable(np.ones((1, 2, 5, 5))), mg.Variable(np.ones((3, 2, 3, 3))),
+        ...        stride=2).shape
+        (1, 3, 2, 2)
+    """
+    x, w = _as_var(input), _as_var(weight)
+    b = None if bias is None else _as_var(bias)
+    _check_conv(x, w, b, groups, "conv2d", transposed=False)
+    k = (w.shape[2], w.shape[3])
+    s, d = pair(stride, "stride"), pair(dilation, "dilation")
+    if min(s) < 1 or min(d) < 1:
+        raise ValueError(f"conv2d: stride and dilation must be positive, got {s} and {d}")
+    p = _padding(padding, k, s, d)
+    ho, wo = _conv_out(x.shape, k, s, p, d)
+    if ho < 1 or wo < 1:
+        raise ValueError(
+            f"conv2d: input of shape {x.shape} (padded by {p}) is smaller than the "
+            f"kernel {k} with dilation {d}"
+        )
+    return Conv2d.apply(x, w, b, stride=s, padding=p, dilation=d, groups=groups)
+
+
+def conv1d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: int = 1,
+    padding: int | str = 0,
+    dilation: int = 1,
+    groups: int = 1,
+) -> mg.Variable:
+    """1-D cross-correlation of ``input (N, C, L)`` with ``weight (O, C/groups, k)``.
+
+    Computed as :func:`conv2d` on a height-1 image.
+
+        >>> import numpy as np, maligrad as mg
+        >>> from maligrad.nn.functional import conv1d
+        >>> conv1d(mg.Variable(np.arange(5.0).reshape(1, 1, 5)),
+        ...        mg.Variable(np.ones((1, 1, 2)))).data
+        array([[[1., 3., 5., 7.]]])
+    """
+    x, w = _as_var(input), _as_var(weight)
+    if x.ndim != 3 or w.ndim != 3:
+        raise ValueError(
+            f"conv1d: expected input (N, C, L) and weight (O, C/groups, k), got shapes "
+            f"{x.shape} and {w.shape}"
+        )
+    pad = padding if isinstance(padding, str) else (0, padding)
+    y = conv2d(
+        x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]),
+        w.reshape(w.shape[0], w.shape[1], 1, w.shape[2]),
+        bias, (1, stride), pad, (1, dilation), groups,
+    )  # fmt: skip
+    return y.reshape(y.shape[0], y.shape[1], y.shape[3])
+
+
+def conv_transpose2d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    output_padding: int | tuple[int, int] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int, int] = 1,
+) -> mg.Variable:
+    """Transposed 2-D convolution (the adjoint of :func:`conv2d`; "deconvolution").
+
+    ``input (N, C, H, W)``, ``weight (C, O/groups, kh, kw)``; output ``(N, O, Ho, Wo)`` with
+    ``Ho = (H - 1) s - 2 p + d (kh - 1) + output_padding + 1``. Computed as ``col2im`` of
+    ``w^T @ x``, i.e. exactly the input gradient of the matching ``conv2d``.
+
+        >>> import numpy as np, maligrad as mg
+        >>> from maligrad.nn.functional import conv_transpose2d
+        >>> conv_transpose2d(mg.Variable(np.ones((1, 1, 2, 2))),
+        ...                  mg.Variable(np.ones((1, 1, 2, 2))), stride=2).data[0, 0]
+        array([[1., 1., 1., 1.],
+               [1., 1., 1., 1.],
+               [1., 1., 1., 1.],
+               [1., 1., 1., 1.]])
+    """
+    x, w = _as_var(input), _as_var(weight)
+    b = None if bias is None else _as_var(bias)
+    _check_conv(x, w, b, groups, "conv_transpose2d", transposed=True)
+    s, d = pair(stride, "stride"), pair(dilation, "dilation")
+    ph, pw = pair(padding, "padding")
+    op = pair(output_padding, "output_padding")
+    if op[0] >= max(s[0], d[0]) or op[1] >= max(s[1], d[1]) or min(op) < 0:
+        raise ValueError(
+            f"conv_transpose2d: output_padding {op} must be smaller than stride {s} or dilation {d}"
+        )
+    n, _, h, wd = x.shape
+    kh, kw = w.shape[2], w.shape[3]
+    ho = (h - 1) * s[0] - 2 * ph + d[0] * (kh - 1) + op[0] + 1
+    wo = (wd - 1) * s[1] - 2 * pw + d[1] * (kw - 1) + op[1] + 1
+    if ho < 1 or wo < 1:
+        raise ValueError(f"conv_transpose2d: output size ({ho}, {wo}) is not positive")
+    o = w.shape[1] * groups
+    # conv2d's weight for the adjoint view has shape (C, O/groups, kh, kw): exactly ``w``.
+    y = Conv2dInputGrad.apply(
+        x, w, x_shape=(n, o, ho, wo), stride=s, padding=(ph, ph, pw, pw),
+        dilation=d, groups=groups,
+    )  # fmt: skip
+    if b is not None:
+        y = y + b.reshape(1, o, 1, 1)
+    return y
+
+
+def conv_transpose1d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: int = 1,
+    padding: int = 0,
+    output_padding: int = 0,
+    groups: int = 1,
+    dilation: int = 1,
+) -> mg.Variable:
+    """Transposed 1-D convolution: :func:`conv_transpose2d` on a height-1 image."""
+    x, w = _as_var(input), _as_var(weight)
+    if x.ndim != 3 or w.ndim != 3:
+        raise ValueError(
+            f"conv_transpose1d: expected input (N, C, L) and weight (C, O/groups, k), got "
+            f"shapes {x.shape} and {w.shape}"
+        )
+    y = conv_transpose2d(
+        x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]),
+        w.reshape(w.shape[0], w.shape[1], 1, w.shape[2]),
+        bias, (1, stride), (0, padding), (0, output_padding), groups, (1, dilation),
+    )  # fmt: skip
+    return y.reshape(y.shape[0], y.shape[1], y.shape[3])

@@ -1,0 +1,146 @@
+"""Affine layers and shape helpers: ``Linear``, ``Bilinear``, ``Identity``, ``Flatten``.
+
+>>> import numpy as np, maligrad
+>>> from maligrad import nn
+>>> layer = nn.Linear(3, 2)
+>>> layer(maligrad.Variable(np.ones((4, 3), np.float32))).shape
+(4, 2)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from maligrad import Variable, get_default_dtype
+from maligrad.nn import init
+from maligrad.nn.functional.linear import Linear as _LinearFn
+from maligrad.nn.functional.linear import bilinear
+from maligrad.nn.module import Module
+from maligrad.nn.parameter import Parameter
+
+
+def _dtype(dtype: Any) -> np.dtype:
+    return np.dtype(get_default_dtype() if dtype is None else dtype)
+
+
+class Identity(Module):
+    """Returns its input unchanged (arguments are accepted and ignored)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+
+    def forward(self, input: Any) -> Any:
+        return input
+
+
+class Linear(Module):
+    """``y = x W^T + b``.
+
+    Args:
+        in_features: size of the last input dimension.
+        out_features: size of the last output dimension.
+        bias: learn an additive bias (default True).
+        dtype: parameter dtype (default float32).
+        generator: optional ``numpy.random.Generator`` for the initialisation.
+
+    Initialisation (PyTorch's): ``W ~ U(-1/sqrt(in), 1/sqrt(in))`` (kaiming_uniform with
+    ``a = sqrt(5)``), ``b ~ U(-1/sqrt(in), 1/sqrt(in))``.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        dtype: Any = None,
+        generator: np.random.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        dt = _dtype(dtype)
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=dt))
+        if bias:
+            self.bias = Parameter(np.empty((out_features,), dtype=dt))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters(generator)
+
+    def reset_parameters(self, generator: np.random.Generator | None = None) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=generator)
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
+            init.uniform_(self.bias, -bound, bound, generator=generator)
+
+    def forward(self, input: Variable) -> Variable:
+        b = self.bias
+        if b is None:
+            return _LinearFn.apply(input, self.weight)
+        return _LinearFn.apply(input, self.weight, b)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
+
+
+class Bilinear(Module):
+    """``y_k = x1^T A_k x2 + b_k`` with weight ``(out, in1, in2)``.
+
+    Initialised from ``U(-1/sqrt(in1), 1/sqrt(in1))`` like PyTorch.
+    """
+
+    def __init__(
+        self,
+        in1_features: int,
+        in2_features: int,
+        out_features: int,
+        bias: bool = True,
+        dtype: Any = None,
+        generator: np.random.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        self.in1_features = in1_features
+        self.in2_features = in2_features
+        self.out_features = out_features
+        dt = _dtype(dtype)
+        self.weight = Parameter(np.empty((out_features, in1_features, in2_features), dtype=dt))
+        if bias:
+            self.bias = Parameter(np.empty((out_features,), dtype=dt))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters(generator)
+
+    def reset_parameters(self, generator: np.random.Generator | None = None) -> None:
+        bound = 1 / math.sqrt(self.weight.shape[1]) if self.weight.shape[1] else 0
+        init.uniform_(self.weight, -bound, bound, generator=generator)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound, generator=generator)
+
+    def forward(self, input1: Variable, input2: Variable) -> Variable:
+        return bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+            f"out_features={self.out_features}, bias={self.bias is not None}"
+        )
+
+
+class Flatten(Module):
+    """Flatten dimensions ``start_dim..end_dim`` into one (default: all but the batch)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def forward(self, input: Variable) -> Variable:
+        return input.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

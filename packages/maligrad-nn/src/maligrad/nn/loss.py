@@ -1,0 +1,137 @@
+"""Loss modules mirroring :mod:`maligrad.nn.functional`'s losses.
+
+>>> import numpy as np, maligrad
+>>> from maligrad import nn
+>>> loss = nn.MSELoss()(maligrad.Variable(np.array([1.0, 3.0], np.float32)),
+...                     np.array([0.0, 1.0], np.float32))
+>>> loss.item()
+2.5
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from maligrad import Variable
+from maligrad.nn.functional import loss as L
+from maligrad.nn.functional._common import check_reduction
+from maligrad.nn.module import Module
+
+
+class _Loss(Module):
+    _reductions: tuple[str, ...] = ("none", "mean", "sum")
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        check_reduction(reduction, self._reductions)
+        self.reduction = reduction
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class MSELoss(_Loss):
+    """``(x - t)^2``, reduced."""
+
+    def forward(self, input: Variable, target: Any) -> Variable:
+        return L.mse_loss(input, target, self.reduction)
+
+
+class L1Loss(_Loss):
+    """``|x - t|``, reduced."""
+
+    def forward(self, input: Variable, target: Any) -> Variable:
+        return L.l1_loss(input, target, self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """Quadratic below ``beta``, linear above."""
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.beta = beta
+
+    def forward(self, input: Variable, target: Any) -> Variable:
+        return L.smooth_l1_loss(input, target, self.reduction, self.beta)
+
+
+class HuberLoss(_Loss):
+    """Quadratic below ``delta``, ``delta``-sloped linear above."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, input: Variable, target: Any) -> Variable:
+        return L.huber_loss(input, target, self.reduction, self.delta)
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy of probabilities."""
+
+    def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.weight = weight
+
+    def forward(self, input: Variable, target: Any) -> Variable:
+        return L.binary_cross_entropy(input, target, self.weight, self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Sigmoid + binary cross-entropy, stable for large logits."""
+
+    def __init__(self, weight: Any = None, reduction: str = "mean", pos_weight: Any = None):
+        super().__init__(reduction)
+        self.weight = weight
+        self.pos_weight = pos_weight
+
+    def forward(self, input: Variable, target: Any) -> Variable:
+        return L.binary_cross_entropy_with_logits(
+            input, target, self.weight, self.reduction, self.pos_weight
+        )
+
+
+class CrossEntropyLoss(_Loss):
+    """Softmax cross-entropy with class indices or probabilities (see ``F.cross_entropy``)."""
+
+    def __init__(
+        self,
+        weight: Any = None,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
+        super().__init__(reduction)
+        self.weight = weight
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input: Variable, target: Any) -> Variable:
+        return L.cross_entropy(
+            input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing
+        )
+
+
+class NLLLoss(_Loss):
+    """Negative log-likelihood of log-probabilities."""
+
+    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.weight = weight
+        self.ignore_index = ignore_index
+
+    def forward(self, input: Variable, target: Any) -> Variable:
+        return L.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+
+
+class KLDivLoss(_Loss):
+    """KL divergence with log-probability inputs (``reduction='batchmean'`` for true KL)."""
+
+    _reductions = ("none", "mean", "sum", "batchmean")
+
+    def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
+        super().__init__(reduction)
+        self.log_target = log_target
+
+    def forward(self, input: Variable, target: Any) -> Variable:
+        return L.kl_div(input, target, self.reduction, self.log_target)

@@ -1,0 +1,199 @@
+"""``Optimizer``: parameter groups, per-parameter state, ``zero_grad`` and checkpoints.
+
+Subclasses implement ``step()``. Updates work on the parameters' numpy arrays in place,
+outside the graph (under ``no_grad``), and bump each parameter's version counter.
+``state_dict()`` refers to parameters by their position across the groups (as PyTorch
+does), so it can be saved with :func:`maligrad.nn.save` and loaded into an optimizer built
+the same way over a new model; training then continues bit for bit.
+
+    >>> import numpy as np, maligrad
+    >>> from maligrad import nn
+    >>> model = nn.Linear(2, 1)
+    >>> opt = nn.optim.SGD([{"params": [model.weight]}, {"params": [model.bias], "lr": 0.5}],
+    ...                    lr=0.1)
+    >>> [g["lr"] for g in opt.param_groups]
+    [0.1, 0.5]
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from maligrad import Variable, enable_grad
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _Required()
+
+
+def _copy_state_value(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return v.copy()
+    if isinstance(v, Variable):
+        return v.data.copy()
+    if isinstance(v, dict):
+        return {k: _copy_state_value(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return type(v)(_copy_state_value(x) for x in v)
+    return v
+
+
+class Optimizer:
+    """Base class: holds ``param_groups`` (dicts with ``'params'`` and options) and ``state``.
+
+    Args:
+        params: an iterable of Parameters, or of dicts ``{"params": [...], option: value}``
+            that override ``defaults`` for that group.
+        defaults: the default options.
+    """
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        self.defaults = defaults
+        self.state: dict[Variable, dict[str, Any]] = {}
+        self.param_groups: list[dict[str, Any]] = []
+        if isinstance(params, Variable):
+            raise TypeError(
+                "params must be an iterable of Variables or dicts, got a single Variable; "
+                "wrap it in a list"
+            )
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for g in groups:
+            self.add_param_group(g)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own options (missing ones from ``defaults``)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param group must be a dict, got {type(param_group).__name__}")
+        group = dict(param_group)
+        params = group.get("params")
+        if isinstance(params, Variable):
+            params = [params]
+        elif params is None:
+            raise ValueError("param group needs a 'params' entry")
+        else:
+            params = list(params)
+        for i, p in enumerate(params):
+            if not isinstance(p, Variable):
+                raise TypeError(
+                    f"optimizer can only optimize Variables, but param {i} of the group is a "
+                    f"{type(p).__name__}"
+                )
+            if p.grad_fn is not None:
+                raise ValueError(f"param {i} of the group is not a leaf Variable")
+        if len({id(p) for p in params}) != len(params):
+            raise ValueError("a parameter group contains the same parameter more than once")
+        existing = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in existing for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        group["params"] = params
+        for k, v in self.defaults.items():
+            if v is required and k not in group:
+                raise ValueError(f"parameter group didn't specify a value of required option {k}")
+            group.setdefault(k, v)
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset gradients: to None (default) or to new zero arrays."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad = Variable(np.zeros_like(p.data))
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        raise NotImplementedError
+
+    def _closure(self, closure: Callable[[], Any] | None) -> Any:
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
+
+    # -- checkpoints -------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """``{"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]}`` (copies)."""
+        index: dict[int, int] = {}
+        groups = []
+        for g in self.param_groups:
+            ids = []
+            for p in g["params"]:
+                index.setdefault(id(p), len(index))
+                ids.append(index[id(p)])
+            packed = {k: copy.deepcopy(v) for k, v in g.items() if k != "params"}
+            packed["params"] = ids
+            groups.append(packed)
+        state = {
+            index[id(p)]: _copy_state_value(s) for p, s in self.state.items() if id(p) in index
+        }
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore options and state from :meth:`state_dict` (checks that the groups match)."""
+        groups = state_dict.get("param_groups")
+        saved_state = state_dict.get("state")
+        if not isinstance(groups, (list, tuple)) or not isinstance(saved_state, dict):
+            raise ValueError("optimizer state_dict needs 'state' (dict) and 'param_groups' (list)")
+        if len(groups) != len(self.param_groups):
+            raise ValueError(
+                f"loaded state dict has {len(groups)} parameter groups, the optimizer has "
+                f"{len(self.param_groups)}"
+            )
+        errors = []
+        for i, (saved, mine) in enumerate(zip(groups, self.param_groups)):
+            if len(saved["params"]) != len(mine["params"]):
+                errors.append(
+                    f"group {i} has {len(saved['params'])} parameters in the state dict, "
+                    f"{len(mine['params'])} in the optimizer"
+                )
+        if errors:
+            raise ValueError("loaded state dict does not match the optimizer: " + "; ".join(errors))
+        by_index: dict[int, Variable] = {}
+        for saved, mine in zip(groups, self.param_groups):
+            for idx, p in zip(saved["params"], mine["params"]):
+                by_index[int(idx)] = p
+        new_state: dict[Variable, dict[str, Any]] = {}
+        for key, s in saved_state.items():
+            p = by_index.get(int(key))
+            if p is None:
+                raise ValueError(f"state dict has state for parameter {key}, which no group lists")
+            entry = {}
+            for k, v in s.items():
+                v = _copy_state_value(v)
+                if isinstance(v, np.ndarray) and v.shape == p.data.shape and v.dtype.kind == "f":
+                    v = v.astype(p.data.dtype, copy=False)
+                    if np.shares_memory(v, p.data):
+                        v = v.copy()
+                entry[k] = v
+            new_state[p] = entry
+        self.state = new_state
+        new_groups = []
+        for saved, mine in zip(groups, self.param_groups):
+            g = {k: _copy_state_value(v) for k, v in saved.items() if k != "params"}
+            if isinstance(g.get("betas"), list):
+                g["betas"] = tuple(g["betas"])
+            g["params"] = mine["params"]
+            new_groups.append(g)
+        self.param_groups = new_groups
+
+    def __repr__(self) -> str:
+        lines = [type(self).__name__ + " ("]
+        for i, g in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for k in sorted(g):
+                if k != "params":
+                    lines.append(f"    {k}: {g[k]}")
+        lines.append(")")
+        return "\n".join(lines)
