@@ -10,6 +10,7 @@ import gc
 import tracemalloc
 
 import numpy as np
+import torch_contenders
 from harness import Workload
 
 import maligrad as mg
@@ -128,13 +129,16 @@ def workloads(quick: bool = False) -> list[Workload]:
     np.testing.assert_allclose(
         _smallops_maligrad(x16, 40), _smallops_numpy(x16, 40), rtol=1e-5, atol=1e-6
     )
+    contenders = {
+        "numpy": lambda: _smallops_numpy(x16, n_small),
+        "maligrad": lambda: _smallops_maligrad(x16, n_small),
+    }
+    if torch_contenders.available():
+        contenders["torch"] = lambda: torch_contenders.smallops(x16, n_small, ADD, MUL)
     out = [
         Workload(
             "smallops",
-            {
-                "numpy": lambda: _smallops_numpy(x16, n_small),
-                "maligrad": lambda: _smallops_maligrad(x16, n_small),
-            },
+            contenders,
             description=f"chain of {n_small} add/mul/tanh/exp on (16,), forward + backward",
             target=6.0,
             repeats=5 if quick else 15,

@@ -10,6 +10,7 @@ slice-adds over kernel offsets, 2x2 max pooling by reshape.
 from __future__ import annotations
 
 import numpy as np
+import torch_contenders
 from harness import Workload
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -107,9 +108,12 @@ def _mlp_workload(name: str, sizes: list[int], batch: int, quick: bool, target: 
     np.testing.assert_allclose(loss, ref_loss, rtol=1e-4)
     for p, q in zip(model.parameters(), ps):
         np.testing.assert_allclose(p.data, q, rtol=1e-3, atol=1e-5)
+    contenders = {"numpy": lambda: _mlp_numpy_step(ps, x, y), "maligrad": step}
+    if torch_contenders.available():
+        contenders["torch"] = torch_contenders.mlp_step(_params_numpy(model), x, y, LR)
     return Workload(
         name,
-        {"numpy": lambda: _mlp_numpy_step(ps, x, y), "maligrad": step},
+        contenders,
         description=f"{'-'.join(map(str, sizes))} ReLU MLP, batch {batch}, CE + SGD step",
         target=target,
         **kw,
@@ -232,9 +236,12 @@ def _lenet_workload(quick: bool) -> Workload:
     np.testing.assert_allclose(loss, ref_loss, rtol=1e-4)
     for p, q in zip(model.parameters(), ps):
         np.testing.assert_allclose(p.data, q, rtol=1e-3, atol=1e-5)
+    contenders = {"numpy": lambda: _lenet_numpy_step(ps, x, y), "maligrad": step}
+    if torch_contenders.available():
+        contenders["torch"] = torch_contenders.lenet_step(_params_numpy(model), x, y, LR)
     return Workload(
         "lenet",
-        {"numpy": lambda: _lenet_numpy_step(ps, x, y), "maligrad": step},
+        contenders,
         description="conv5-relu-pool2, conv5-relu-pool2, linear; batch 64 of 1x28x28, CE + SGD",
         target=1.2,
         repeats=5 if quick else 21,

@@ -64,7 +64,37 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.json.write_text(json.dumps(payload, indent=2))
     print(f"\nwrote {args.json}")
+    chart = args.json.with_suffix(".png")
+    if plot_ratios(results, chart):
+        print(f"wrote {chart}")
     return 0
+
+
+def plot_ratios(results: list[Result], path: Path) -> bool:
+    """A bar chart of each contender's time as a multiple of numpy's (needs matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("(matplotlib is not installed: no bar chart)")
+        return False
+    names = [r.name for r in results]
+    contenders = sorted({c for r in results for c in r.ratios})
+    width = 0.8 / max(len(contenders), 1)
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(names)), 3.5))
+    for k, contender in enumerate(contenders):
+        xs = [i + k * width for i in range(len(names))]
+        ys = [r.ratios.get(contender, 0.0) for r in results]
+        ax.bar(xs, ys, width, label=contender)
+    ax.axhline(1.0, color="black", linewidth=0.8, label="numpy (reference)")
+    ax.set_xticks([i + width * (len(contenders) - 1) / 2 for i in range(len(names))], names)
+    ax.set_ylabel("time / numpy time")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return True
 
 
 if __name__ == "__main__":

@@ -293,3 +293,9 @@ def test_erf_matches_math_erf_to_float64_precision() -> None:
     got = mg.erf(Variable(xs)).data
     want = np.array([erf(v) for v in xs])
     np.testing.assert_allclose(got, want, rtol=4e-16, atol=1e-300)
+
+
+def test_relu_gives_positive_zero() -> None:
+    out = mg.relu(Variable(np.array([-1.0, -0.0, 2.0], np.float32))).data
+    assert not np.signbit(out).any()
+    assert out.dtype == np.float32

@@ -171,7 +171,7 @@ class SigmoidGrad(Function):
 class Relu(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.mask = x > 0
-        return x * self.mask
+        return np.maximum(x, 0).astype(x.dtype, copy=False)  # not x * mask: no -0.0
 
     def backward(self, gy: Any) -> Any:
         return gy * self.mask

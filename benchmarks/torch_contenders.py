@@ -1,0 +1,83 @@
+"""PyTorch versions of the workloads, added as a third contender when torch is installed.
+
+They start from the same float32 weights and data as the maligrad and numpy contenders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+try:
+    import torch
+except ImportError:  # torch is optional
+    torch = None
+
+
+def available() -> bool:
+    return torch is not None
+
+
+def _sgd_step(model, x, y, lr: float) -> Callable[[], float]:  # type: ignore[no-untyped-def]
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step() -> float:
+        loss = torch.nn.functional.cross_entropy(model(xt), yt)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return float(loss)
+
+    return step
+
+
+def _load(model, params: list[np.ndarray]) -> None:  # type: ignore[no-untyped-def]
+    with torch.no_grad():
+        for p, a in zip(model.parameters(), params):
+            p.copy_(torch.from_numpy(a.copy()))
+
+
+def mlp_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, lr: float):  # type: ignore[no-untyped-def]
+    layers: list = []
+    for i in range(0, len(params), 2):
+        out_f, in_f = params[i].shape
+        layers.append(torch.nn.Linear(in_f, out_f))
+        if i + 2 < len(params):
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers)
+    _load(model, params)
+    return _sgd_step(model, x, y, lr)
+
+
+def lenet_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, lr: float):  # type: ignore[no-untyped-def]
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 8, 5),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(8, 16, 5),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(256, 10),
+    )
+    _load(model, params)
+    return _sgd_step(model, x, y, lr)
+
+
+def smallops(x0: np.ndarray, n: int, add: float, mul: float) -> np.ndarray:
+    x = torch.tensor(x0, requires_grad=True)
+    y = x
+    for i in range(n):
+        k = i % 4
+        if k == 0:
+            y = y + add
+        elif k == 1:
+            y = y * mul
+        elif k == 2:
+            y = torch.tanh(y)
+        else:
+            y = torch.exp(y)
+    y.backward(torch.ones_like(y))
+    return x.grad.numpy()
