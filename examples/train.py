@@ -175,6 +175,7 @@ def main(argv: list[str] | None = None) -> float:
 
     model = MODELS[args.model](in_shape, len(train_set.classes))
     optimizer = make_optimizer(args.optimizer, model.parameters(), args.lr)
+    scheduler = nn.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
     history: dict[str, list[float]] = {"loss": [], "train_acc": [], "test_acc": []}
     start_epoch = 0
     if args.resume is not None:
@@ -182,6 +183,8 @@ def main(argv: list[str] | None = None) -> float:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch = int(state["epoch"])
+        for _ in range(start_epoch):  # the cosine schedule over the (new) total of epochs
+            scheduler.step()
         history = {k: list(v) for k, v in state["history"].items()}
         print(f"resumed from {args.resume} after epoch {start_epoch}")
 
@@ -204,6 +207,7 @@ def main(argv: list[str] | None = None) -> float:
             total_loss += loss.item()
             bar.update(loss.item())
         bar.close()
+        scheduler.step()
         train_acc = evaluate(model, eval_train)
         test_acc = evaluate(model, test_loader)
         seconds = time.perf_counter() - t0
