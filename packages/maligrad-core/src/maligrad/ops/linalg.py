@@ -96,7 +96,7 @@ class Einsum(Function):
 
     def backward(self, gy: Any) -> Any:
         ops = self.saved_tensors
-        grads = []
+        grads: list[Any] = []
         for i, (spec, x) in enumerate(zip(self.ins, ops)):
             if not self.needs_input_grad[i]:
                 grads.append(None)
@@ -140,6 +140,8 @@ class Tensordot(Einsum):
 
 
 def _tensordot_subscripts(na: int, nb: int, axes: Any) -> tuple[list[str], str]:
+    axes_a: list[Any]
+    axes_b: list[Any]
     if isinstance(axes, (int, np.integer)):
         axes_a = list(range(na - int(axes), na))
         axes_b = list(range(int(axes)))

@@ -134,7 +134,7 @@ class Std(_Reduction):
 
 
 class _Extreme(_Reduction):
-    pick = staticmethod(np.max)
+    pick: Any = staticmethod(np.max)
 
     def forward(self, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
         axes = self._setup(x, axis, keepdims)

@@ -72,7 +72,7 @@ class RepeatGrad(Function):
         else:
             index = np.repeat(np.arange(n), repeats)
             out = np.zeros(before + (n,) + after, dtype=g.dtype)
-            np.add.at(out, (slice(None),) * ax + (index,), g)
+            np.add.at(out, (slice(None),) * ax + (index,), g)  # type: ignore[arg-type]
         return out.reshape(x_shape)
 
     def backward(self, gy: Any) -> Any:
