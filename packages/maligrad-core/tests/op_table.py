@@ -120,6 +120,13 @@ OPS: list[Op] = [
     Op("mean", lambda a: a.mean(axis=0), lambda a: a.mean(axis=0), REDUCE),
     Op("mean_all", lambda a: a.mean(), np.mean, REDUCE),
     Op("prod", lambda a: a.prod(axis=1), lambda a: a.prod(axis=1), REDUCE, domain="positive"),
+    Op(
+        "prod_with_zeros",
+        lambda a: (a * (np.arange(a.size).reshape(a.shape) % 3 != 0)).prod(axis=-1),
+        lambda a: (a * (np.arange(a.size).reshape(a.shape) % 3 != 0)).prod(axis=-1),
+        REDUCE,
+        gradgrad=False,
+    ),
     Op("var", lambda a: a.var(axis=1, ddof=1), lambda a: a.var(axis=1, ddof=1), REDUCE),
     Op("var_all", lambda a: a.var(), np.var, REDUCE),
     Op(

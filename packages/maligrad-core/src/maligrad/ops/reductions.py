@@ -88,17 +88,34 @@ class Mean(_Reduction):
 
 
 class Prod(_Reduction):
-    """Product; the gradient ``g y / x`` assumes no zero entries in ``x``."""
+    """Product. The gradient is ``g y / x``; where ``x`` has zeros it is computed as the
+    product of the other entries (exclusive cumulative products), which is exact but, for
+    those reductions only, not differentiated again."""
 
     def forward(self, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
         axes = self._setup(x, axis, keepdims)
         y = x.prod(axis=axes, keepdims=keepdims)
+        self.has_zero = not x.all()
         self.save_for_backward(x, y)
         return y
 
     def backward(self, gy: Any) -> Any:
         x, y = self.saved_tensors
-        return self._expand(gy * y) / x
+        if not self.has_zero:
+            return self._expand(gy * y) / x
+        return self._expand(gy) * _product_of_others(x.data, self.axes)
+
+
+def _product_of_others(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """For each entry, the product of the other entries of its reduction group."""
+    rest = [i for i in range(x.ndim) if i not in axes]
+    moved = x.transpose(rest + list(axes))
+    flat = moved.reshape(moved.shape[: len(rest)] + (-1,))
+    ones = np.ones(flat.shape[:-1] + (1,), dtype=x.dtype)
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    others = (left * right).reshape(moved.shape)
+    return others.transpose(np.argsort(rest + list(axes)))
 
 
 class Var(_Reduction):
