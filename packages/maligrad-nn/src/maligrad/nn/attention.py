@@ -266,14 +266,17 @@ class TransformerEncoderLayer(Module):
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
+        act: Callable[[Any], Any]
         if isinstance(activation, str):
             if activation not in ("relu", "gelu"):
                 raise ValueError(
                     f"TransformerEncoderLayer: activation must be 'relu', 'gelu' or a "
                     f"callable, got {activation!r}"
                 )
-            activation = relu if activation == "relu" else gelu
-        self.activation = activation
+            act = relu if activation == "relu" else gelu
+        else:
+            act = activation
+        self.activation = act
 
     def _sa_block(self, x: Any, mask: Any, padding_mask: Any, is_causal: bool) -> Any:
         out, _ = self.self_attn(

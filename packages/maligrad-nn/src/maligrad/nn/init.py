@@ -161,7 +161,7 @@ def eye_(tensor: Variable) -> Variable:
     _check(tensor, "eye_")
     if tensor.ndim != 2:
         raise ValueError(f"eye_ needs a 2-D tensor, got shape {tensor.shape}")
-    return _write(tensor, np.eye(*tensor.shape))
+    return _write(tensor, np.eye(tensor.shape[0], tensor.shape[1]))
 
 
 def xavier_uniform_(

@@ -325,9 +325,9 @@ class _RNNBase(Module):
         batch = x.shape[1]
         lstm = self._mode == "LSTM"
         if lstm:
-            h0, c0 = (None, None) if hx is None else hx
-            h0 = self._initial(h0, batch, unbatched, "h_0")
-            c0 = self._initial(c0, batch, unbatched, "c_0")
+            hx_h, hx_c = (None, None) if hx is None else hx
+            h0 = self._initial(hx_h, batch, unbatched, "h_0")
+            c0 = self._initial(hx_c, batch, unbatched, "c_0")
         else:
             h0 = self._initial(hx, batch, unbatched, "h_0")
         dirs = 2 if self.bidirectional else 1
@@ -338,28 +338,24 @@ class _RNNBase(Module):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, d == 1)
                 xw = linear(x, w_ih, b_ih)  # (L, N, G H): the whole sequence at once
                 k = layer * dirs + d
-                state = (h0[k], c0[k]) if lstm else (h0[k],)
-                out, h, c = self._run(xw, state, w_hh, b_hh, reverse=d == 1)
+                init = (h0[k], c0[k]) if lstm else (h0[k],)
+                out, h, c = self._run(xw, init, w_hh, b_hh, reverse=d == 1)
                 outs.append(out)
                 h_n.append(h)
                 c_n.append(c)
             x = outs[0] if dirs == 1 else mg.concatenate(outs, axis=-1)
             if self.dropout > 0.0 and self.training and layer < self.num_layers - 1:
                 x = dropout(x, self.dropout, training=True, generator=self.generator)
-        h = mg.stack(h_n, axis=0)
-        state = (h, mg.stack(c_n, axis=0)) if lstm else h
+        h_out = mg.stack(h_n, axis=0)
+        c_out = mg.stack(c_n, axis=0) if lstm else None
         if unbatched:
             x = x.reshape(x.shape[0], x.shape[2])
-            if lstm:
-                state = (
-                    state[0].reshape(-1, self.hidden_size),
-                    state[1].reshape(-1, self.hidden_size),
-                )
-            else:
-                state = state.reshape(-1, self.hidden_size)
+            h_out = h_out.reshape(-1, self.hidden_size)
+            if c_out is not None:
+                c_out = c_out.reshape(-1, self.hidden_size)
         elif self.batch_first:
             x = x.swapaxes(0, 1)
-        return x, state
+        return x, ((h_out, c_out) if lstm else h_out)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"

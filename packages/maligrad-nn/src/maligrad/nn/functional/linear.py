@@ -67,11 +67,11 @@ class Linear(Function):
         else:
             if needs[0]:
                 gx = gy @ w
-            g2 = gy.reshape(-1, gy.shape[-1])
+            gy2 = gy.reshape(-1, gy.shape[-1])
             if needs[1]:
-                gw = g2.T @ x.reshape(-1, x.shape[-1])
+                gw = gy2.T @ x.reshape(-1, x.shape[-1])
             if has_b and needs[2]:
-                gb = g2.sum(axis=0)
+                gb = gy2.sum(axis=0)
         return (gx, gw, gb) if has_b else (gx, gw)
 
 

@@ -335,11 +335,12 @@ def _class_targets(
             f"(class-index targets need shape {x_shape[:1] + x_shape[2:]})"
         )
     c = x_shape[1]
-    keep: np.ndarray | None = idx != ignore_index
-    if keep.all():  # type: ignore[union-attr]
+    mask = idx != ignore_index
+    keep: np.ndarray | None
+    if mask.all():
         keep, safe = None, idx
     else:
-        safe = np.where(keep, idx, 0)
+        keep, safe = mask, np.where(mask, idx, 0)
     if safe.size and (safe.min() < 0 or safe.max() >= c):
         bad = idx[((idx < 0) | (idx >= c)) & (idx != ignore_index)]
         raise IndexError(f"{fn}: target {int(bad[0])} is out of bounds for {c} classes")
@@ -435,6 +436,7 @@ class CrossEntropy(_Loss):
                 return wrap(gx), None
             if needs[0]:
                 q = self.q
+                assert q is not None  # the q-is-None case returned above
                 gx = wrap(g * (self.e / self.sum_e * q.sum(axis=1, keepdims=True) - q))
             if needs[1]:
                 d = -(1 - eps) * (np.log(self.e) - np.log(self.sum_e))

@@ -83,6 +83,7 @@ def _max_gather(xp: np.ndarray, idx: np.ndarray, params: Params) -> np.ndarray:
     for k, (rows, cols) in enumerate(_offsets(params)):
         part = np.where(idx == k, xp[:, :, rows, cols], 0)
         out = part if out is None else np.add(out, part, out=out)
+    assert out is not None  # a kernel has at least one offset
     return out.astype(xp.dtype, copy=False)
 
 
@@ -161,6 +162,7 @@ def _window_sum(xp: np.ndarray, params: Params) -> np.ndarray:
     for rows, cols in _offsets(params):
         part = xp[:, :, rows, cols]
         out = part.copy() if out is None else np.add(out, part, out=out)
+    assert out is not None  # a kernel has at least one offset
     return out
 
 

@@ -225,7 +225,7 @@ class OneCycleLR(LRScheduler):
         self.anneal_strategy = anneal_strategy
         self.cycle_momentum = cycle_momentum
         groups = optimizer.param_groups
-        max_lrs = list(max_lr) if isinstance(max_lr, (list, tuple)) else [max_lr] * len(groups)
+        max_lrs = list(max_lr) if isinstance(max_lr, Sequence) else [max_lr] * len(groups)
         if len(max_lrs) != len(groups):
             raise ValueError(f"expected {len(groups)} max_lr values, got {len(max_lrs)}")
         if three_phase:
