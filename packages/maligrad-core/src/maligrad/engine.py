@@ -21,7 +21,11 @@ from maligrad.variable import Variable
 
 
 def _reachable(roots: list[Function]) -> list[Function]:
-    """Every node reachable from ``roots`` (iterative depth-first search)."""
+    """Every live node reachable from ``roots`` (iterative depth-first search).
+
+    Nodes freed by an earlier backward are left out, with what lies behind them: they
+    are an error only if they must run (see ``run_backward``).
+    """
     seen: set[Function] = set()
     order: list[Function] = []
     stack = list(roots)
@@ -30,10 +34,10 @@ def _reachable(roots: list[Function]) -> list[Function]:
         if fn in seen:
             continue
         seen.add(fn)
-        order.append(fn)
         parents = fn.parents
         if parents is None:
-            raise _freed(fn)
+            continue
+        order.append(fn)
         stack.extend(p for p in parents if isinstance(p, Function) and p not in seen)
     return order
 
@@ -45,11 +49,16 @@ def _freed(fn: Function) -> RuntimeError:
     )
 
 
-def _bad_grad(fn: Function, grad: Variable, shape: tuple[int, ...], dtype: np.dtype) -> Exception:
-    return RuntimeError(
-        f"{fn.name}.backward returned a gradient of shape {grad.data.shape} and dtype "
-        f"{grad.data.dtype} for an input of shape {shape} and dtype {dtype}"
-    )
+def _conform(fn: Function, grad: Variable, shape: tuple[int, ...], dtype: np.dtype) -> Variable:
+    """A gradient in its input's dtype (mixed-precision ops); a wrong shape is an error."""
+    if grad.data.shape != shape:
+        raise RuntimeError(
+            f"{fn.name}.backward returned a gradient of shape {grad.data.shape} for an input "
+            f"of shape {shape}"
+        )
+    from maligrad.ops.elementwise import Cast
+
+    return Cast.apply(grad, dtype=dtype)
 
 
 def run_backward(
@@ -86,10 +95,10 @@ def run_backward(
     # With explicit inputs, results are captured instead of accumulated into leaves, and
     # only the nodes from which some input can be reached are run.
     capture = inputs is not None
-    captured: dict[int, Variable | None] = {}
-    node_targets: dict[Function, Variable] = {}
-    useful: set[Function] = set()
     if inputs is not None:
+        captured: dict[int, Variable | None] = {}
+        node_targets: dict[Function, Variable] = {}
+        useful: set[Function] = set()
         for x in inputs:
             captured[id(x)] = None
             if x.grad_fn is not None:
@@ -110,6 +119,7 @@ def run_backward(
     else:
         for out, g in leaf_seeds:
             _accumulate_leaf(out, g)
+    handed_out: set[int] = set()  # memory given to leaves' .grad in this pass
 
     prev_mode = GradMode.enabled
     GradMode.enabled = create_graph
@@ -143,10 +153,15 @@ def run_backward(
             for p, gx in zip(parents, gxs):
                 if p is None or gx is None:
                     continue
+                if not isinstance(gx, Variable):
+                    raise TypeError(
+                        f"{fn.name}.backward must return Variables (or None), got "
+                        f"{type(gx).__name__}; wrap arrays in maligrad.Variable"
+                    )
                 if isinstance(p, Function):
                     data = gx.data
                     if data.shape != p.out_shape or data.dtype != p.out_dtype:
-                        raise _bad_grad(fn, gx, p.out_shape, p.out_dtype)
+                        gx = _conform(fn, gx, p.out_shape, p.out_dtype)
                     prev = grads.get(p)
                     if prev is None:
                         grads[p] = gx
@@ -156,9 +171,19 @@ def run_backward(
                 else:
                     data = gx.data
                     if data.shape != p.data.shape or data.dtype != p.data.dtype:
-                        raise _bad_grad(fn, gx, p.data.shape, p.data.dtype)
+                        gx = _conform(fn, gx, p.data.shape, p.data.dtype)
                     if not capture:
-                        _accumulate_leaf(p, gx)
+                        # One array never becomes the .grad of two leaves (``a + b`` hands
+                        # both the same gradient): in-place use of one would change both.
+                        root = id(data if data.base is None else data.base)
+                        if root in handed_out:
+                            gx = gx.clone() if create_graph else Variable(data.copy())
+                        else:
+                            handed_out.add(root)
+                        if p.grad is None and p._hooks is None:
+                            p.grad = gx
+                        else:
+                            _accumulate_leaf(p, gx)
                     elif id(p) in captured:
                         prev = captured[id(p)]
                         captured[id(p)] = gx if prev is None else prev + gx
@@ -215,9 +240,10 @@ def seed_gradients(outputs: Sequence[Variable], grad_outputs: Sequence[Any] | No
                     f"grad can be implicitly created only for scalar outputs; output {i} has "
                     f"shape {out.shape}: pass gradient= (or grad_outputs=) of that shape"
                 )
-            g = Variable(np.ones_like(out.data))
-        elif not isinstance(g, Variable):
-            g = Variable(np.asarray(g, dtype=out.data.dtype))
+            seeds.append(Variable(np.ones_like(out.data)))
+            continue
+        if not isinstance(g, Variable):
+            g = Variable(np.array(g, dtype=out.data.dtype))  # a copy: it may become .grad
         if g.data.shape != out.data.shape:
             raise RuntimeError(
                 f"gradient for output {i} has shape {g.data.shape}, but the output has shape "

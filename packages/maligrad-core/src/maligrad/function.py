@@ -46,14 +46,19 @@ class Function:
     output, so that the graph is kept for higher-order gradients).
     """
 
-    #: One entry per input: the input's ``grad_fn``, the input itself when it is a leaf that
-    #: requires grad, or None. Captured at call time, so later rebinding of a Variable
-    #: (``x[i] = v``) does not change this node's edges.
-    parents: list[Any] | None = None
+    #: ``parents``, one entry per input: the input's ``grad_fn``, the input itself when it is
+    #: a leaf that requires grad, or None. Captured at call time, so later rebinding of a
+    #: Variable (``x[i] = v``) does not change this node's edges; None once released.
+    # The node's place in the graph lives in slots, outside ``__dict__``: ``release()``
+    # clears the dict (saved arrays, masks, anything an op kept) and the slots remain.
+    __slots__ = ("__dict__", "out_dtype", "out_shape", "parents", "seq")
+    #: Creation number (nodes are run from the highest down), output shape and dtype.
+    seq: int
+    out_shape: tuple[int, ...]
+    out_dtype: np.dtype
     _saved: tuple[Any, ...] | None = None
     _saved_refs: list[Any] | None = None
     _hooks: list[Any] | None = None
-    _released: bool = False
 
     # -- the two methods an op defines -------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> np.ndarray:
@@ -74,7 +79,7 @@ class Function:
         Raises if the graph was released by an earlier backward, or if a saved Variable
         was changed in place since (its version counter moved on).
         """
-        if self._released:
+        if self.parents is None:
             raise RuntimeError(
                 f"{type(self).__name__}: trying to backward through the graph a second time "
                 "(its saved arrays were freed after the first backward). Pass "
@@ -87,22 +92,32 @@ class Function:
         for array, ref in zip(self._saved, refs):  # type: ignore[arg-type]
             if ref is None:
                 out.append(array)
-            elif ref[0]._version == ref[1]:
-                out.append(ref[0])
+            elif len(ref) == 1:  # the output: rebuilt, so that the node holds no cycle
+                if ref[0][0] != 0:
+                    raise self._modified(array, 0, ref[0][0])
+                out.append(_variable_from_saved(array, True, self))
             else:
-                out.append(self._unpack_modified(array, *ref))
+                var, version = ref[0], ref[1]
+                box = var._version_box
+                if (0 if box is None else box[0]) == version:
+                    out.append(var)
+                else:
+                    out.append(self._unpack_modified(array, *ref))
         return tuple(out)
 
     def _unpack_modified(self, array: Any, var: Any, version: int, grad_fn: Any) -> Any:
         if var.data is array:
-            raise RuntimeError(
-                f"one of the Variables needed by {type(self).__name__}.backward, of shape "
-                f"{array.shape} and dtype {array.dtype}, was modified in place after it was "
-                f"saved (version {version} -> {var._version}); use an out-of-place op or "
-                "clone() it before modifying"
-            )
+            raise self._modified(array, version, var._version)
         # ``x[i] = v`` gave ``var`` a new array; the saved one is intact: rebuild it.
-        return _variable_from_saved(array, var, grad_fn)
+        return _variable_from_saved(array, var.requires_grad or grad_fn is not None, grad_fn)
+
+    def _modified(self, array: Any, version: int, now: int) -> RuntimeError:
+        return RuntimeError(
+            f"one of the Variables needed by {type(self).__name__}.backward, of shape "
+            f"{array.shape} and dtype {array.dtype}, was modified in place after it was "
+            f"saved (version {version} -> {now}); use an out-of-place op or clone() it "
+            "before modifying"
+        )
 
     # -- calling an op -----------------------------------------------------------------
     @classmethod
@@ -120,8 +135,14 @@ class Function:
             b_var = isinstance(b, Variable)
             a_data = a.data if a_var else a
             b_data = b.data if b_var else b
-            if _LEGACY_PROMOTION and a_var is not b_var:
-                a_data, b_data = _legacy_scalars(a_data, b_data)
+            if a_var is not b_var:
+                const = b_data if a_var else a_data
+                kind = type(const)
+                if kind is not _ndarray and (
+                    (kind is not float and kind is not int) or _LEGACY_PROMOTION
+                ):
+                    if kind is not (a_data if a_var else b_data).dtype.type:
+                        a_data, b_data = _weak_constants(a_data, b_data, a_var)
             out = fn.forward(a_data, b_data, **params)
             record = GradMode.enabled and (
                 (a_var and a.requires_grad) or (b_var and b.requires_grad)
@@ -134,9 +155,12 @@ class Function:
         if type(out) is not _ndarray:
             out = fn._as_array(out)
         if record:
-            return fn._record(inputs, out)
-        v = _new(Variable)
-        v.data = out
+            v = fn._record(inputs, out)
+        else:
+            v = _new(Variable)
+            v.data = out
+        if out.base is not None:
+            _share_version(v, inputs, out)
         return v
 
     def _as_array(self, out: Any) -> np.ndarray:
@@ -165,7 +189,8 @@ class Function:
             refs: list[Any] = []
             for array in saved:
                 if array is out:
-                    refs.append((result, 0, self))
+                    box = result._version_box = [0]
+                    refs.append((box,))
                     continue
                 for x in inputs:
                     if isinstance(x, Variable) and x.data is array:
@@ -188,9 +213,13 @@ class Function:
         return () if parents is None else tuple([p is not None for p in parents])
 
     def release(self) -> None:
-        """Free everything the node holds (saved arrays, masks, edges) after backward."""
+        """Free what the node holds (saved arrays, masks, edges) once backward has used it.
+
+        Its place in the graph (``seq``, ``out_shape``, ``out_dtype``) stays, so that a later
+        ``grad`` with respect to its output can still be captured.
+        """
         self.__dict__.clear()
-        self._released = True
+        self.parents = None
 
     def register_hook(self, hook: Any) -> None:
         """Call ``hook(grad)`` with this node's output gradient during backward."""
@@ -206,25 +235,42 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
-def _legacy_scalars(a: Any, b: Any) -> tuple[Any, Any]:
-    """Give a Python number the dtype of the float array beside it.
+def _weak_constants(a: Any, b: Any, a_is_variable: bool) -> tuple[Any, Any]:
+    """Give a constant number (or list of numbers) the float dtype of the Variable beside it.
 
-    numpy < 2 promotes a 0-d float32 array and a Python float to float64 (NEP 50 made
-    Python numbers "weak" in numpy 2); this keeps float32 float32 on numpy 1.26 too.
+    A float32 Variable times ``np.sqrt(2.0)`` (a float64 numpy scalar) or ``[1.0, 2.0]``
+    stays float32, as Python floats already do in numpy 2 (NEP 50) and as in PyTorch. On
+    numpy 1.26, which promotes 0-d float32 arrays with Python floats to float64, Python
+    numbers are converted too.
     """
-    if type(b) in (int, float) and type(a) is _ndarray and a.dtype.kind == "f":
-        return a, a.dtype.type(b)
-    if type(a) in (int, float) and type(b) is _ndarray and b.dtype.kind == "f":
-        return b.dtype.type(a), b
-    return a, b
+    data, const = (a, b) if a_is_variable else (b, a)
+    dtype = getattr(data, "dtype", None)
+    if dtype is None or dtype.kind != "f":
+        return a, b
+    if isinstance(const, (int, float, np.integer, np.floating)):
+        const = dtype.type(const)
+    elif isinstance(const, (list, tuple)):
+        const = np.asarray(const, dtype=dtype)
+    else:
+        return a, b
+    return (data, const) if a_is_variable else (const, data)
 
 
-def _variable_from_saved(array: np.ndarray, var: Any, grad_fn: Any) -> Any:
+def _variable_from_saved(array: np.ndarray, requires_grad: bool, grad_fn: Any) -> Any:
     v = _new(Variable)
     v.data = array
-    v.requires_grad = var.requires_grad or grad_fn is not None
+    v.requires_grad = requires_grad
     v.grad_fn = grad_fn
     return v
+
+
+def _share_version(v: Any, inputs: tuple[Any, ...], out: np.ndarray) -> None:
+    """A view of an input's array shares that input's version counter."""
+    base = out.base
+    for x in inputs:
+        if isinstance(x, Variable) and (x.data is base or x.data.base is base):
+            v._version_box = x._shared_version_box()
+            return
 
 
 _new = object.__new__

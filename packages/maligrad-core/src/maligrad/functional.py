@@ -37,6 +37,34 @@ def _prepare(inputs: Any, create_graph: bool) -> tuple[tuple[Variable, ...], boo
     return tuple(out), single
 
 
+def _grads(
+    outputs: list[Variable],
+    inputs: list[Variable],
+    grad_outputs: Any = None,
+    create_graph: bool = False,
+    retain_graph: bool | None = None,
+) -> tuple[Variable, ...]:
+    """``grad`` over the outputs that depend on the inputs; zeros where nothing does.
+
+    A function whose derivative is constant (linear, ReLU, ...) has a gradient that no
+    longer depends on its inputs: its own derivative is zero, not an error.
+    """
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    pairs = [(o, g) for o, g in zip(outputs, grad_outputs) if o.requires_grad]
+    if not pairs:
+        return tuple(Variable(np.zeros_like(x.data)) for x in inputs)
+    gs = grad(
+        [o for o, _ in pairs],
+        inputs,
+        [g for _, g in pairs],
+        retain_graph=retain_graph,
+        create_graph=create_graph,
+        allow_unused=True,
+    )
+    return _zeros_if_none(gs, tuple(inputs))
+
+
 def _zeros_if_none(gs: tuple[Any, ...], xs: tuple[Variable, ...]) -> tuple[Variable, ...]:
     return tuple(Variable(np.zeros_like(x.data)) if g is None else g for g, x in zip(gs, xs))
 
@@ -60,8 +88,7 @@ def vjp(
             x if isinstance(x, Variable) else Variable(np.asarray(x, o.dtype))
             for x, o in zip(vs, outs)
         )
-    gs = grad(list(outs), list(xs), vs, create_graph=create_graph, allow_unused=True)
-    gs = _zeros_if_none(gs, xs)
+    gs = _grads(list(outs), list(xs), vs, create_graph=create_graph)
     res_out = out if create_graph else _detach_all(out)
     return res_out, gs[0] if single else gs
 
@@ -82,16 +109,9 @@ def jvp(
         x if isinstance(x, Variable) else Variable(np.asarray(x, xi.dtype)) for x, xi in zip(vs, xs)
     )
     us = tuple(Variable(np.zeros_like(o.data), requires_grad=True) for o in outs)
-    gs = grad(list(outs), list(xs), list(us), create_graph=True, allow_unused=True)
-    pairs = [(g, vv) for g, vv in zip(gs, vs) if g is not None]
-    total = None
-    for g, vv in pairs:
-        term = (g * vv).sum()
-        total = term if total is None else total + term
-    if total is None:
-        jv = tuple(Variable(np.zeros_like(o.data)) for o in outs)
-    else:
-        jv = _zeros_if_none(grad(total, list(us), create_graph=create_graph, allow_unused=True), us)
+    gs = _grads(list(outs), list(xs), list(us), create_graph=True)
+    total = sum(((g * vv).sum() for g, vv in zip(gs, vs)), Variable(np.zeros((), outs[0].dtype)))
+    jv = _grads([total], list(us), create_graph=create_graph)
     res_out = out if create_graph else _detach_all(out)
     return res_out, jv[0] if single_out else jv
 
@@ -108,10 +128,8 @@ def jacobian(func: Callable[..., Any], inputs: Any, create_graph: bool = False) 
     flat = out.reshape(-1)
     rows: list[list[Variable]] = [[] for _ in xs]
     for i in range(flat.shape[0]):
-        gs = grad(
-            flat[i], list(xs), retain_graph=True, create_graph=create_graph, allow_unused=True
-        )
-        for k, g in enumerate(_zeros_if_none(gs, xs)):
+        gs = _grads([flat[i]], list(xs), create_graph=create_graph, retain_graph=True)
+        for k, g in enumerate(gs):
             rows[k].append(g)
     jacs = tuple(
         stack(r).reshape(out.shape + x.shape) if r else Variable(np.zeros(out.shape + x.shape))
@@ -127,8 +145,7 @@ def hessian(func: Callable[..., Any], inputs: Any, create_graph: bool = False) -
     xs, single = _prepare(inputs, True)
 
     def gradient(*args: Variable) -> Any:
-        (g,) = grad(func(*args), [args[0]], create_graph=True, allow_unused=True)
-        return g if g is not None else Variable(np.zeros_like(args[0].data))
+        return _grads([func(*args)], [args[0]], create_graph=True)[0]
 
     if not single:
         raise NotImplementedError("hessian of a function of several inputs")
@@ -142,14 +159,15 @@ def hvp(
     xs, single = _prepare(inputs, True)
     out, _ = _outputs(func, xs)
     vs = (v,) if single else tuple(v)
-    gs = _zeros_if_none(grad(out, list(xs), create_graph=True, allow_unused=True), xs)
-    total = None
-    for g, vv in zip(gs, vs):
-        term = (g * (vv.data if isinstance(vv, Variable) else np.asarray(vv, g.dtype))).sum()
-        total = term if total is None else total + term
-    assert total is not None
-    hv = grad(total, list(xs), create_graph=create_graph, allow_unused=True)
-    hv = _zeros_if_none(hv, xs)
+    gs = _grads([out], list(xs), create_graph=True)
+    total = sum(
+        (
+            (g * (vv.data if isinstance(vv, Variable) else np.asarray(vv, g.dtype))).sum()
+            for g, vv in zip(gs, vs)
+        ),
+        Variable(np.zeros((), out.dtype)),
+    )
+    hv = _grads([total], list(xs), create_graph=create_graph)
     res_out = out if create_graph else out.detach()
     return res_out, hv[0] if single else hv
 

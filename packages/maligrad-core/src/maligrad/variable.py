@@ -61,7 +61,10 @@ class Variable:
     grad_fn: Any = None
     requires_grad: bool = False
     name: str | None = None
-    _version: int = 0
+    #: The version counter, a one-element list shared with every Variable whose array is a
+    #: view of the same memory (``detach()``, reshapes, basic indexing); created on demand.
+    _version_box: list[int] | None = None
+    _retains_grad: bool = False
     _hooks: list[Callable[[Variable], Variable | None]] | None = None
 
     __array_ufunc__ = None  # ``ndarray * Variable`` defers to Variable.__rmul__
@@ -124,6 +127,26 @@ class Variable:
             extra = "    requires_grad=True\n"
         return f"Variable(\n    data=\n    {body}\n{extra}    )"
 
+    # -- version counter --------------------------------------------------------------
+    @property
+    def _version(self) -> int:
+        """How many times the array was changed in place (shared with views of it)."""
+        box = self._version_box
+        return 0 if box is None else box[0]
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        self._shared_version_box()[0] = value
+
+    def _shared_version_box(self) -> list[int]:
+        box = self._version_box
+        if box is None:
+            box = self._version_box = [0]
+        return box
+
+    def _bump_version(self) -> None:
+        self._shared_version_box()[0] += 1
+
     # -- autograd ------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> Variable:
         """Set ``requires_grad`` in place (leaves only; floating dtypes only)."""
@@ -141,6 +164,7 @@ class Variable:
         """A new leaf sharing ``data``, cut from the graph."""
         v = object.__new__(Variable)
         v.data = self.data
+        v._version_box = self._shared_version_box()  # in-place changes show through both
         return v
 
     def backward(
@@ -155,12 +179,15 @@ class Variable:
         saved arrays so that backward can run again; ``create_graph`` records the backward
         pass so that the gradients can be differentiated again.
         """
-        from maligrad.engine import run_backward, seed_gradients
-
-        seeds = seed_gradients([self], [gradient])
+        if gradient is None and self.grad_fn is not None and self.data.size == 1:
+            seed = object.__new__(Variable)  # the common case: d(loss)/d(loss) = 1
+            seed.data = np.ones_like(self.data)
+            seeds = [seed]
+        else:
+            seeds = engine.seed_gradients([self], [gradient])
         if retain_graph is None:
             retain_graph = create_graph
-        run_backward([self], seeds, retain_graph, create_graph)
+        engine.run_backward([self], seeds, retain_graph, create_graph)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` of this non-leaf Variable during backward (leaves always do)."""
@@ -168,6 +195,9 @@ class Variable:
             if not self.requires_grad:
                 raise RuntimeError("retain_grad() on a Variable that does not require grad")
             return
+        if self._retains_grad:
+            return
+        self._retains_grad = True
         ref = weakref.ref(self)
 
         def keep(grad: Variable) -> None:
@@ -202,7 +232,7 @@ class Variable:
     def _inplace(self, ufunc: np.ufunc, other: Any) -> Variable:
         self._check_inplace()
         ufunc(self.data, other.data if isinstance(other, Variable) else other, out=self.data)
-        self._version += 1
+        self._bump_version()
         return self
 
     def add_(self, other: Any, alpha: float = 1.0) -> Variable:
@@ -224,7 +254,7 @@ class Variable:
         """Copy ``src`` into ``self`` in place (broadcasting, same-kind casting)."""
         self._check_inplace()
         np.copyto(self.data, src.data if isinstance(src, Variable) else src, casting="same_kind")
-        self._version += 1
+        self._bump_version()
         return self
 
     def zero_(self) -> Variable:
@@ -233,7 +263,7 @@ class Variable:
     def fill_(self, value: Any) -> Variable:
         self._check_inplace()
         self.data.fill(value)
-        self._version += 1
+        self._bump_version()
         return self
 
     # -- operators -----------------------------------------------------------------
@@ -444,7 +474,8 @@ class Variable:
         return MatMul.apply(self, other)
 
 
-# The ops need Variable; Variable's methods need the ops.
+# The ops and the engine need Variable; Variable's methods need them.
+from maligrad import engine  # noqa: E402
 from maligrad.ops import comparison, reductions  # noqa: E402
 from maligrad.ops import shape as shape_ops  # noqa: E402
 from maligrad.ops.arithmetic import Add, Div, Mul, Neg, Pow, Sub  # noqa: E402

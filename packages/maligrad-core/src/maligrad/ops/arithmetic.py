@@ -111,7 +111,11 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """``a ** b`` for a Variable base or exponent (or both)."""
+    """``a ** b`` for a Variable base or exponent (or both).
+
+    As in PyTorch, ``d(a^0)/da`` is 0 (also at ``a = 0``), and the exponent's gradient is
+    0 where the base is 0 (instead of ``0 * log 0``).
+    """
 
     def forward(self, a: Any, b: Any) -> np.ndarray:
         out = np.power(a, b)
@@ -119,21 +123,32 @@ class Pow(Function):
         return out
 
     def backward(self, gy: Any) -> Any:
+        from maligrad.ops.elementwise import Log, where
+        from maligrad.variable import Variable
+
         a, b, out = self.saved_tensors
         needs = self.needs_input_grad
         ga = gb = None
         if needs[0]:
-            is_array = isinstance(b, (np.generic, np.ndarray))
-            exponent = np.subtract(b, 1, dtype=b.dtype) if is_array else b - 1
-            ga = sum_to(gy * b * a**exponent, _shape_of(a))
+            b_const = not isinstance(b, Variable)
+            if b_const and not np.any(b):  # a ** 0
+                ga = sum_to(gy * 0, _shape_of(a))
+            else:
+                is_array = isinstance(b, (np.generic, np.ndarray))
+                exponent = np.subtract(b, 1, dtype=b.dtype) if is_array else b - 1
+                ga = sum_to(gy * b * a**exponent, _shape_of(a))
         if needs[1]:
-            from maligrad.ops.elementwise import Log
-            from maligrad.variable import Variable
-
             if isinstance(a, Variable):
-                log_a = Log.apply(a)
-            else:  # a constant base: a Python float stays weakly typed (float32 stays float32)
-                log_a = float(np.log(a)) if np.ndim(a) == 0 else np.log(a)
+                zero = a.data == 0
+                if not zero.any():
+                    log_a = Log.apply(a)
+                else:
+                    with np.errstate(divide="ignore"):
+                        log_a = where(zero, 0.0, Log.apply(a))
+            else:  # a constant base: as a Python float it stays weakly typed
+                with np.errstate(divide="ignore"):
+                    log_a = np.where(np.equal(a, 0), 0.0, np.log(a))
+                log_a = float(log_a) if np.ndim(a) == 0 else log_a.astype(out.dtype)
             gb = sum_to(gy * out * log_a, _shape_of(b))
         return ga, gb
 

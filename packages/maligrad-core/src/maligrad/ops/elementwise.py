@@ -204,7 +204,7 @@ class Maximum(Function):
     def forward(self, a: Any, b: Any) -> np.ndarray:
         out = np.maximum(a, b)
         self.shapes = (np.shape(a), np.shape(b))
-        self.wa = (a > b) + (a == b) * np.asarray(0.5, dtype=out.dtype)
+        self.wa, self.wb = _tie_weights(a > b, a == b, out.dtype)
         return out
 
     def backward(self, gy: Any) -> Any:
@@ -212,15 +212,22 @@ class Maximum(Function):
         needs = self.needs_input_grad
         return (
             sum_to(gy * self.wa, sa) if needs[0] else None,
-            sum_to(gy * (1 - self.wa), sb) if needs[1] else None,
+            sum_to(gy * self.wb, sb) if needs[1] else None,
         )
+
+
+def _tie_weights(first: Any, tie: Any, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient weights of the two inputs of maximum/minimum: 1 to the winner, 1/2 at ties."""
+    half = np.asarray(tie, dtype=dtype) * dtype.type(0.5)
+    wa = np.asarray(first, dtype=dtype) + half
+    return wa, dtype.type(1) - wa
 
 
 class Minimum(Function):
     def forward(self, a: Any, b: Any) -> np.ndarray:
         out = np.minimum(a, b)
         self.shapes = (np.shape(a), np.shape(b))
-        self.wa = (a < b) + (a == b) * np.asarray(0.5, dtype=out.dtype)
+        self.wa, self.wb = _tie_weights(a < b, a == b, out.dtype)
         return out
 
     def backward(self, gy: Any) -> Any:
@@ -228,7 +235,7 @@ class Minimum(Function):
         needs = self.needs_input_grad
         return (
             sum_to(gy * self.wa, sa) if needs[0] else None,
-            sum_to(gy * (1 - self.wa), sb) if needs[1] else None,
+            sum_to(gy * self.wb, sb) if needs[1] else None,
         )
 
 
@@ -236,6 +243,7 @@ class Clip(Function):
     """Clamp to ``[lo, hi]`` (either may be None); the gradient passes where unclipped."""
 
     def forward(self, x: np.ndarray, lo: Any = None, hi: Any = None) -> np.ndarray:
+        lo, hi = (getattr(v, "data", v) for v in (lo, hi))  # bounds are constants
         if lo is None and hi is None:
             raise ValueError("clip needs at least one of min and max")
         mask = np.ones(x.shape, dtype=bool)

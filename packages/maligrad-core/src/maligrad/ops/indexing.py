@@ -26,13 +26,16 @@ from maligrad.ops.broadcast import sum_to
 
 
 def _plain_key(key: Any) -> Any:
-    """Replace Variables inside an index by their arrays."""
+    """Replace Variables and lists inside an index by arrays (as numpy reads them)."""
     from maligrad.variable import Variable
 
     if isinstance(key, Variable):
         return key.data
     if isinstance(key, tuple):
-        return tuple(k.data if isinstance(k, Variable) else k for k in key)
+        return tuple(
+            k.data if isinstance(k, Variable) else np.asarray(k) if isinstance(k, list) else k
+            for k in key
+        )
     if isinstance(key, list):
         return np.asarray(key)
     return key
@@ -96,7 +99,13 @@ class SetItem(Function):
     def backward(self, gy: Any) -> Any:
         needs = self.needs_input_grad
         gx = SetItem.apply(gy, 0, key=self.key) if needs[0] else None
-        gv = sum_to(GetItem.apply(gy, key=self.key), self.value_shape) if needs[1] else None
+        gv = None
+        if needs[1]:
+            gv = GetItem.apply(gy, key=self.key)
+            extra = len(self.value_shape) - gv.ndim
+            if extra > 0:  # numpy drops leading size-1 axes of the value when assigning
+                gv = gv.reshape((1,) * extra + gv.shape)
+            gv = sum_to(gv, self.value_shape)
         return gx, gv
 
 
@@ -116,10 +125,14 @@ def set_item(x: Any, key: Any, value: Any) -> None:
                 f"a leaf Variable of shape {x.shape} that requires grad cannot be modified in "
                 "place; assign into a clone() or inside `with maligrad.no_grad():`"
             )
+        version = x._version
         out = SetItem.apply(x, value, key=key)
         x.data = out.data
         x.grad_fn = out.grad_fn
         x.requires_grad = True
+        # A new array: views of the old one no longer share x's version counter.
+        x._version_box = [version + 1]
+        return
     else:
         v = value.data if isinstance(value, Variable) else value
         try:
@@ -129,4 +142,4 @@ def set_item(x: Any, key: Any, value: Any) -> None:
                 f"cannot assign a value of shape {np.shape(v)} to x{_describe(key)} of a "
                 f"Variable of shape {x.shape}"
             ) from None
-    x._version += 1
+        x._bump_version()

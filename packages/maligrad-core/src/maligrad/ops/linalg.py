@@ -116,7 +116,7 @@ class Einsum(Function):
                 # Axes summed only within this operand: the gradient is constant along them.
                 keep_shape = tuple(n if c in kept else 1 for c, n in zip(spec, x.shape))
                 g = BroadcastTo.apply(g.reshape(keep_shape), shape=x.shape)
-            grads.append(g)
+            grads.append(sum_to(g, x.shape))  # a size-1 axis may have been broadcast
         return tuple(grads)
 
 

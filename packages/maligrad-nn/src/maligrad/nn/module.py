@@ -348,11 +348,11 @@ class Module:
                 if p.data.dtype != dtype:
                     p.data = p.data.astype(dtype)
                     p.grad = None
-                    p._version += 1
+                    p._bump_version()
             for b in self.buffers():
                 if b.data.dtype.kind == "f" and b.data.dtype != dtype:
                     b.data = b.data.astype(dtype)
-                    b._version += 1
+                    b._bump_version()
         return self
 
     def double(self) -> Module:
@@ -447,7 +447,7 @@ class Module:
         for k, array in arrays.items():
             target = targets[k]
             target.data[...] = array
-            target._version += 1
+            target._bump_version()
         return IncompatibleKeys(missing, unexpected)
 
     # -- repr --------------------------------------------------------------------------

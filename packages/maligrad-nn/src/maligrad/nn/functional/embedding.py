@@ -90,7 +90,7 @@ def embedding(
         scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
         with no_grad():
             weight.data[rows] *= scale.astype(weight.data.dtype)
-            weight._version += 1
+            weight._bump_version()
     return Gather.apply(weight, idx=idx, pad=padding_idx)
 
 

@@ -114,8 +114,8 @@ def batch_norm(
                 rm.data += (momentum * mean).astype(rm.data.dtype, copy=False)
                 rv.data *= 1 - momentum
                 rv.data += (momentum * var * (n / max(n - 1, 1))).astype(rv.data.dtype, copy=False)
-                rm._version += 1
-                rv._version += 1
+                rm._bump_version()
+                rv._bump_version()
         return _affine(y, weight, bias, shape)
     inv = 1.0 / np.sqrt(running_var.data + eps)
     scale = inv.astype(x.data.dtype, copy=False)

@@ -84,5 +84,5 @@ class Adagrad(Optimizer):
                 std = np.sqrt(s)
                 std += eps
                 data -= clr * (g / std)
-                p._version += 1
+                p._bump_version()
         return loss

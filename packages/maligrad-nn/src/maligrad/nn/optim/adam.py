@@ -117,7 +117,7 @@ class Adam(Optimizer):
                 denom /= c2_sqrt
                 denom += eps
                 data -= (lr / c1) * (m / denom)
-                p._version += 1
+                p._bump_version()
         return loss
 
 

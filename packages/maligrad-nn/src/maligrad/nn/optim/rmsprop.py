@@ -100,5 +100,5 @@ class RMSprop(Optimizer):
                     data -= lr * buf
                 else:
                     data -= lr * (g / avg)
-                p._version += 1
+                p._bump_version()
         return loss

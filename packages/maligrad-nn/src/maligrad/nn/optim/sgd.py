@@ -88,5 +88,5 @@ class SGD(Optimizer):
                         buf += (1 - dampening) * d if dampening else d
                     d = d + momentum * buf if nesterov else buf
                 data -= lr * d
-                p._version += 1
+                p._bump_version()
         return loss
