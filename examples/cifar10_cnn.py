@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from fake_data import banded_images
+from fake_data import train_test
+from loop import accuracy, train_epoch
 
 import maligrad as mg
 from maligrad import nn
@@ -22,7 +23,6 @@ from maligrad.data import (
     RandomHorizontalFlip,
     ToFloat,
 )
-from maligrad.nn import functional as F
 
 MEAN, STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 
@@ -43,16 +43,6 @@ def cnn() -> nn.Module:
     )
 
 
-def load(fake: bool, limit: int) -> tuple:
-    if fake:
-        images, labels = banded_images(limit + 500, (3, 32, 32))
-        return (
-            CIFAR10.from_arrays(images[:limit], labels[:limit]),
-            CIFAR10.from_arrays(images[limit:], labels[limit:]),
-        )
-    return CIFAR10(train=True), CIFAR10(train=False)
-
-
 def main(argv: list[str] | None = None) -> float:
     p = argparse.ArgumentParser(description="CNN with augmentation on CIFAR-10")
     p.add_argument("--epochs", type=int, default=1)
@@ -61,9 +51,7 @@ def main(argv: list[str] | None = None) -> float:
     args = p.parse_args(argv)
 
     mg.manual_seed(0)
-    train, test = load(args.fake_data, args.limit)
-    if len(train) > args.limit:
-        train = train.from_arrays(train.images[: args.limit], train.labels[: args.limit])
+    train, test = train_test(CIFAR10, (3, 32, 32), args.fake_data, args.limit)
     rng = np.random.default_rng(0)
     augment = Compose(
         [
@@ -78,22 +66,11 @@ def main(argv: list[str] | None = None) -> float:
     model = cnn()
     optimizer = nn.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=5e-4)
     for epoch in range(args.epochs):
-        model.train()
-        for x, y in loader:
-            loss = F.cross_entropy(model(mg.Variable(x)), y, label_smoothing=0.1)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        print(f"epoch {epoch + 1}: last batch loss {loss.item():.4f}")
-
-    model.eval()
-    correct = 0
-    with mg.no_grad():
-        for x, y in DataLoader(test, batch_size=500, transform=prep):
-            correct += int((model(mg.Variable(x)).data.argmax(axis=1) == y).sum())
-    accuracy = correct / len(test)
-    print(f"test accuracy: {accuracy:.4f}")
-    return accuracy
+        loss = train_epoch(model, loader, optimizer, label_smoothing=0.1)
+        print(f"epoch {epoch + 1}: mean loss {loss:.4f}")
+    test_acc = accuracy(model, DataLoader(test, batch_size=500, transform=prep))
+    print(f"test accuracy: {test_acc:.4f}")
+    return test_acc
 
 
 if __name__ == "__main__":

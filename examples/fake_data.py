@@ -6,6 +6,8 @@ so a small CNN can learn the labels within a few dozen steps.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -20,3 +22,18 @@ def banded_images(
     for offset in range(2):
         images[np.arange(n), :, rows + offset, :] += 127
     return images, labels.astype(np.int64)
+
+
+def train_test(cls: Any, shape: tuple[int, int, int], fake: bool, limit: int) -> tuple[Any, Any]:
+    """The train (first ``limit`` images) and test splits of a maligrad.data dataset class,
+    or of banded fake images of ``shape`` when ``fake`` (no download)."""
+    if fake:
+        images, labels = banded_images(limit + 500, shape)
+        return (
+            cls.from_arrays(images[:limit], labels[:limit]),
+            cls.from_arrays(images[limit:], labels[limit:]),
+        )
+    train, test = cls(train=True), cls(train=False)
+    if len(train) > limit:
+        train = cls.from_arrays(train.images[:limit], train.labels[:limit], train.classes)
+    return train, test

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 
-from fake_data import banded_images
+from fake_data import train_test
+from loop import accuracy, train_epoch
 
 import maligrad as mg
 from maligrad import nn
 from maligrad.data import Compose, DataLoader, FashionMNIST, Normalize, ToFloat
-from maligrad.nn import functional as F
 
 
 def cnn() -> nn.Module:
@@ -29,16 +29,6 @@ def cnn() -> nn.Module:
     )
 
 
-def load(fake: bool, limit: int) -> tuple:
-    if fake:
-        images, labels = banded_images(limit + 500, (1, 28, 28))
-        return (
-            FashionMNIST.from_arrays(images[:limit], labels[:limit]),
-            FashionMNIST.from_arrays(images[limit:], labels[limit:]),
-        )
-    return FashionMNIST(train=True), FashionMNIST(train=False)
-
-
 def main(argv: list[str] | None = None) -> float:
     p = argparse.ArgumentParser(description="CNN on Fashion-MNIST")
     p.add_argument("--epochs", type=int, default=1)
@@ -47,30 +37,17 @@ def main(argv: list[str] | None = None) -> float:
     args = p.parse_args(argv)
 
     mg.manual_seed(0)
-    train, test = load(args.fake_data, args.limit)
-    if len(train) > args.limit:
-        train = train.from_arrays(train.images[: args.limit], train.labels[: args.limit])
+    train, test = train_test(FashionMNIST, (1, 28, 28), args.fake_data, args.limit)
     prep = Compose([ToFloat(), Normalize(0.2860, 0.3530)])
     loader = DataLoader(train, batch_size=64, shuffle=True, seed=0, transform=prep)
     model = cnn()
     optimizer = nn.optim.Adam(model.parameters(), lr=2e-3)
     for epoch in range(args.epochs):
-        model.train()
-        for x, y in loader:
-            loss = F.cross_entropy(model(mg.Variable(x)), y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        print(f"epoch {epoch + 1}: last batch loss {loss.item():.4f}")
-
-    model.eval()
-    correct = 0
-    with mg.no_grad():
-        for x, y in DataLoader(test, batch_size=500, transform=prep):
-            correct += int((model(mg.Variable(x)).data.argmax(axis=1) == y).sum())
-    accuracy = correct / len(test)
-    print(f"test accuracy: {accuracy:.4f}")
-    return accuracy
+        loss = train_epoch(model, loader, optimizer)
+        print(f"epoch {epoch + 1}: mean loss {loss:.4f}")
+    test_acc = accuracy(model, DataLoader(test, batch_size=500, transform=prep))
+    print(f"test accuracy: {test_acc:.4f}")
+    return test_acc
 
 
 if __name__ == "__main__":

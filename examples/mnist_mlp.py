@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 
+from loop import accuracy, train_epoch
+
 import maligrad as mg
 from maligrad import nn
 from maligrad.data import MNIST, Compose, DataLoader, Normalize, ToFloat, mnist_sample
-from maligrad.nn import functional as F
 
 
 def main(argv: list[str] | None = None) -> float:
@@ -35,18 +36,11 @@ def main(argv: list[str] | None = None) -> float:
     model = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
     optimizer = nn.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     for epoch in range(args.epochs):
-        for x, y in loader:
-            loss = F.cross_entropy(model(mg.Variable(x)), y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        print(f"epoch {epoch + 1}: last batch loss {loss.item():.4f}")
-
-    with mg.no_grad():
-        logits = model(mg.Variable(prep(test.images)))
-    accuracy = float((logits.data.argmax(axis=1) == test.labels).mean())
-    print(f"test accuracy: {accuracy:.4f}")
-    return accuracy
+        loss = train_epoch(model, loader, optimizer)
+        print(f"epoch {epoch + 1}: mean loss {loss:.4f}")
+    test_acc = accuracy(model, DataLoader(test, batch_size=1000, transform=prep))
+    print(f"test accuracy: {test_acc:.4f}")
+    return test_acc
 
 
 if __name__ == "__main__":

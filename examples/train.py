@@ -21,6 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from loop import accuracy, train_epoch
 from models import MODELS
 
 import maligrad as mg
@@ -37,7 +38,6 @@ from maligrad.data import (
     ToFloat,
     mnist_sample,
 )
-from maligrad.nn import functional as F
 
 STATS = {  # per-channel mean and std of the training images, scaled to [0, 1]
     "mnist": ((0.1307,), (0.3081,)),
@@ -88,17 +88,6 @@ class Progress:
         if self.enabled:
             sys.stderr.write("\r" + " " * 79 + "\r")
             sys.stderr.flush()
-
-
-def evaluate(model: nn.Module, loader: DataLoader) -> float:
-    model.eval()
-    correct = total = 0
-    with mg.no_grad():
-        for x, y in loader:
-            logits = model(mg.Variable(x))
-            correct += int((logits.data.argmax(axis=1) == y).sum())
-            total += len(y)
-    return correct / total
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -193,25 +182,17 @@ def main(argv: list[str] | None = None) -> float:
         f"{args.model} ({n_params:,} parameters) on {args.dataset}: {len(train_set)} train / "
         f"{len(test_set)} test images, {args.optimizer} lr {args.lr}, batch {args.batch_size}"
     )
-    test_acc = evaluate(model, test_loader) if start_epoch >= args.epochs else 0.0
+    test_acc = accuracy(model, test_loader) if start_epoch >= args.epochs else 0.0
     for epoch in range(start_epoch, args.epochs):
-        model.train()
         t0 = time.perf_counter()
         bar = Progress(len(train_loader), f"epoch {epoch + 1}", not args.no_progress)
-        total_loss = 0.0
-        for x, y in train_loader:
-            loss = F.cross_entropy(model(mg.Variable(x)), y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total_loss += loss.item()
-            bar.update(loss.item())
+        loss = train_epoch(model, train_loader, optimizer, on_batch=bar.update)
         bar.close()
         scheduler.step()
-        train_acc = evaluate(model, eval_train)
-        test_acc = evaluate(model, test_loader)
+        train_acc = accuracy(model, eval_train)
+        test_acc = accuracy(model, test_loader)
         seconds = time.perf_counter() - t0
-        history["loss"].append(total_loss / len(train_loader))
+        history["loss"].append(loss)
         history["train_acc"].append(train_acc)
         history["test_acc"].append(test_acc)
         print(
