@@ -90,27 +90,85 @@ class Progress:
             sys.stderr.flush()
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def _positive(kind: type) -> Any:
+    def parse(text: str) -> Any:
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+
+    return parse
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def _folder_exists(parser: argparse.ArgumentParser, option: str, path: Path | None) -> None:
+    if path is not None and not path.resolve().parent.is_dir():
+        parser.error(f"{option} {path}: the folder {path.resolve().parent} does not exist")
+
+
+def load_checkpoint(parser: argparse.ArgumentParser, path: Path) -> dict[str, Any]:
+    """The checkpoint at ``path``, or a clear command-line error."""
+    if not path.is_file():
+        parser.error(f"--resume {path}: no such checkpoint file")
+    try:
+        state = nn.load(path)
+        missing = {"model", "optimizer", "epoch", "history", "config"} - set(state)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        parser.error(f"--resume {path}: not a checkpoint written by --save ({exc})")
+    if missing:
+        parser.error(f"--resume {path}: not a checkpoint written by --save (no {sorted(missing)})")
+    return state
+
+
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, dict[str, Any] | None]:
+    """The options, with defaults filled in, and the checkpoint to resume from (or None)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--dataset", choices=list(DEFAULTS), default="mnist-sample")
+    p.add_argument(
+        "--dataset", choices=list(DEFAULTS), default=None, help="default: mnist-sample (offline)"
+    )
     p.add_argument("--model", choices=list(MODELS), default=None)
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--lr", type=float, default=None)
-    p.add_argument("--optimizer", choices=["adam", "adamw", "sgd"], default="adam")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--limit", type=int, default=None, help="use only this many training images")
+    p.add_argument("--epochs", type=_count, default=None, help="0 only evaluates")
+    p.add_argument("--batch-size", type=_positive(int), default=None)
+    p.add_argument("--lr", type=_positive(float), default=None)
+    p.add_argument("--optimizer", choices=["adam", "adamw", "sgd"], default=None)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument(
+        "--limit", type=_positive(int), default=None, help="use only this many training images"
+    )
     p.add_argument("--save", type=Path, default=None, help="write a checkpoint .npz here")
     p.add_argument("--resume", type=Path, default=None, help="continue from a checkpoint")
     p.add_argument("--plot", type=Path, default=None, help="PNG of loss and accuracy curves")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
+    _folder_exists(p, "--save", args.save)
+    _folder_exists(p, "--plot", args.plot)
+    checkpoint = None
+    if args.resume is not None:
+        checkpoint = load_checkpoint(p, args.resume)
+        # The run continues with the checkpoint's settings; contradicting them is an error.
+        for key, value in checkpoint["config"].items():
+            given = getattr(args, key)
+            if given is not None and given != value:
+                p.error(f"--{key.replace('_', '-')} {given} differs from the checkpoint's {value}")
+            setattr(args, key, value)
+    args.dataset = args.dataset or "mnist-sample"
     model, epochs, batch, lr = DEFAULTS[args.dataset]
     args.model = args.model or model
     args.epochs = epochs if args.epochs is None else args.epochs
-    args.batch_size = args.batch_size or batch
-    args.lr = args.lr or lr
-    return args
+    args.batch_size = batch if args.batch_size is None else args.batch_size
+    args.lr = lr if args.lr is None else args.lr
+    args.optimizer = args.optimizer or "adam"
+    args.seed = 0 if args.seed is None else args.seed
+    return args, checkpoint
+
+
+CONFIG_KEYS = ("dataset", "model", "optimizer", "batch_size", "lr", "seed", "limit")
 
 
 def plot(history: dict[str, list[float]], path: Path) -> None:
@@ -138,7 +196,7 @@ def plot(history: dict[str, list[float]], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> float:
-    args = parse_args(argv)
+    args, checkpoint = parse_args(argv)
     mg.manual_seed(args.seed)
     train_set, test_set = load_datasets(args.dataset)
     if args.limit is not None:
@@ -149,9 +207,12 @@ def main(argv: list[str] | None = None) -> float:
     stats = STATS["mnist" if args.dataset == "mnist-sample" else args.dataset]
     normalize = [ToFloat(), Normalize(*stats)]
     augment = []
+    augment_rng = np.random.default_rng(args.seed + 1)
     if args.dataset == "cifar10":
-        rng = np.random.default_rng(args.seed + 1)
-        augment = [RandomCrop(in_shape[1], padding=4, rng=rng), RandomHorizontalFlip(rng=rng)]
+        augment = [
+            RandomCrop(in_shape[1], padding=4, rng=augment_rng),
+            RandomHorizontalFlip(rng=augment_rng),
+        ]
     train_loader = DataLoader(
         train_set,
         batch_size=args.batch_size,
@@ -159,22 +220,30 @@ def main(argv: list[str] | None = None) -> float:
         seed=args.seed,
         transform=Compose([*augment, *normalize]),
     )
-    eval_train = DataLoader(train_set, batch_size=500, transform=Compose(normalize))
+    # Training accuracy is measured on at most 10,000 training images, to keep epochs short.
+    train_probe = train_set.from_arrays(
+        train_set.images[:10_000], train_set.labels[:10_000], train_set.classes
+    )
+    eval_train = DataLoader(train_probe, batch_size=500, transform=Compose(normalize))
     test_loader = DataLoader(test_set, batch_size=500, transform=Compose(normalize))
 
+    generators = {"shuffle": train_loader.generator, "augment": augment_rng}
     model = MODELS[args.model](in_shape, len(train_set.classes))
     optimizer = make_optimizer(args.optimizer, model.parameters(), args.lr)
-    scheduler = nn.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+    scheduler = nn.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(args.epochs, 1))
     history: dict[str, list[float]] = {"loss": [], "train_acc": [], "test_acc": []}
     start_epoch = 0
-    if args.resume is not None:
-        state = nn.load(args.resume)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start_epoch = int(state["epoch"])
+    if checkpoint is not None:
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        start_epoch = int(checkpoint["epoch"])
         for _ in range(start_epoch):  # the cosine schedule over the (new) total of epochs
             scheduler.step()
-        history = {k: list(v) for k, v in state["history"].items()}
+        history = {k: list(v) for k, v in checkpoint["history"].items()}
+        # The random streams continue where they stopped: the next epoch's order and
+        # augmentations are those an uninterrupted run would have drawn.
+        for name, generator in generators.items():
+            generator.bit_generator.state = checkpoint["random"][name]
         print(f"resumed from {args.resume} after epoch {start_epoch}")
 
     n_params = sum(p.size for p in model.parameters())
@@ -207,6 +276,8 @@ def main(argv: list[str] | None = None) -> float:
                     "optimizer": optimizer.state_dict(),
                     "epoch": epoch + 1,
                     "history": history,
+                    "config": {key: getattr(args, key) for key in CONFIG_KEYS},
+                    "random": {k: g.bit_generator.state for k, g in generators.items()},
                 },
                 args.save,
             )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import importlib.util
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -73,19 +76,59 @@ def test_main_job_lenet_one_epoch() -> None:
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason="../shared/data is not present")
-def test_main_job_reads_full_mnist_from_a_local_mirror(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MALIGRAD_DATA_DIR", str(SHARED))
-    accuracy = load("train").main(
-        [
-            "--dataset",
-            "mnist",
-            "--model",
-            "mlp",
-            "--epochs",
-            "1",
-            "--limit",
-            "3000",
-            "--no-progress",
-        ]
-    )
+def test_main_job_downloads_full_mnist_from_a_loopback_mirror(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    handler = functools.partial(QuietHandler, directory=str(SHARED))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("MALIGRAD_DATA_URL", f"http://127.0.0.1:{server.server_address[1]}/")
+        monkeypatch.setenv("MALIGRAD_DATA_DIR", str(tmp_path / "cache"))
+        accuracy = load("train").main(
+            [
+                "--dataset",
+                "mnist",
+                "--model",
+                "mlp",
+                "--epochs",
+                "1",
+                "--limit",
+                "3000",
+                "--no-progress",
+            ]
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
     assert accuracy > 0.8
+    assert (tmp_path / "cache" / "mnist" / "train-images-idx3-ubyte.gz").stat().st_size == 9912422
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_main_job_resume_is_exact_and_bad_options_are_refused(tmp_path: Path) -> None:
+    train = load("train")
+    args = ["--model", "mlp", "--limit", "600", "--batch-size", "100", "--no-progress"]
+    full, half = tmp_path / "full.npz", tmp_path / "half.npz"
+    train.main([*args, "--epochs", "2", "--save", str(full)])
+    train.main([*args, "--epochs", "1", "--save", str(half)])
+    train.main(["--epochs", "2", "--resume", str(half), "--save", str(half), "--no-progress"])
+    import maligrad.nn as nn
+
+    a, b = nn.load(full)["model"], nn.load(half)["model"]
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])  # bit for bit
+    for bad in (
+        ["--resume", str(tmp_path / "missing.npz")],
+        ["--resume", str(half), "--optimizer", "sgd"],
+        ["--save", str(tmp_path / "no" / "x.npz")],
+        ["--lr", "0"],
+        ["--limit", "-5"],
+    ):
+        with pytest.raises(SystemExit):
+            train.main(bad)

@@ -206,3 +206,31 @@ def test_registry_is_complete():
         "http://e/x/mnist/train-images-idx3-ubyte.gz",
         "http://m/train-images-idx3-ubyte.gz",
     ]
+
+
+def test_cache_folder_that_cannot_be_created_is_named(tiny_mnist, serve, tmp_path):
+    server = serve(tiny_mnist.folder)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(DownloadError, match="cannot be created") as info:
+        MNIST(root=blocker / "cache", spec=tiny_mnist.with_mirrors(server.url))
+    assert server.requests == []  # no mirror is asked when nothing could be stored
+    assert "writable cache folder" in str(info.value)
+
+
+def test_bad_cached_file_that_cannot_be_removed_gives_guidance(
+    tiny_mnist, serve, _isolated_env, monkeypatch
+):
+    server = serve(tiny_mnist.folder)
+    spec = tiny_mnist.with_mirrors(server.url)
+    MNIST(spec=spec)
+    cached = _isolated_env / "mnist" / "train-images-idx3-ubyte.gz"
+    cached.write_bytes(cached.read_bytes()[:-1] + b"!")
+
+    def refuse(self: Path, missing_ok: bool = False) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    with pytest.raises(DownloadError, match="cannot be removed") as info:
+        MNIST(spec=spec)
+    assert str(cached) in str(info.value) and "Replace it by hand" in str(info.value)

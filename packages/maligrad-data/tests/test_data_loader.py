@@ -235,3 +235,13 @@ def test_random_crop_reuses_its_buffer_correctly():
         out[:] = 99  # the result is the caller's: writing to it must not leak into the buffer
     again = crop(np.zeros((3, 2, 2, 2), dtype=np.float32))
     assert set(np.unique(again).tolist()) <= {-1.0, 0.0}
+
+
+def test_normalize_checks_channels_against_the_batch() -> None:
+    with pytest.raises(ValueError, match="one per channel"):
+        Normalize([1.0, 2.0, 3.0], [1.0, 2.0])
+    three = Normalize([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"3 channels.*\(2, 1, 4, 4\)"):
+        three(np.zeros((2, 1, 4, 4), np.float32))
+    out = Normalize([0.5], [0.5])(np.ones((2, 3, 1, 1), np.float32))  # one value fits all
+    np.testing.assert_array_equal(out, np.ones((2, 3, 1, 1)))

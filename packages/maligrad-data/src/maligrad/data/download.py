@@ -109,7 +109,30 @@ def _reason(exc: BaseException) -> str:
 
 def _remove_bad(path: Path, state: str) -> None:
     logger.warning("removing %s (%s); it will be downloaded again", path, state)
-    path.unlink()
+    try:
+        path.unlink()
+    except OSError as exc:
+        raise DownloadError(
+            f"{path} is not the canonical file ({state}) and cannot be removed: {exc}.\n"
+            f"Replace it by hand, or use a writable cache folder ({ENV_DIR} or root=)."
+        ) from None
+
+
+def _writable_folder(folder: Path, file: RemoteFile) -> None:
+    """Make sure a download could be stored in ``folder`` before asking any mirror."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = f"cannot be created: {exc}"
+    else:
+        if os.access(folder, os.W_OK):
+            return
+        reason = "is not writable"
+    raise DownloadError(
+        f"{file.key} is not in the cache, and the cache folder {folder} {reason}.\n"
+        f"Use a writable cache folder ({ENV_DIR} or root=), or place the file by hand at "
+        f"{folder / file.key} ({file.size} bytes, sha256 {file.sha256})."
+    )
 
 
 def fetch_file(
@@ -133,6 +156,7 @@ def fetch_file(
         _remove_bad(path, state)
     if not download:
         raise DownloadError(_guidance(file, folder, [], intro="not in the cache"))
+    _writable_folder(path.parent, file)
 
     import pooch
     import requests

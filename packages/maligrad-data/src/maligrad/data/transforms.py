@@ -81,6 +81,14 @@ class Normalize:
             raise ValueError("mean and std must be scalars or one value per channel")
         if np.any(std_arr <= 0):
             raise ValueError(f"std must be positive, got {std}")
+        if mean_arr.ndim and std_arr.ndim and mean_arr.shape != std_arr.shape:
+            raise ValueError(
+                f"mean has {mean_arr.size} values and std {std_arr.size}: give one per channel"
+            )
+        # Statistics for several channels must match the batch's; one value fits any.
+        self.channels = (
+            max(mean_arr.size, std_arr.size) if max(mean_arr.size, std_arr.size) > 1 else 0
+        )
         self.std = std_arr
         self.mean = mean_arr.reshape(-1, 1, 1) if mean_arr.ndim else mean_arr
         self.inv_std = (np.float32(1.0) / std_arr).astype(np.float32)
@@ -89,13 +97,22 @@ class Normalize:
 
     returns_new_array = True
 
+    def _check(self, x: np.ndarray) -> None:
+        if self.channels and (x.ndim < 3 or x.shape[-3] != self.channels):
+            raise ValueError(
+                f"Normalize has statistics for {self.channels} channels, but the batch has "
+                f"shape {x.shape} (channels on axis -3)"
+            )
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        self._check(x)
         out = np.subtract(x, self.mean, dtype=np.float32)
         out *= self.inv_std
         return out
 
     def apply_(self, x: np.ndarray) -> np.ndarray:
         """Normalize ``x`` in place when it is a float32 array that can hold the result."""
+        self._check(x)
         if x.dtype != np.float32 or np.broadcast_shapes(x.shape, self.mean.shape) != x.shape:
             return self(x)
         x -= self.mean
