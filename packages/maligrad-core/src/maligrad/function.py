@@ -56,6 +56,7 @@ class Function:
     seq: int
     out_shape: tuple[int, ...]
     out_dtype: np.dtype
+    parents: list[Any] | None
     _saved: tuple[Any, ...] | None = None
     _saved_refs: list[Any] | None = None
     _hooks: list[Any] | None = None
@@ -172,7 +173,7 @@ class Function:
         return array
 
     def _record(self, inputs: tuple[Any, ...], out: np.ndarray) -> Any:
-        parents = [
+        parents: list[Any] = [
             (x.grad_fn or x) if isinstance(x, Variable) and x.requires_grad else None
             for x in inputs
         ]
@@ -204,10 +205,10 @@ class Function:
     def input_shape(self, i: int) -> tuple[int, ...]:
         """Shape of input ``i`` (one that needs a gradient), read from the graph's edges."""
         p = self.parents[i]  # type: ignore[index]
-        return p.out_shape if isinstance(p, Function) else p.data.shape
+        return p.out_shape if isinstance(p, Function) else p.data.shape  # type: ignore[union-attr]
 
     @property
-    def needs_input_grad(self) -> tuple[bool, ...]:  # type: ignore[override]
+    def needs_input_grad(self) -> tuple[bool, ...]:
         """One bool per input: does that input need a gradient?"""
         parents = self.parents
         return () if parents is None else tuple([p is not None for p in parents])

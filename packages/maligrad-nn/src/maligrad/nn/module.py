@@ -373,7 +373,7 @@ class Module:
         with ``keep_vars=True``. Shared parameters appear under every name that reaches them.
         """
         out: dict[str, Any] = {} if destination is None else destination
-        for mod_name, mod in self._named_modules_list(prefix.rstrip("."), True):
+        for mod_name, mod in self._named_modules_list(prefix.rstrip("."), False):
             pre = f"{mod_name}." if mod_name else ""
             for k, p in mod._parameters.items():
                 if p is not None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from typing import Any
 
 import numpy as np
@@ -117,7 +118,7 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy stubs reject **kwargs
+            _write_npz(f, arrays)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -125,6 +126,18 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def _write_npz(f: Any, arrays: dict[str, np.ndarray]) -> None:
+    """What ``np.savez`` writes (one ``.npy`` member per name), for any member name.
+
+    ``np.savez(f, **arrays)`` would take names such as ``file`` or ``allow_pickle`` as its
+    own arguments.
+    """
+    with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name, array in arrays.items():
+            with zf.open(name + ".npy", mode="w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
 def load(path: str | os.PathLike[str]) -> Any:

@@ -84,6 +84,8 @@ class _Loss(Function):
             self.denom = 1.0
             return np.asarray(total, dtype=elems.dtype)
         self.denom = float(elems.size if denom is None else denom)
+        if self.denom == 0:  # every target ignored (or zero weights): nan, as in PyTorch
+            return np.asarray(np.nan, dtype=elems.dtype)
         return np.asarray(total / self.denom, dtype=elems.dtype)
 
     def _g(self, gy: Variable) -> Any:
@@ -92,7 +94,8 @@ class _Loss(Function):
             return gy.data if not recording() else gy
         if self.denom == 1.0:
             return gy.data if not recording() else gy
-        return gy.data * (1.0 / self.denom) if not recording() else gy * (1.0 / self.denom)
+        scale = 1.0 / self.denom if self.denom else 0.0  # nothing counted: zero gradients
+        return gy.data * scale if not recording() else gy * scale
 
 
 # -- regression losses -------------------------------------------------------------------

@@ -2,14 +2,18 @@
 ``CosineAnnealingLR``, ``LinearLR``, ``OneCycleLR``, ``ReduceLROnPlateau``.
 
 Each sets ``group["lr"]`` of its optimizer's groups. Call ``scheduler.step()`` once per
-epoch (``OneCycleLR``: once per batch) after ``optimizer.step()``; the rates are closed-form
-functions of ``last_epoch`` and the base rates (``epoch`` = ``last_epoch``)::
+epoch (``OneCycleLR``: once per batch) after ``optimizer.step()``. Used alone, the rates
+are these functions of ``epoch`` (= ``last_epoch``) and the base rates::
 
     StepLR            : base * gamma^(epoch // step_size)
     MultiStepLR       : base * gamma^(number of milestones <= epoch)
     ExponentialLR     : base * gamma^epoch
     CosineAnnealingLR : eta_min + (base - eta_min) (1 + cos(pi epoch / T_max)) / 2
     LinearLR          : base * (start + (end - start) min(epoch, total_iters) / total_iters)
+
+As in PyTorch, ``StepLR``, ``MultiStepLR``, ``ExponentialLR`` and ``LinearLR`` apply their
+factor to the group's current rate at each step, so they chain with each other and keep a
+rate changed by hand; ``CosineAnnealingLR`` and ``OneCycleLR`` set the rate outright.
 
     >>> from maligrad import nn
     >>> opt = nn.optim.SGD(nn.Linear(2, 1).parameters(), lr=1.0)
@@ -24,7 +28,6 @@ functions of ``last_epoch`` and the base rates (``epoch`` = ``last_epoch``)::
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Any
 
@@ -66,6 +69,9 @@ class LRScheduler:
     def get_lr(self) -> list[float]:
         raise NotImplementedError
 
+    def _current(self) -> list[float]:
+        return [group["lr"] for group in self.optimizer.param_groups]
+
     def get_last_lr(self) -> list[float]:
         """The rates set by the last ``step()``."""
         return list(self._last_lr)
@@ -102,7 +108,9 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
-        return [b * self.gamma ** (self.last_epoch // self.step_size) for b in self.base_lrs]
+        if self.last_epoch == 0 or self.last_epoch % self.step_size:
+            return self._current()
+        return [lr * self.gamma for lr in self._current()]
 
 
 class MultiStepLR(LRScheduler):
@@ -120,8 +128,8 @@ class MultiStepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
-        k = bisect_right(self.milestones, self.last_epoch)
-        return [b * self.gamma**k for b in self.base_lrs]
+        k = self.milestones.count(self.last_epoch)  # a milestone may be listed twice
+        return [lr * self.gamma**k for lr in self._current()]
 
 
 class ExponentialLR(LRScheduler):
@@ -132,7 +140,9 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
-        return [b * self.gamma**self.last_epoch for b in self.base_lrs]
+        if self.last_epoch == 0:
+            return self._current()
+        return [lr * self.gamma for lr in self._current()]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -180,9 +190,15 @@ class LinearLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
-        frac = min(self.last_epoch, self.total_iters) / self.total_iters
-        factor = self.start_factor + (self.end_factor - self.start_factor) * frac
-        return [b * factor for b in self.base_lrs]
+        # The ratio of this step's factor to the previous one's, applied to the current rate.
+        t, n = self.last_epoch, self.total_iters
+        start, end = self.start_factor, self.end_factor
+        if t == 0:
+            return [lr * start for lr in self._current()]
+        if t > n:
+            return self._current()
+        ratio = 1 + (end - start) / (n * start + (t - 1) * (end - start))
+        return [lr * ratio for lr in self._current()]
 
 
 class OneCycleLR(LRScheduler):
@@ -380,6 +396,9 @@ class ReduceLROnPlateau:
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
         self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+    def _current(self) -> list[float]:
+        return [group["lr"] for group in self.optimizer.param_groups]
 
     def get_last_lr(self) -> list[float]:
         return list(self._last_lr)
