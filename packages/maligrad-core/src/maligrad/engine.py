@@ -153,7 +153,7 @@ def run_backward(
             for p, gx in zip(parents, gxs):
                 if p is None or gx is None:
                     continue
-                if not isinstance(gx, Variable):
+                if type(gx) is not Variable and not isinstance(gx, Variable):
                     raise TypeError(
                         f"{fn.name}.backward must return Variables (or None), got "
                         f"{type(gx).__name__}; wrap arrays in maligrad.Variable"

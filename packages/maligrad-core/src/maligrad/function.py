@@ -149,10 +149,16 @@ class Function:
                 (a_var and a.requires_grad) or (b_var and b.requires_grad)
             )
         else:
-            out = fn.forward(*[x.data if isinstance(x, Variable) else x for x in inputs], **params)
-            record = GradMode.enabled and any(
-                [isinstance(x, Variable) and x.requires_grad for x in inputs]
-            )
+            arrays = []
+            record = False
+            for x in inputs:
+                if isinstance(x, Variable):
+                    arrays.append(x.data)
+                    record = record or x.requires_grad
+                else:
+                    arrays.append(x)
+            out = fn.forward(*arrays, **params)
+            record = record and GradMode.enabled
         if type(out) is not _ndarray:
             out = fn._as_array(out)
         if record:
