@@ -163,6 +163,18 @@ OPS: list[Op] = [
         [((2, 3), (4,))],
     ),
     Op(
+        "einsum_trace_and_diagonal",
+        lambda a: mg.einsum("ii->", a) + mg.einsum("ii->i", a).sum() * 2,
+        lambda a: np.einsum("ii->", a) * 3,
+        [((3, 3),)],
+    ),
+    Op(
+        "einsum_ellipsis",
+        lambda a, b: mg.einsum("...ij,...jk->...ik", a, b),
+        lambda a, b: np.einsum("...ij,...jk->...ik", a, b),
+        [((2, 3, 4), (4, 2)), ((1, 2, 3), (5, 3, 2))],
+    ),
+    Op(
         "tensordot",
         lambda a, b: mg.tensordot(a, b, axes=([1, 2], [0, 1])),
         lambda a, b: np.tensordot(a, b, axes=([1, 2], [0, 1])),

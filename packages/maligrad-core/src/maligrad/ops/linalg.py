@@ -67,30 +67,54 @@ def _reduce_to(g: Any, shape: tuple[int, ...]) -> Any:
     return sum_to(g, shape)
 
 
-def _parse(subscripts: str, n: int) -> tuple[list[str], str]:
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _parse(subscripts: str, ndims: list[int]) -> tuple[list[str], str]:
+    """Operand and output subscripts with ``...`` spelled out as letters, as numpy reads them.
+
+    Ellipsis axes are right-aligned across operands (broadcasting); an implicit output is
+    the ellipsis axes followed by the letters used once, in alphabetical order.
+    """
     spec = subscripts.replace(" ", "")
-    if "." in spec:
-        raise NotImplementedError("einsum with '...' is not supported; name every axis")
-    if "->" in spec:
-        lhs, out = spec.split("->")
-    else:
-        lhs = spec
-        letters = lhs.replace(",", "")
-        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    lhs, arrow, out = spec.partition("->")
     ins = lhs.split(",")
-    if len(ins) != n:
-        raise ValueError(f"einsum: {subscripts!r} names {len(ins)} operands, got {n}")
+    if len(ins) != len(ndims):
+        raise ValueError(f"einsum: {subscripts!r} names {len(ins)} operands, got {len(ndims)}")
+    ell = ""
+    if "..." in spec:
+        counts = [nd - (len(s) - 3) for s, nd in zip(ins, ndims) if "..." in s]
+        free = [c for c in _LETTERS if c not in spec]
+        ell = "".join(free[: max(counts, default=0)])
+        ins = [
+            s.replace("...", ell[len(ell) - (nd - (len(s) - 3)) :] if nd >= len(s) - 3 else "?")
+            if "..." in s
+            else s
+            for s, nd in zip(ins, ndims)
+        ]
+    if arrow:
+        out = out.replace("...", ell)
+    else:
+        letters = "".join(ins)
+        out = ell + "".join(
+            sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell)
+        )
+    for s, nd in zip(ins, ndims):
+        if len(s) != nd or "?" in s:
+            raise ValueError(f"einsum: {subscripts!r} does not fit operands of {nd} dimensions")
     return ins, out
 
 
 class Einsum(Function):
+    """``np.einsum`` over explicit or implicit subscripts, with ``...`` and repeated letters.
+
+    The gradient for each operand is an einsum of the output gradient with the other
+    operands; letters repeated within an operand (a trace or a diagonal) get their
+    gradient written back onto that diagonal.
+    """
+
     def forward(self, *operands: np.ndarray, subscripts: str) -> np.ndarray:
-        self.ins, self.out = _parse(subscripts, len(operands))
-        for spec, op in zip(self.ins, operands):
-            if len(spec) != np.ndim(op):
-                raise ValueError(
-                    f"einsum: operand with subscripts {spec!r} has shape {np.shape(op)}"
-                )
+        self.ins, self.out = _parse(subscripts, [np.ndim(op) for op in operands])
         self.save_for_backward(*operands)
         return np.asarray(np.einsum(f"{','.join(self.ins)}->{self.out}", *operands))
 
@@ -101,23 +125,37 @@ class Einsum(Function):
             if not self.needs_input_grad[i]:
                 grads.append(None)
                 continue
-            if len(set(spec)) != len(spec):
-                raise NotImplementedError(
-                    f"einsum gradient for repeated subscripts {spec!r} is not supported"
-                )
+            unique = "".join(dict.fromkeys(spec))  # each letter once, in order
+            sizes = {c: n for c, n in zip(spec, x.shape)}
             others = [o for j, o in enumerate(ops) if j != i]
             other_specs = [s for j, s in enumerate(self.ins) if j != i]
-            present = set(self.out).union(*other_specs) if other_specs else set(self.out)
-            kept = "".join(c for c in spec if c in present)
+            present = set(self.out).union(*other_specs)
+            kept = "".join(c for c in unique if c in present)
             g = Einsum.apply(
                 gy, *others, subscripts=",".join([self.out, *other_specs]) + "->" + kept
             )
-            if kept != spec:
+            if kept != unique:
                 # Axes summed only within this operand: the gradient is constant along them.
-                keep_shape = tuple(n if c in kept else 1 for c, n in zip(spec, x.shape))
-                g = BroadcastTo.apply(g.reshape(keep_shape), shape=x.shape)
+                keep_shape = tuple(sizes[c] if c in kept else 1 for c in unique)
+                g = BroadcastTo.apply(g.reshape(keep_shape), shape=tuple(sizes[c] for c in unique))
+            if unique != spec:
+                g = DiagonalEmbed.apply(g, spec=spec, unique=unique, shape=x.shape)
             grads.append(sum_to(g, x.shape))  # a size-1 axis may have been broadcast
         return tuple(grads)
+
+
+class DiagonalEmbed(Function):
+    """Zeros of ``shape`` with ``g`` written on the diagonal that ``spec`` -> ``unique``
+    reads (the adjoint of taking that diagonal, which is its gradient)."""
+
+    def forward(self, g: np.ndarray, spec: str, unique: str, shape: tuple[int, ...]) -> np.ndarray:
+        self.spec, self.unique = spec, unique
+        out = np.zeros(shape, dtype=g.dtype)
+        np.einsum(f"{spec}->{unique}", out)[...] = g  # a writable view of the diagonal
+        return out
+
+    def backward(self, gy: Any) -> Any:
+        return Einsum.apply(gy, subscripts=f"{self.spec}->{self.unique}")
 
 
 def einsum(subscripts: str, *operands: Any) -> Any:
