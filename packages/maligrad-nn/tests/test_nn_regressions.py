@@ -75,3 +75,17 @@ def test_save_accepts_any_key_name(tmp_path: Path) -> None:
     np.testing.assert_array_equal(back["allow_pickle"], np.ones(2))
     np.testing.assert_array_equal(back["file"], np.zeros(3))
     assert back["nested"] == {"lr": 0.1}
+
+
+def test_attention_weights_are_returned_after_dropout() -> None:
+    mha = nn.MultiheadAttention(
+        4, 1, dropout=0.5, batch_first=True, generator=np.random.default_rng(0)
+    )
+    x = mg.Variable(np.random.default_rng(1).normal(size=(1, 6, 4)).astype(np.float32))
+    mha.eval()
+    _, plain = mha(x, x, x, average_attn_weights=False)
+    mha.train()
+    _, dropped = mha(x, x, x, average_attn_weights=False)
+    w, w0 = dropped.data, plain.data
+    assert (w == 0).any() and (w != 0).any()
+    np.testing.assert_allclose(w[w != 0], 2 * w0[w != 0], rtol=1e-5)  # kept ones scaled 1/(1-p)

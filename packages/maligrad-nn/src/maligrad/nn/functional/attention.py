@@ -55,17 +55,19 @@ def attention(
     scale: float | None,
     generator: np.random.Generator | None,
 ) -> tuple[Any, Any]:
-    """``(softmax(q k^T scale + mask) v, weights)`` with ``mask`` already additive."""
+    """``(dropout(softmax(q k^T scale + mask)) v, weights)`` with ``mask`` already additive.
+
+    The weights returned are those applied to ``v``, after dropout (as in PyTorch).
+    """
     d = query.shape[-1]
     s = np.asarray(1.0 / math.sqrt(d) if scale is None else scale, dtype=query.dtype)
     scores = mg.matmul(query * s, key.swapaxes(-1, -2))
     if mask is not None:
         scores = scores + mask
     weights = softmax(scores, dim=-1)
-    attended = weights
     if dropout_p > 0.0:
-        attended = dropout(weights, dropout_p, training=True, generator=generator)
-    return mg.matmul(attended, value), weights
+        weights = dropout(weights, dropout_p, training=True, generator=generator)
+    return mg.matmul(weights, value), weights
 
 
 def scaled_dot_product_attention(
