@@ -89,3 +89,25 @@ def test_attention_weights_are_returned_after_dropout() -> None:
     w, w0 = dropped.data, plain.data
     assert (w == 0).any() and (w != 0).any()
     np.testing.assert_allclose(w[w != 0], 2 * w0[w != 0], rtol=1e-5)  # kept ones scaled 1/(1-p)
+
+
+@pytest.mark.parametrize(
+    ("layer", "shape"),
+    [
+        (lambda: nn.Conv2d(2, 3, 3, padding=1), (2, 6, 6)),
+        (lambda: nn.ConvTranspose2d(2, 3, 2, stride=2), (2, 6, 6)),
+        (lambda: nn.MaxPool2d(2), (2, 6, 6)),
+        (lambda: nn.AvgPool2d(2), (2, 6, 6)),
+        (lambda: nn.AdaptiveAvgPool2d(1), (2, 6, 6)),
+        (lambda: nn.Conv1d(2, 3, 3), (2, 6)),
+        (lambda: nn.MaxPool1d(2), (2, 6)),
+    ],
+)
+def test_unbatched_input_matches_a_batch_of_one(layer, shape) -> None:
+    mg.manual_seed(0)
+    module = layer()
+    x = np.random.default_rng(0).normal(size=shape).astype(np.float32)
+    single = module(mg.Variable(x))
+    batch = module(mg.Variable(x[None]))
+    assert single.shape == batch.shape[1:]
+    np.testing.assert_allclose(single.data, batch.data[0], rtol=1e-6)

@@ -103,8 +103,9 @@ class _ConvNd(Module):
             init.uniform_(self.bias, -bound, bound, generator=generator)
 
     def _check_input(self, x: Any) -> None:
-        if x.ndim != self._dims + 2 or x.shape[1] != self.in_channels:
-            layout = "(N, C, L)" if self._dims == 1 else "(N, C, H, W)"
+        batched = x.ndim == self._dims + 2
+        if not (batched or x.ndim == self._dims + 1) or x.shape[int(batched)] != self.in_channels:
+            layout = "(N, C, L) or (C, L)" if self._dims == 1 else "(N, C, H, W) or (C, H, W)"
             raise ValueError(
                 f"{type(self).__name__}: expected input {layout} with C={self.in_channels}, "
                 f"got shape {x.shape}"

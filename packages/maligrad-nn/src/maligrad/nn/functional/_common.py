@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -10,6 +12,7 @@ from maligrad import Variable
 from maligrad.grad_mode import GradMode
 
 _new = object.__new__
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def wrap(array: np.ndarray) -> Variable:
@@ -42,3 +45,21 @@ def normalize_dim(dim: int, ndim: int, fn: str) -> int:
     if not -max(ndim, 1) <= dim < max(ndim, 1):
         raise IndexError(f"{fn}: dim {dim} is out of range for an input with {ndim} dimensions")
     return dim % max(ndim, 1)
+
+
+def accepts_unbatched(batched_ndim: int) -> Callable[[F], F]:
+    """Let a function of batched input (``batched_ndim`` axes, batch first) also take one
+    unbatched sample, as PyTorch's convolutions and pools do: ``(C, H, W)`` runs as
+    ``(1, C, H, W)`` and the batch axis is removed again."""
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(input: Any, *args: Any, **kwargs: Any) -> Any:
+            if np.ndim(input) == batched_ndim - 1:
+                x = input if isinstance(input, Variable) else Variable(np.asarray(input))
+                return fn(x.unsqueeze(0), *args, **kwargs).squeeze(0)
+            return fn(input, *args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 import maligrad as mg
+from maligrad.nn.functional._common import accepts_unbatched
 from maligrad.nn.functional._im2col import Pair, Quad, col2im, out_size, pad_hw, pair, windows
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
@@ -242,6 +243,7 @@ def _as_var(x: Any) -> Any:
 # --- public functions -------------------------------------------------------------------
 
 
+@accepts_unbatched(4)
 def conv2d(
     input: Any,
     weight: Any,
@@ -280,6 +282,7 @@ def conv2d(
     return Conv2d.apply(x, w, b, stride=s, padding=p, dilation=d, groups=groups)
 
 
+@accepts_unbatched(3)
 def conv1d(
     input: Any,
     weight: Any,
@@ -314,6 +317,7 @@ def conv1d(
     return y.reshape(y.shape[0], y.shape[1], y.shape[3])
 
 
+@accepts_unbatched(4)
 def conv_transpose2d(
     input: Any,
     weight: Any,
@@ -366,6 +370,7 @@ def conv_transpose2d(
     return y
 
 
+@accepts_unbatched(3)
 def conv_transpose1d(
     input: Any,
     weight: Any,

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 import maligrad as mg
+from maligrad.nn.functional._common import accepts_unbatched
 from maligrad.nn.functional._im2col import Pair, Quad, out_size, pad_hw, pair
 
 __all__ = [
@@ -242,6 +243,7 @@ def _params(
     return k, s, (ph, ph, pw, pw), d, (ho, wo)
 
 
+@accepts_unbatched(4)
 def max_pool2d(
     input: Any,
     kernel_size: int | tuple[int, int],
@@ -264,6 +266,7 @@ def max_pool2d(
     return MaxPool2d.apply(x, params=params)
 
 
+@accepts_unbatched(4)
 def avg_pool2d(
     input: Any,
     kernel_size: int | tuple[int, int],
@@ -310,6 +313,7 @@ def _one(v: Any, name: str) -> int:
     return int(v)
 
 
+@accepts_unbatched(3)
 def max_pool1d(
     input: Any,
     kernel_size: int,
@@ -328,6 +332,7 @@ def max_pool1d(
     return _from2d(y)
 
 
+@accepts_unbatched(3)
 def avg_pool1d(
     input: Any,
     kernel_size: int,
@@ -357,6 +362,7 @@ def _adaptive_matrix(size: int, out: int, dtype: Any) -> np.ndarray:
     return m
 
 
+@accepts_unbatched(4)
 def adaptive_avg_pool2d(
     input: Any,
     output_size: int | tuple[int | None, int | None],
@@ -391,6 +397,7 @@ def adaptive_avg_pool2d(
     return mg.matmul(y, _adaptive_matrix(w, ow, x.dtype).T)
 
 
+@accepts_unbatched(3)
 def adaptive_avg_pool1d(input: Any, output_size: int) -> mg.Variable:
     """Average pooling of ``input (N, C, L)`` to length ``output_size``."""
     return _from2d(adaptive_avg_pool2d(_to2d(input, "adaptive_avg_pool1d"), (1, output_size)))
