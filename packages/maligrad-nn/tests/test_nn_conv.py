@@ -208,7 +208,7 @@ def test_conv_errors_name_shapes():
     with pytest.raises(ValueError, match=r"\(2, 3, 8, 8\).*\(4, 2, 3, 3\)"):
         F.conv2d(x, mg.Variable(np.zeros((4, 2, 3, 3), np.float32)))
     with pytest.raises(ValueError, match="4-D input"):
-        F.conv2d(mg.Variable(np.zeros((3, 8, 8))), mg.Variable(np.zeros((4, 3, 3, 3))))
+        F.conv2d(mg.Variable(np.zeros((8, 8))), mg.Variable(np.zeros((4, 3, 3, 3))))
     with pytest.raises(ValueError, match="smaller than the kernel"):
         F.conv2d(x, mg.Variable(np.zeros((4, 3, 9, 9), np.float32)))
     with pytest.raises(ValueError, match="same"):

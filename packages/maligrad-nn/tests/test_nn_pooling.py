@@ -131,7 +131,7 @@ def test_pool_layers_float32_and_modules():
 def test_pool_errors():
     x = mg.Variable(np.zeros((2, 3, 8, 8), np.float32))
     with pytest.raises(ValueError, match="4-D input"):
-        F.max_pool2d(mg.Variable(np.zeros((3, 8, 8))), 2)
+        F.max_pool2d(mg.Variable(np.zeros((8, 8))), 2)
     with pytest.raises(ValueError, match="at most half"):
         F.max_pool2d(x, 2, padding=2)
     with pytest.raises(ValueError, match=r"\(2, 3, 8, 8\)"):

@@ -213,7 +213,9 @@ def _padding(padding: Any, k: Pair, s: Pair, d: Pair) -> Quad:
 
 def _check_conv(x: Any, w: Any, b: Any, groups: int, name: str, transposed: bool) -> None:
     if x.ndim != 4:
-        raise ValueError(f"{name}: expected a 4-D input (N, C, H, W), got shape {x.shape}")
+        raise ValueError(
+            f"{name}: expected a 4-D input (N, C, H, W) or a 3-D one (C, H, W), got shape {x.shape}"
+        )
     if w.ndim != 4:
         raise ValueError(f"{name}: expected a 4-D weight, got shape {w.shape}")
     if groups < 1:

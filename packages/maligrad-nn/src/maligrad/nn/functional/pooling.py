@@ -218,7 +218,9 @@ def _params(
     dilation: Any, ceil_mode: bool,
 ) -> Params:  # fmt: skip
     if len(shape) != 4:
-        raise ValueError(f"{name}: expected a 4-D input (N, C, H, W), got shape {shape}")
+        raise ValueError(
+            f"{name}: expected a 4-D input (N, C, H, W) or a 3-D one (C, H, W), got shape {shape}"
+        )
     if ceil_mode:
         raise NotImplementedError(f"{name}: ceil_mode=True is not supported")
     k = pair(kernel_size, "kernel_size")
