@@ -111,3 +111,17 @@ def test_unbatched_input_matches_a_batch_of_one(layer, shape) -> None:
     batch = module(mg.Variable(x[None]))
     assert single.shape == batch.shape[1:]
     np.testing.assert_allclose(single.data, batch.data[0], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        (lambda p: optim.SGD(p, lr=-0.1), "lr"),
+        (lambda p: optim.Adam(p, eps=-1.0), "eps"),
+        (lambda p: optim.RMSprop(p, momentum=-0.5), "momentum"),
+        (lambda p: optim.Adagrad(p, lr_decay=-1.0), "lr_decay"),
+    ],
+)
+def test_negative_hyperparameters_are_named(make, name) -> None:
+    with pytest.raises(ValueError, match=f"invalid {name} value"):
+        make([nn.Parameter(np.ones(2, np.float32))])

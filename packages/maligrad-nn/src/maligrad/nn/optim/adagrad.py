@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from maligrad.nn.optim.optimizer import Optimizer
+from maligrad.nn.optim.optimizer import Optimizer, check_non_negative
 
 
 class Adagrad(Optimizer):
@@ -37,12 +37,9 @@ class Adagrad(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        if lr < 0:
-            raise ValueError(f"invalid learning rate: {lr}")
-        if lr_decay < 0:
-            raise ValueError(f"invalid lr_decay value: {lr_decay}")
-        if initial_accumulator_value < 0:
-            raise ValueError(f"invalid initial_accumulator_value: {initial_accumulator_value}")
+        check_non_negative(
+            lr=lr, lr_decay=lr_decay, initial_accumulator_value=initial_accumulator_value
+        )
         defaults = dict(
             lr=lr,
             lr_decay=lr_decay,

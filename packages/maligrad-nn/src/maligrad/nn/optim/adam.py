@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from maligrad.nn.optim.optimizer import Optimizer
+from maligrad.nn.optim.optimizer import Optimizer, check_non_negative
 
 
 class Adam(Optimizer):
@@ -47,14 +47,9 @@ class Adam(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        if lr < 0:
-            raise ValueError(f"invalid learning rate: {lr}")
-        if eps < 0:
-            raise ValueError(f"invalid epsilon value: {eps}")
+        check_non_negative(lr=lr, eps=eps, weight_decay=weight_decay)
         if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
             raise ValueError(f"invalid beta parameters: {betas}")
-        if weight_decay < 0:
-            raise ValueError(f"invalid weight_decay value: {weight_decay}")
         defaults = dict(
             lr=lr,
             betas=tuple(betas),

@@ -197,3 +197,10 @@ class Optimizer:
                     lines.append(f"    {k}: {g[k]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+def check_non_negative(**hyperparameters: float) -> None:
+    """Raise a ValueError naming the first negative hyperparameter (PyTorch's checks)."""
+    for name, value in hyperparameters.items():
+        if value < 0:
+            raise ValueError(f"invalid {name} value: {value}")

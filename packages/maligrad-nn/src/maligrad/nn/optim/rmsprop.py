@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from maligrad.nn.optim.optimizer import Optimizer
+from maligrad.nn.optim.optimizer import Optimizer, check_non_negative
 
 
 class RMSprop(Optimizer):
@@ -39,14 +39,7 @@ class RMSprop(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        if lr < 0:
-            raise ValueError(f"invalid learning rate: {lr}")
-        if eps < 0:
-            raise ValueError(f"invalid epsilon value: {eps}")
-        if not 0.0 <= alpha:
-            raise ValueError(f"invalid alpha value: {alpha}")
-        if momentum < 0:
-            raise ValueError(f"invalid momentum value: {momentum}")
+        check_non_negative(lr=lr, eps=eps, alpha=alpha, momentum=momentum)
         defaults = dict(
             lr=lr,
             alpha=alpha,

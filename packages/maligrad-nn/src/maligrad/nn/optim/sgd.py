@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from maligrad.nn.optim.optimizer import Optimizer
+from maligrad.nn.optim.optimizer import Optimizer, check_non_negative
 
 
 class SGD(Optimizer):
@@ -38,12 +38,7 @@ class SGD(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        if lr < 0:
-            raise ValueError(f"invalid learning rate: {lr}")
-        if momentum < 0:
-            raise ValueError(f"invalid momentum value: {momentum}")
-        if weight_decay < 0:
-            raise ValueError(f"invalid weight_decay value: {weight_decay}")
+        check_non_negative(lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         defaults = dict(
