@@ -138,5 +138,19 @@ def test_pool_errors():
         F.avg_pool2d(x, 9)
     with pytest.raises(ValueError, match="3-D input"):
         F.max_pool1d(x, 2)
-    with pytest.raises(NotImplementedError):
-        F.max_pool2d(x, 2, ceil_mode=True)
+
+
+def test_ceil_mode_keeps_the_partial_last_window():
+    x = mg.Variable(np.arange(9.0).reshape(1, 1, 3, 3), requires_grad=True)
+    np.testing.assert_array_equal(F.max_pool2d(x, 2, ceil_mode=True).data[0, 0], [[4, 5], [7, 8]])
+    # The border added for the partial window is not counted in the mean (as in PyTorch):
+    avg = F.avg_pool2d(x, 2, ceil_mode=True).data[0, 0]
+    np.testing.assert_allclose(avg, [[2.0, 3.5], [6.5, 8.0]])
+    assert nn.MaxPool2d(2, ceil_mode=True)(x).shape == (1, 1, 2, 2)
+    assert F.max_pool1d(mg.Variable(np.arange(5.0).reshape(1, 1, 5)), 2, ceil_mode=True).shape == (
+        1,
+        1,
+        3,
+    )
+    assert mg.gradcheck(lambda v: F.avg_pool2d(v, 2, ceil_mode=True), x)
+    assert mg.gradgradcheck(lambda v: F.max_pool2d(v, 2, ceil_mode=True), x)

@@ -221,8 +221,6 @@ def _params(
         raise ValueError(
             f"{name}: expected a 4-D input (N, C, H, W) or a 3-D one (C, H, W), got shape {shape}"
         )
-    if ceil_mode:
-        raise NotImplementedError(f"{name}: ceil_mode=True is not supported")
     k = pair(kernel_size, "kernel_size")
     s = k if stride is None or stride == () else pair(stride, "stride")
     ph, pw = pair(padding, "padding")
@@ -242,7 +240,23 @@ def _params(
             f"{name}: input of shape {shape} is smaller than the window {k} (padding "
             f"{(ph, pw)}, dilation {d})"
         )
-    return k, s, (ph, ph, pw, pw), d, (ho, wo)
+    extra_h = extra_w = 0
+    if ceil_mode:
+        ho, extra_h = _ceil_extra(shape[2], k[0], s[0], d[0], ph)
+        wo, extra_w = _ceil_extra(shape[3], k[1], s[1], d[1], pw)
+    return k, s, (ph, ph + extra_h, pw, pw + extra_w), d, (ho, wo)
+
+
+def _ceil_extra(size: int, k: int, s: int, d: int, p: int) -> tuple[int, int]:
+    """``ceil_mode``: the output length rounded up, and the extra padding at the end it needs.
+
+    As in PyTorch, a last window must start inside the input or its left padding.
+    """
+    span = d * (k - 1) + 1
+    n = -(-(size + 2 * p - span) // s) + 1
+    if (n - 1) * s >= size + p:
+        n -= 1
+    return n, max(0, (n - 1) * s + span - (size + 2 * p))
 
 
 @accepts_unbatched(4)
@@ -289,8 +303,16 @@ def avg_pool2d(
     x = _as_var(input)
     params = _params("avg_pool2d", x.shape, kernel_size, stride, padding, 1, ceil_mode)
     k, p = params[0], params[2]
+    pt, pb, pl, pr = p
     divisor: Any = float(k[0] * k[1])
-    if not count_include_pad and any(p):
+    if pb != pt or pr != pl:  # ceil_mode's extra border never counts, as in PyTorch
+        h, w = x.shape[2], x.shape[3]
+        if count_include_pad:
+            counted = np.ones((1, 1, h + 2 * pt, w + 2 * pl), dtype=x.dtype)
+            divisor = _window_sum(pad_hw(counted, (0, pb - pt, 0, pr - pl)), params)
+        else:
+            divisor = _window_sum(pad_hw(np.ones((1, 1, h, w), dtype=x.dtype), p), params)
+    elif not count_include_pad and any(p):
         ones = pad_hw(np.ones((1, 1) + x.shape[2:], dtype=x.dtype), p)
         divisor = _window_sum(ones, params)
     return AvgPool2d.apply(x, params=params, divisor=divisor)
