@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 import codecs
-import this
+import contextlib
+import io
 
 import numpy as np
 
@@ -17,6 +18,8 @@ import maligrad as mg
 from maligrad import nn
 from maligrad.nn import functional as F
 
+with contextlib.redirect_stdout(io.StringIO()):  # importing `this` prints the poem
+    import this
 TEXT = codecs.decode(this.s, "rot13")
 
 

@@ -1,6 +1,6 @@
 """A CIFAR-10 CNN with data augmentation (random crops and flips) and BatchNorm.
 
-python examples/cifar10_cnn.py                # downloads and verifies CIFAR-10 (163 MiB)
+python examples/cifar10_cnn.py                # downloads and verifies CIFAR-10 (162 MiB)
 python examples/cifar10_cnn.py --fake-data    # random images: a smoke run, offline
 """
 

@@ -113,3 +113,26 @@ def test_core_alone_then_full_stack(wheels: dict[str, Path], tmp_path: Path) -> 
         "print(maligrad.nn.__file__)\nprint(maligrad.data.__file__)\n",
     )
     assert out.count(str(tmp_path / "venv")) == 2
+
+
+def test_sibling_dependency_ranges_admit_current_versions() -> None:
+    """maligrad-nn's range for maligrad-core must admit the core's version in this tree
+    (a minor release of the core raises the range in the same commit)."""
+    tomllib = pytest.importorskip("tomllib")
+    specifiers = pytest.importorskip("packaging.specifiers")
+    requirements = pytest.importorskip("packaging.requirements")
+    versions = {}
+    for path in PACKAGES.glob("maligrad-*/src/maligrad/**/__about__.py"):
+        name = path.relative_to(PACKAGES).parts[0]
+        versions[name] = path.read_text().split('"')[1]
+    assert set(versions) == {"maligrad-core", "maligrad-nn", "maligrad-data"}
+    checked = 0
+    for folder in PACKAGES.glob("maligrad-*"):
+        project = tomllib.loads((folder / "pyproject.toml").read_text())["project"]
+        for line in project["dependencies"]:
+            req = requirements.Requirement(line)
+            if req.name in versions:
+                assert isinstance(req.specifier, specifiers.SpecifierSet)
+                assert req.specifier.contains(versions[req.name]), (folder.name, line)
+                checked += 1
+    assert checked >= 1  # maligrad-nn depends on maligrad-core
