@@ -199,6 +199,9 @@ class Function:
                     box = result._version_box = [0]
                     refs.append((box,))
                     continue
+                if type(array) is float or type(array) is int:  # a constant, nothing to track
+                    refs.append(None)
+                    continue
                 for x in inputs:
                     if isinstance(x, Variable) and x.data is array:
                         refs.append((x, x._version, x.grad_fn))

@@ -142,9 +142,9 @@ def _directional(
     x = xs[i]
     base = x.data
     try:
-        x.data = base + eps * d
+        x.data = np.asarray(base + eps * d)  # 0-d arithmetic gives numpy scalars
         plus = _phi(fn, xs, us)
-        x.data = base - eps * d
+        x.data = np.asarray(base - eps * d)
         minus = _phi(fn, xs, us)
     finally:
         x.data = base

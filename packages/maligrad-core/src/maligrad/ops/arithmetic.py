@@ -76,10 +76,10 @@ class Mul(Function):
 
     def backward(self, gy: Any) -> Any:
         a, b = self.saved_tensors
-        needs = self.needs_input_grad
+        pa, pb = self.parents  # type: ignore[misc]
         return (
-            sum_to(gy * b, a.shape) if needs[0] else None,
-            sum_to(gy * a, b.shape) if needs[1] else None,
+            None if pa is None else sum_to(gy * b, a.data.shape),
+            None if pb is None else sum_to(gy * a, b.data.shape),
         )
 
 
