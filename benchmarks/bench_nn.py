@@ -93,6 +93,25 @@ def _maligrad_step(model: nn.Module, opt: optim.Optimizer, x: mg.Variable, y: np
     return step
 
 
+def _contenders(
+    model: nn.Module, ps: list[np.ndarray], x: np.ndarray, y: np.ndarray, numpy_step, torch_step
+) -> dict:
+    """The maligrad, numpy (and torch) steps from the same start, after checking that one
+    maligrad step and one numpy step give the same loss and parameters."""
+    opt = optim.SGD(model.parameters(), lr=LR)
+    step = _maligrad_step(model, opt, mg.Variable(x), y)
+    start = _params_numpy(model)
+    ref_loss = numpy_step(ps, x, y)
+    loss = float(step().data)
+    np.testing.assert_allclose(loss, ref_loss, rtol=1e-4)
+    for p, q in zip(model.parameters(), ps):
+        np.testing.assert_allclose(p.data, q, rtol=1e-3, atol=1e-5)
+    contenders = {"numpy": lambda: numpy_step(ps, x, y), "maligrad": step}
+    if torch_contenders.available():
+        contenders["torch"] = torch_step(start, x, y, LR)
+    return contenders
+
+
 def _mlp_workload(name: str, sizes: list[int], batch: int, quick: bool, target: float, **kw):
     rng = np.random.default_rng(0)
     mg.manual_seed(0)
@@ -100,17 +119,7 @@ def _mlp_workload(name: str, sizes: list[int], batch: int, quick: bool, target: 
     ps = _params_numpy(model)
     x = rng.normal(size=(batch, sizes[0])).astype(np.float32)
     y = rng.integers(0, sizes[-1], size=batch)
-    opt = optim.SGD(model.parameters(), lr=LR)
-    step = _maligrad_step(model, opt, mg.Variable(x), y)
-    # Same start, same step: the two contenders compute the same thing.
-    ref_loss = _mlp_numpy_step(ps, x, y)
-    loss = float(step().data)
-    np.testing.assert_allclose(loss, ref_loss, rtol=1e-4)
-    for p, q in zip(model.parameters(), ps):
-        np.testing.assert_allclose(p.data, q, rtol=1e-3, atol=1e-5)
-    contenders = {"numpy": lambda: _mlp_numpy_step(ps, x, y), "maligrad": step}
-    if torch_contenders.available():
-        contenders["torch"] = torch_contenders.mlp_step(_params_numpy(model), x, y, LR)
+    contenders = _contenders(model, ps, x, y, _mlp_numpy_step, torch_contenders.mlp_step)
     return Workload(
         name,
         contenders,
@@ -229,16 +238,7 @@ def _lenet_workload(quick: bool) -> Workload:
     ps = _params_numpy(model)
     x = rng.random(size=(64, 1, 28, 28), dtype=np.float32)
     y = rng.integers(0, 10, size=64)
-    opt = optim.SGD(model.parameters(), lr=LR)
-    step = _maligrad_step(model, opt, mg.Variable(x), y)
-    ref_loss = _lenet_numpy_step(ps, x, y)
-    loss = float(step().data)
-    np.testing.assert_allclose(loss, ref_loss, rtol=1e-4)
-    for p, q in zip(model.parameters(), ps):
-        np.testing.assert_allclose(p.data, q, rtol=1e-3, atol=1e-5)
-    contenders = {"numpy": lambda: _lenet_numpy_step(ps, x, y), "maligrad": step}
-    if torch_contenders.available():
-        contenders["torch"] = torch_contenders.lenet_step(_params_numpy(model), x, y, LR)
+    contenders = _contenders(model, ps, x, y, _lenet_numpy_step, torch_contenders.lenet_step)
     return Workload(
         "lenet",
         contenders,
