@@ -32,6 +32,18 @@ def _dt(dtype: Any) -> np.dtype:
     return np.dtype(get_default_dtype() if dtype is None else dtype)
 
 
+def _affine(module: Module, shape: Any, dtype: np.dtype, weight: bool, bias: bool) -> None:
+    """Register ``weight`` (ones) and ``bias`` (zeros) of ``shape``, or None in their place."""
+    if weight:
+        module.weight = Parameter(np.ones(shape, dtype=dtype))
+    else:
+        module.register_parameter("weight", None)
+    if bias:
+        module.bias = Parameter(np.zeros(shape, dtype=dtype))
+    else:
+        module.register_parameter("bias", None)
+
+
 class _BatchNorm(Module):
     _expected_ndim: tuple[int, ...] = ()
 
@@ -51,12 +63,7 @@ class _BatchNorm(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         dt = _dt(dtype)
-        if affine:
-            self.weight = Parameter(np.ones(num_features, dtype=dt))
-            self.bias = Parameter(np.zeros(num_features, dtype=dt))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine(self, num_features, dt, weight=affine, bias=affine)
         if track_running_stats:
             self.register_buffer("running_mean", Variable(np.zeros(num_features, dtype=dt)))
             self.register_buffer("running_var", Variable(np.ones(num_features, dtype=dt)))
@@ -147,15 +154,7 @@ class LayerNorm(Module):
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         dt = _dt(dtype)
-        if elementwise_affine:
-            self.weight = Parameter(np.ones(self.normalized_shape, dtype=dt))
-            if bias:
-                self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine(self, self.normalized_shape, dt, elementwise_affine, elementwise_affine and bias)
 
     def forward(self, input: Variable) -> Variable:
         return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -190,12 +189,7 @@ class GroupNorm(Module):
         self.eps = eps
         self.affine = affine
         dt = _dt(dtype)
-        if affine:
-            self.weight = Parameter(np.ones(num_channels, dtype=dt))
-            self.bias = Parameter(np.zeros(num_channels, dtype=dt))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine(self, num_channels, dt, weight=affine, bias=affine)
 
     def forward(self, input: Variable) -> Variable:
         if input.ndim < 2 or input.shape[1] != self.num_channels:
