@@ -24,7 +24,8 @@ from maligrad.ops.broadcast import sum_to
 
 
 def _shape(x: Any) -> tuple[int, ...]:
-    return x.shape if type(x) is np.ndarray else np.shape(x)
+    """Shape of an operand: an array, a Variable, or a constant number or list."""
+    return x.shape if hasattr(x, "shape") else np.shape(x)
 
 
 def _check_broadcast(op: str, a: Any, b: Any) -> None:
@@ -97,8 +98,8 @@ class Div(Function):
         needs = self.needs_input_grad
         ga = gy / b
         return (
-            sum_to(ga, _shape_of(a)) if needs[0] else None,
-            sum_to(-ga * a / b, _shape_of(b)) if needs[1] else None,
+            sum_to(ga, _shape(a)) if needs[0] else None,
+            sum_to(-ga * a / b, _shape(b)) if needs[1] else None,
         )
 
 
@@ -132,11 +133,11 @@ class Pow(Function):
         if needs[0]:
             b_const = not isinstance(b, Variable)
             if b_const and not np.any(b):  # a ** 0
-                ga = sum_to(gy * 0, _shape_of(a))
+                ga = sum_to(gy * 0, _shape(a))
             else:
                 is_array = isinstance(b, (np.generic, np.ndarray))
                 exponent = np.subtract(b, 1, dtype=b.dtype) if is_array else b - 1
-                ga = sum_to(gy * b * a**exponent, _shape_of(a))
+                ga = sum_to(gy * b * a**exponent, _shape(a))
         if needs[1]:
             if isinstance(a, Variable):
                 zero = a.data == 0
@@ -149,9 +150,5 @@ class Pow(Function):
                 with np.errstate(divide="ignore"):
                     log_a = np.where(np.equal(a, 0), 0.0, np.log(a))
                 log_a = float(log_a) if np.ndim(a) == 0 else log_a.astype(out.dtype)
-            gb = sum_to(gy * out * log_a, _shape_of(b))
+            gb = sum_to(gy * out * log_a, _shape(b))
         return ga, gb
-
-
-def _shape_of(x: Any) -> tuple[int, ...]:
-    return x.shape if hasattr(x, "shape") else ()
