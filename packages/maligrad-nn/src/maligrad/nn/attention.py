@@ -28,6 +28,7 @@ import numpy as np
 from maligrad import Variable
 from maligrad.nn import init
 from maligrad.nn.dropout import Dropout
+from maligrad.nn.functional._common import as_variable
 from maligrad.nn.functional.activation import gelu, relu
 from maligrad.nn.functional.attention import additive_mask, attention, causal_mask
 from maligrad.nn.functional.linear import linear
@@ -37,10 +38,6 @@ from maligrad.nn.normalization import LayerNorm
 from maligrad.nn.parameter import Parameter
 
 __all__ = ["MultiheadAttention", "TransformerEncoderLayer"]
-
-
-def _as_var(x: Any) -> Any:
-    return x if isinstance(x, Variable) else Variable(np.asarray(x))
 
 
 class MultiheadAttention(Module):
@@ -172,7 +169,7 @@ class MultiheadAttention(Module):
         weights ``(N, L, S)`` (averaged over heads) or ``(N, h, L, S)``.
         """
         self_attention = query is key and key is value
-        q, k, v = _as_var(query), _as_var(key), _as_var(value)
+        q, k, v = as_variable(query), as_variable(key), as_variable(value)
         if q.ndim not in (2, 3) or k.ndim != q.ndim or v.ndim != q.ndim:
             raise ValueError(
                 "MultiheadAttention: query, key and value must all be 3-D (batched) or 2-D, "
@@ -296,7 +293,7 @@ class TransformerEncoderLayer(Module):
         is_causal: bool = False,
     ) -> Variable:
         """Encode ``src`` (``(L, N, E)``, ``(N, L, E)`` with ``batch_first``, or ``(L, E)``)."""
-        x = _as_var(src)
+        x = as_variable(src)
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
             return x + self._ff_block(self.norm2(x))

@@ -32,6 +32,7 @@ import numpy as np
 import maligrad as mg
 from maligrad import Variable
 from maligrad.nn import init
+from maligrad.nn.functional._common import as_variable
 from maligrad.nn.functional.dropout import dropout
 from maligrad.nn.functional.linear import linear
 from maligrad.nn.module import Module
@@ -70,10 +71,6 @@ def _gru_step(xw: Any, h: Any, w_hh: Any, b_hh: Any) -> Any:
     return cand + z * (h - cand)
 
 
-def _as_var(x: Any) -> Any:
-    return x if isinstance(x, Variable) else Variable(np.asarray(x))
-
-
 # --- cells ------------------------------------------------------------------------------
 
 
@@ -110,7 +107,7 @@ class _CellBase(Module):
             init.uniform_(p, -bound, bound, generator=generator)
 
     def _prepare(self, input: Any, hx: Any) -> tuple[Any, Any, bool]:
-        x = _as_var(input)
+        x = as_variable(input)
         name = type(self).__name__
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(
@@ -124,7 +121,7 @@ class _CellBase(Module):
         if hx is None:
             hx = Variable(np.zeros(shape, dtype=self.weight_ih.dtype))
         else:
-            hx = _as_var(hx)
+            hx = as_variable(hx)
             if unbatched:
                 hx = hx.reshape(1, self.hidden_size)
             if hx.shape != shape:
@@ -277,7 +274,7 @@ class _RNNBase(Module):
         shape = (self.num_layers * dirs, batch, self.hidden_size)
         if hx is None:
             return Variable(np.zeros(shape, dtype=self.weight_ih_l0.dtype))
-        hx = _as_var(hx)
+        hx = as_variable(hx)
         if unbatched:
             if hx.ndim != 2:
                 raise ValueError(
@@ -309,7 +306,7 @@ class _RNNBase(Module):
         return mg.stack(outs, axis=0), h, c
 
     def forward(self, input: Any, hx: Any = None) -> tuple[Variable, Any]:
-        x = _as_var(input)
+        x = as_variable(input)
         name = type(self).__name__
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
             layout = "(N, L, H_in)" if self.batch_first else "(L, N, H_in)"

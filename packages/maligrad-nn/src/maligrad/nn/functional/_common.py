@@ -27,13 +27,9 @@ def recording() -> bool:
     return GradMode.enabled
 
 
-def as_var(x: Any, name: str = "input") -> Variable:
-    """``x`` itself if it is a Variable, else a constant Variable (clear error otherwise)."""
-    if isinstance(x, Variable):
-        return x
-    if isinstance(x, np.ndarray):
-        return Variable(x)
-    raise TypeError(f"{name} must be a Variable or numpy array, got {type(x).__name__}")
+def as_variable(x: Any) -> Variable:
+    """``x`` itself if it is a Variable, else a constant Variable of ``np.asarray(x)``."""
+    return x if isinstance(x, Variable) else Variable(np.asarray(x))
 
 
 def check_reduction(reduction: str, allowed: tuple[str, ...] = ("none", "mean", "sum")) -> None:
@@ -56,8 +52,7 @@ def accepts_unbatched(batched_ndim: int) -> Callable[[F], F]:
         @functools.wraps(fn)
         def wrapper(input: Any, *args: Any, **kwargs: Any) -> Any:
             if np.ndim(input) == batched_ndim - 1:
-                x = input if isinstance(input, Variable) else Variable(np.asarray(input))
-                return fn(x.unsqueeze(0), *args, **kwargs).squeeze(0)
+                return fn(as_variable(input).unsqueeze(0), *args, **kwargs).squeeze(0)
             return fn(input, *args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

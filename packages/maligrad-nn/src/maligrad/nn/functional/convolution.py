@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 import maligrad as mg
-from maligrad.nn.functional._common import accepts_unbatched
+from maligrad.nn.functional._common import accepts_unbatched, as_variable
 from maligrad.nn.functional._im2col import Pair, Quad, col2im, out_size, pad_hw, pair, windows
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
@@ -238,10 +238,6 @@ def _check_conv(x: Any, w: Any, b: Any, groups: int, name: str, transposed: bool
         raise ValueError(f"{name}: bias must have shape ({o},), got {b.shape}")
 
 
-def _as_var(x: Any) -> Any:
-    return x if isinstance(x, mg.Variable) else mg.Variable(np.asarray(x))
-
-
 # --- public functions -------------------------------------------------------------------
 
 
@@ -267,8 +263,8 @@ def conv2d(
         ...        stride=2).shape
         (1, 3, 2, 2)
     """
-    x, w = _as_var(input), _as_var(weight)
-    b = None if bias is None else _as_var(bias)
+    x, w = as_variable(input), as_variable(weight)
+    b = None if bias is None else as_variable(bias)
     _check_conv(x, w, b, groups, "conv2d", transposed=False)
     k = (w.shape[2], w.shape[3])
     s, d = pair(stride, "stride"), pair(dilation, "dilation")
@@ -304,7 +300,7 @@ def conv1d(
         ...        mg.Variable(np.ones((1, 1, 2)))).data
         array([[[1., 3., 5., 7.]]])
     """
-    x, w = _as_var(input), _as_var(weight)
+    x, w = as_variable(input), as_variable(weight)
     if x.ndim != 3 or w.ndim != 3:
         raise ValueError(
             f"conv1d: expected input (N, C, L) and weight (O, C/groups, k), got shapes "
@@ -345,8 +341,8 @@ def conv_transpose2d(
                [1., 1., 1., 1.],
                [1., 1., 1., 1.]])
     """
-    x, w = _as_var(input), _as_var(weight)
-    b = None if bias is None else _as_var(bias)
+    x, w = as_variable(input), as_variable(weight)
+    b = None if bias is None else as_variable(bias)
     _check_conv(x, w, b, groups, "conv_transpose2d", transposed=True)
     s, d = pair(stride, "stride"), pair(dilation, "dilation")
     ph, pw = pair(padding, "padding")
@@ -384,7 +380,7 @@ def conv_transpose1d(
     dilation: int = 1,
 ) -> mg.Variable:
     """Transposed 1-D convolution: :func:`conv_transpose2d` on a height-1 image."""
-    x, w = _as_var(input), _as_var(weight)
+    x, w = as_variable(input), as_variable(weight)
     if x.ndim != 3 or w.ndim != 3:
         raise ValueError(
             f"conv_transpose1d: expected input (N, C, L) and weight (C, O/groups, k), got "

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 import maligrad as mg
-from maligrad.nn.functional._common import accepts_unbatched
+from maligrad.nn.functional._common import accepts_unbatched, as_variable
 from maligrad.nn.functional._im2col import Pair, Quad, out_size, pad_hw, pair
 
 __all__ = [
@@ -209,10 +209,6 @@ class AvgPool2dSpread(mg.Function):
 # --- public functions -------------------------------------------------------------------
 
 
-def _as_var(x: Any) -> Any:
-    return x if isinstance(x, mg.Variable) else mg.Variable(np.asarray(x))
-
-
 def _params(
     name: str, shape: tuple[int, ...], kernel_size: Any, stride: Any, padding: Any,
     dilation: Any, ceil_mode: bool,
@@ -277,7 +273,7 @@ def max_pool2d(
         array([[[[4., 5.],
                  [7., 8.]]]])
     """
-    x = _as_var(input)
+    x = as_variable(input)
     params = _params("max_pool2d", x.shape, kernel_size, stride, padding, dilation, ceil_mode)
     return MaxPool2d.apply(x, params=params)
 
@@ -300,7 +296,7 @@ def avg_pool2d(
         array([[[[0.25, 0.25],
                  [0.25, 0.25]]]])
     """
-    x = _as_var(input)
+    x = as_variable(input)
     params = _params("avg_pool2d", x.shape, kernel_size, stride, padding, 1, ceil_mode)
     k, p = params[0], params[2]
     pt, pb, pl, pr = p
@@ -319,7 +315,7 @@ def avg_pool2d(
 
 
 def _to2d(x: Any, name: str) -> Any:
-    x = _as_var(x)
+    x = as_variable(x)
     if x.ndim != 3:
         raise ValueError(f"{name}: expected a 3-D input (N, C, L), got shape {x.shape}")
     return x.reshape(x.shape[0], x.shape[1], 1, x.shape[2])
@@ -402,7 +398,7 @@ def adaptive_avg_pool2d(
         >>> adaptive_avg_pool2d(mg.Variable(np.arange(6.0).reshape(1, 1, 2, 3)), 1).data
         array([[[[2.5]]]])
     """
-    x = _as_var(input)
+    x = as_variable(input)
     if x.ndim != 4:
         raise ValueError(f"adaptive_avg_pool2d: expected (N, C, H, W), got shape {x.shape}")
     if isinstance(output_size, (int, np.integer)):
