@@ -125,3 +125,21 @@ def test_unbatched_input_matches_a_batch_of_one(layer, shape) -> None:
 def test_negative_hyperparameters_are_named(make, name) -> None:
     with pytest.raises(ValueError, match=f"invalid {name} value"):
         make([nn.Parameter(np.ones(2, np.float32))])
+
+
+def test_every_layer_follows_the_default_dtype() -> None:
+    mg.set_default_dtype(np.float64)
+    try:
+        layers = [
+            nn.Linear(2, 2),
+            nn.Conv2d(1, 1, 3),
+            nn.LSTM(2, 2),
+            nn.BatchNorm1d(2),
+            nn.MultiheadAttention(4, 2),
+            nn.Embedding(3, 2),
+        ]
+    finally:
+        mg.set_default_dtype(np.float32)
+    for layer in layers:
+        assert {p.dtype for p in layer.parameters()} == {np.dtype(np.float64)}, layer
+    assert nn.Conv2d(1, 1, 3).weight.dtype == np.float32

@@ -35,7 +35,7 @@ from maligrad.nn.functional.linear import linear
 from maligrad.nn.linear import Linear
 from maligrad.nn.module import Module
 from maligrad.nn.normalization import LayerNorm
-from maligrad.nn.parameter import Parameter
+from maligrad.nn.parameter import Parameter, parameter_dtype
 
 __all__ = ["MultiheadAttention", "TransformerEncoderLayer"]
 
@@ -83,7 +83,7 @@ class MultiheadAttention(Module):
         self.vdim = embed_dim if vdim is None else vdim
         self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
         self.dropout, self.batch_first, self.generator = float(dropout), batch_first, generator
-        dtype = np.float32 if dtype is None else np.dtype(dtype)
+        dtype = parameter_dtype(dtype)
         e = embed_dim
         if self._qkv_same_embed_dim:
             self.in_proj_weight = Parameter(np.empty((3 * e, e), dtype))

@@ -28,7 +28,7 @@ from maligrad.nn.functional.convolution import (
     conv_transpose2d,
 )
 from maligrad.nn.module import Module
-from maligrad.nn.parameter import Parameter
+from maligrad.nn.parameter import Parameter, parameter_dtype
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 
@@ -89,7 +89,7 @@ class _ConvNd(Module):
             shape = (in_channels, out_channels // groups, *self.kernel_size)
         else:
             shape = (out_channels, in_channels // groups, *self.kernel_size)
-        dtype = np.float32 if dtype is None else np.dtype(dtype)
+        dtype = parameter_dtype(dtype)
         self.weight = Parameter(np.empty(shape, dtype=dtype))
         self.bias = Parameter(np.empty((out_channels,), dtype=dtype)) if bias else None
         self.reset_parameters(generator)

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from maligrad import Variable, get_default_dtype, no_grad
+from maligrad import Variable, no_grad
 from maligrad.nn import init
 from maligrad.nn.functional.embedding import embedding
 from maligrad.nn.module import Module
-from maligrad.nn.parameter import Parameter
+from maligrad.nn.parameter import Parameter, parameter_dtype
 
 
 class Embedding(Module):
@@ -57,7 +57,7 @@ class Embedding(Module):
         self.padding_idx = padding_idx
         self.max_norm = max_norm
         self.norm_type = norm_type
-        dt = np.dtype(get_default_dtype() if dtype is None else dtype)
+        dt = parameter_dtype(dtype)
         if _weight is None:
             self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=dt))
             self.reset_parameters(generator)

@@ -14,16 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from maligrad import Variable, get_default_dtype
+from maligrad import Variable
 from maligrad.nn import init
 from maligrad.nn.functional.linear import Linear as _LinearFn
 from maligrad.nn.functional.linear import bilinear
 from maligrad.nn.module import Module
-from maligrad.nn.parameter import Parameter
-
-
-def _dtype(dtype: Any) -> np.dtype:
-    return np.dtype(get_default_dtype() if dtype is None else dtype)
+from maligrad.nn.parameter import Parameter, parameter_dtype
 
 
 class Identity(Module):
@@ -61,7 +57,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        dt = _dtype(dtype)
+        dt = parameter_dtype(dtype)
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dt))
         if bias:
             self.bias = Parameter(np.empty((out_features,), dtype=dt))
@@ -107,7 +103,7 @@ class Bilinear(Module):
         self.in1_features = in1_features
         self.in2_features = in2_features
         self.out_features = out_features
-        dt = _dtype(dtype)
+        dt = parameter_dtype(dtype)
         self.weight = Parameter(np.empty((out_features, in1_features, in2_features), dtype=dt))
         if bias:
             self.bias = Parameter(np.empty((out_features,), dtype=dt))

@@ -21,15 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from maligrad import Variable, get_default_dtype
+from maligrad import Variable
 from maligrad.nn import init
 from maligrad.nn.functional.normalization import batch_norm, group_norm, layer_norm
 from maligrad.nn.module import Module
-from maligrad.nn.parameter import Parameter
-
-
-def _dt(dtype: Any) -> np.dtype:
-    return np.dtype(get_default_dtype() if dtype is None else dtype)
+from maligrad.nn.parameter import Parameter, parameter_dtype
 
 
 def _affine(module: Module, shape: Any, dtype: np.dtype, weight: bool, bias: bool) -> None:
@@ -62,7 +58,7 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        dt = _dt(dtype)
+        dt = parameter_dtype(dtype)
         _affine(self, num_features, dt, weight=affine, bias=affine)
         if track_running_stats:
             self.register_buffer("running_mean", Variable(np.zeros(num_features, dtype=dt)))
@@ -153,7 +149,7 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(int(s) for s in shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        dt = _dt(dtype)
+        dt = parameter_dtype(dtype)
         _affine(self, self.normalized_shape, dt, elementwise_affine, elementwise_affine and bias)
 
     def forward(self, input: Variable) -> Variable:
@@ -188,7 +184,7 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        dt = _dt(dtype)
+        dt = parameter_dtype(dtype)
         _affine(self, num_channels, dt, weight=affine, bias=affine)
 
     def forward(self, input: Variable) -> Variable:

@@ -53,3 +53,9 @@ class Parameter(Variable):
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         return (Parameter, (self.data, self.requires_grad))
+
+
+def parameter_dtype(dtype: Any = None) -> np.dtype:
+    """The dtype for a layer's parameters: ``dtype``, or the default float dtype (float32
+    unless ``maligrad.set_default_dtype`` changed it)."""
+    return np.dtype(get_default_dtype() if dtype is None else dtype)

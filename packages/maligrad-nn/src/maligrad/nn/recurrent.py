@@ -36,7 +36,7 @@ from maligrad.nn.functional._common import as_variable
 from maligrad.nn.functional.dropout import dropout
 from maligrad.nn.functional.linear import linear
 from maligrad.nn.module import Module
-from maligrad.nn.parameter import Parameter
+from maligrad.nn.parameter import Parameter, parameter_dtype
 
 __all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell"]
 
@@ -92,7 +92,7 @@ class _CellBase(Module):
                 f"{input_size} and {hidden_size}"
             )
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        dtype = np.float32 if dtype is None else np.dtype(dtype)
+        dtype = parameter_dtype(dtype)
         g = _GATES[self._mode] * hidden_size
         self.weight_ih = Parameter(np.empty((g, input_size), dtype=dtype))
         self.weight_hh = Parameter(np.empty((g, hidden_size), dtype=dtype))
@@ -240,7 +240,7 @@ class _RNNBase(Module):
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional = bidirectional
         self.generator = generator
-        dtype = np.float32 if dtype is None else np.dtype(dtype)
+        dtype = parameter_dtype(dtype)
         g = _GATES[self._mode] * hidden_size
         dirs = 2 if bidirectional else 1
         for layer in range(num_layers):
