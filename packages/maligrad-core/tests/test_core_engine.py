@@ -299,3 +299,34 @@ def test_relu_gives_positive_zero() -> None:
     out = mg.relu(Variable(np.array([-1.0, -0.0, 2.0], np.float32))).data
     assert not np.signbit(out).any()
     assert out.dtype == np.float32
+
+
+def test_post_accumulate_grad_hook_sees_the_accumulated_grad():
+    w = Variable(np.ones(3, dtype=np.float32), requires_grad=True)
+    seen = []
+    w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.data.copy()))
+    (w * w).sum().backward()  # w used twice: the hook runs once, with the total
+    (w * 3).sum().backward()  # accumulates: 2 + 3
+    np.testing.assert_array_equal(seen[0], [2, 2, 2])
+    np.testing.assert_array_equal(seen[1], [5, 5, 5])
+    assert len(seen) == 2
+    mg.grad((w * 4).sum(), w)  # grad() accumulates nothing and calls no hook
+    assert len(seen) == 2
+    with pytest.raises(RuntimeError, match="leaves"):
+        (w * 2).register_post_accumulate_grad_hook(lambda p: None)
+
+
+def test_queue_callback_runs_after_every_leaf_is_accumulated():
+    a = Variable(np.ones(2, dtype=np.float32), requires_grad=True)
+    b = Variable(np.ones(2, dtype=np.float32), requires_grad=True)
+    order = []
+
+    def first_hook(g):
+        mg.queue_callback(lambda: order.append(("done", a.grad.data.sum(), b.grad.data.sum())))
+
+    a.register_hook(first_hook)
+    b.register_post_accumulate_grad_hook(lambda p: order.append("b"))
+    (a * 2 + b * 5).sum().backward()
+    assert order == ["b", ("done", 4.0, 10.0)]
+    with pytest.raises(RuntimeError, match="during a backward"):
+        mg.queue_callback(lambda: None)

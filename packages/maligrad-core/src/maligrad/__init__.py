@@ -18,6 +18,7 @@ from maligrad.__about__ import __version__
 from maligrad._namespace import install as _install_namespace_hint
 from maligrad.autograd import grad
 from maligrad.dot import to_dot
+from maligrad.engine import queue_callback
 from maligrad.function import Function
 from maligrad.grad_mode import (
     enable_grad,
@@ -136,6 +137,7 @@ __all__ = [
     "pad",
     "permute",
     "prod",
+    "queue_callback",
     "random",
     "relu",
     "repeat",

@@ -9,7 +9,7 @@ has been used, and its saved arrays are released unless ``retain_graph`` is set.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from heapq import heappop, heappush
 from typing import Any
 
@@ -18,6 +18,31 @@ import numpy as np
 from maligrad.function import Function
 from maligrad.grad_mode import GradMode
 from maligrad.variable import Variable
+
+
+#: One list of callbacks per ``backward()`` pass in progress (innermost last).
+_callbacks: list[list[Callable[[], None]]] = []
+
+
+def queue_callback(callback: Callable[[], None]) -> None:
+    """Run ``callback()`` when the ``backward()`` pass in progress has finished.
+
+    Call it from a hook during backward; the callback runs once every leaf's ``.grad`` has
+    been accumulated, before ``backward()`` returns (data-parallel training waits for its
+    gradient allreduces there). Outside a ``backward()`` pass it is an error.
+
+        >>> import numpy as np
+        >>> import maligrad as mg
+        >>> w = mg.Variable(np.ones(2, dtype=np.float32), requires_grad=True)
+        >>> done = []
+        >>> w.register_hook(lambda g: mg.queue_callback(lambda: done.append(w.grad.data.sum())))
+        >>> (w * 2).sum().backward()
+        >>> done
+        [np.float32(4.0)]
+    """
+    if not _callbacks:
+        raise RuntimeError("queue_callback() can only be called during a backward() pass")
+    _callbacks[-1].append(callback)
 
 
 def _reachable(roots: list[Function]) -> list[Function]:
@@ -123,6 +148,8 @@ def run_backward(
 
     prev_mode = GradMode.enabled
     GradMode.enabled = create_graph
+    if not capture:
+        _callbacks.append([])
     try:
         while heap:
             fn = heappop(heap)[1]
@@ -182,6 +209,9 @@ def run_backward(
                             handed_out.add(root)
                         if p.grad is None and p._hooks is None:
                             p.grad = gx
+                            if p._post_accumulate_hooks is not None:
+                                for post in p._post_accumulate_hooks:
+                                    post(p)
                         else:
                             _accumulate_leaf(p, gx)
                     elif id(p) in captured:
@@ -191,6 +221,9 @@ def run_backward(
                 fn.release()
     finally:
         GradMode.enabled = prev_mode
+        pending = _callbacks.pop() if not capture else []
+    for callback in pending:
+        callback()
 
     if inputs is None:
         return None
@@ -215,6 +248,9 @@ def _accumulate_leaf(leaf: Variable, grad: Variable) -> None:
             if new is not None:
                 grad = new
     leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+    if leaf._post_accumulate_hooks is not None:
+        for post in leaf._post_accumulate_hooks:
+            post(leaf)
 
 
 def seed_gradients(outputs: Sequence[Variable], grad_outputs: Sequence[Any] | None) -> list[Any]:

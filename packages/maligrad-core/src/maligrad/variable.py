@@ -66,6 +66,7 @@ class Variable:
     _version_box: list[int] | None = None
     _retains_grad: bool = False
     _hooks: list[Callable[[Variable], Variable | None]] | None = None
+    _post_accumulate_hooks: list[Callable[[Variable], None]] | None = None
 
     __array_ufunc__ = None  # ``ndarray * Variable`` defers to Variable.__rmul__
     __hash__ = object.__hash__  # comparisons are elementwise; hash by identity
@@ -220,6 +221,30 @@ class Variable:
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Variable], None]) -> None:
+        """Call ``hook(self)`` after ``backward()`` has accumulated into this leaf's ``.grad``.
+
+        Unlike :meth:`register_hook`, the hook sees the finished ``.grad`` (it returns
+        nothing). ``maligrad.grad`` does not call it, as it accumulates nothing. Data-parallel
+        training uses it to start a gradient's allreduce as soon as the gradient is ready.
+
+            >>> import numpy as np
+            >>> import maligrad as mg
+            >>> w = mg.Variable(np.ones(2, dtype=np.float32), requires_grad=True)
+            >>> seen = []
+            >>> w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.data.sum()))
+            >>> (w * 3).sum().backward()
+            >>> seen
+            [np.float32(6.0)]
+        """
+        if self.grad_fn is not None:
+            raise RuntimeError("post-accumulate-grad hooks can only be registered on leaves")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a Variable that does not require grad")
+        if self._post_accumulate_hooks is None:
+            self._post_accumulate_hooks = []
+        self._post_accumulate_hooks.append(hook)
 
     # -- in place, outside the graph -------------------------------------------------
     def _check_inplace(self) -> None:
