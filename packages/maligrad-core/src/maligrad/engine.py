@@ -19,7 +19,9 @@ from maligrad.function import Function
 from maligrad.grad_mode import GradMode
 from maligrad.variable import Variable
 
-
+#: Set once any leaf has a post-accumulate-grad hook: only then does backward count the
+#: edges into such leaves, so that each hook runs once per pass, on the summed gradient.
+post_hooks_in_use = False
 #: One list of callbacks per ``backward()`` pass in progress (innermost last).
 _callbacks: list[list[Callable[[], None]]] = []
 
@@ -144,12 +146,16 @@ def run_backward(
     else:
         for out, g in leaf_seeds:
             _accumulate_leaf(out, g)
+            _run_post_hooks(out)
     handed_out: set[int] = set()  # memory given to leaves' .grad in this pass
 
     prev_mode = GradMode.enabled
     GradMode.enabled = create_graph
     if not capture:
         _callbacks.append([])
+        waiting = (
+            _count_edges_into_hooked_leaves([fn for _, fn in heap]) if (post_hooks_in_use) else None
+        )
     try:
         while heap:
             fn = heappop(heap)[1]
@@ -209,11 +215,12 @@ def run_backward(
                             handed_out.add(root)
                         if p.grad is None and p._hooks is None:
                             p.grad = gx
-                            if p._post_accumulate_hooks is not None:
-                                for post in p._post_accumulate_hooks:
-                                    post(p)
                         else:
                             _accumulate_leaf(p, gx)
+                        if waiting is not None and p._post_accumulate_hooks is not None:
+                            waiting[id(p)] -= 1
+                            if not waiting[id(p)]:
+                                _run_post_hooks(p)
                     elif id(p) in captured:
                         prev = captured[id(p)]
                         captured[id(p)] = gx if prev is None else prev + gx
@@ -248,7 +255,20 @@ def _accumulate_leaf(leaf: Variable, grad: Variable) -> None:
             if new is not None:
                 grad = new
     leaf.grad = grad if leaf.grad is None else leaf.grad + grad
-    if leaf._post_accumulate_hooks is not None:
+
+
+def _count_edges_into_hooked_leaves(roots: list[Function]) -> dict[int, int]:
+    """How many gradients each leaf with post-accumulate hooks will receive in this pass."""
+    waiting: dict[int, int] = {}
+    for fn in _reachable(roots):
+        for p in fn.parents:  # type: ignore[union-attr]
+            if type(p) is Variable and p._post_accumulate_hooks is not None:
+                waiting[id(p)] = waiting.get(id(p), 0) + 1
+    return waiting
+
+
+def _run_post_hooks(leaf: Variable) -> None:
+    if leaf._post_accumulate_hooks is not None and leaf.requires_grad:
         for post in leaf._post_accumulate_hooks:
             post(leaf)
 

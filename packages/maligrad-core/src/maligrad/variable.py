@@ -242,6 +242,7 @@ class Variable:
             raise RuntimeError("post-accumulate-grad hooks can only be registered on leaves")
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a Variable that does not require grad")
+        engine.post_hooks_in_use = True
         if self._post_accumulate_hooks is None:
             self._post_accumulate_hooks = []
         self._post_accumulate_hooks.append(hook)
