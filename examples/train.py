@@ -30,7 +30,6 @@ from models import MODELS
 
 import maligrad as mg
 from maligrad import nn
-from maligrad.nn import parallel
 from maligrad.data import (
     CIFAR10,
     MNIST,
@@ -43,6 +42,7 @@ from maligrad.data import (
     ToFloat,
     mnist_sample,
 )
+from maligrad.nn import parallel
 
 STATS = {  # per-channel mean and std of the training images, scaled to [0, 1]
     "mnist": ((0.1307,), (0.3081,)),
@@ -201,8 +201,9 @@ def plot(history: dict[str, list[float]], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> float:
-    parallel.abort_on_exception()  # under mpiexec, a failure on any rank ends the job
     rank, world = parallel.get_rank(), parallel.get_world_size()
+    if world > 1:
+        parallel.abort_on_exception()  # a failure on any rank ends the whole job
     say = print if rank == 0 else lambda *_, **__: None
     args, checkpoint = parse_args(argv)
     if args.batch_size % world:

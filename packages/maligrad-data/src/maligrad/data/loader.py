@@ -68,7 +68,7 @@ class DataLoader:
         self.generator = as_generator(seed)
         self.transform = transform
         self.epoch: int | None = None
-        self._epoch_seed = seed if isinstance(seed, (int, np.integer)) else None
+        self._epoch_seed: int | None = int(seed) if isinstance(seed, (int, np.integer)) else None
 
     def set_epoch(self, epoch: int) -> None:
         """Seed the next epochs' shuffle from ``(seed, epoch)``: the same on every replica."""
@@ -83,7 +83,7 @@ class DataLoader:
         n = len(self.dataset)
         if not self.shuffle:
             order = np.arange(n)
-        elif self.epoch is not None:
+        elif self.epoch is not None and self._epoch_seed is not None:
             order = np.random.default_rng([self._epoch_seed, self.epoch]).permutation(n)
         else:
             order = self.generator.permutation(n)

@@ -14,6 +14,7 @@ optimizer on gradients averaged over all ranks. Without ``mpi4py``, or under pla
     (1, (2, 4))
 """
 
+from maligrad.nn.parallel.abort import abort_on_exception
 from maligrad.nn.parallel.comm import (
     all_gather_object,
     all_reduce,
@@ -24,7 +25,6 @@ from maligrad.nn.parallel.comm import (
     is_available,
 )
 from maligrad.nn.parallel.distributed import DistributedDataParallel
-from maligrad.nn.parallel.abort import abort_on_exception
 
 __all__ = [
     "DistributedDataParallel",

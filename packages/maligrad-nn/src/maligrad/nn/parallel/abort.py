@@ -18,9 +18,7 @@ from types import TracebackType
 from maligrad.nn.parallel.comm import get_rank, get_world_size, world
 
 
-def _abort_hook(
-    kind: type[BaseException], value: BaseException, tb: TracebackType | None
-) -> None:
+def _abort_hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
     rank, size = get_rank(), get_world_size()
     text = "".join(traceback.format_exception(kind, value, tb))
     sys.stderr.write(f"[rank {rank} of {size}] uncaught exception, aborting the job:\n{text}")

@@ -90,6 +90,7 @@ def _check_same_layout(named: list[tuple[str, tuple[int, ...], str]], what: str)
             a = ref[i] if i < len(ref) else None
             b = other[i] if i < len(other) else None
             if a != b:
+
                 def show(entry: Any) -> str:
                     if entry is None:
                         return "nothing"
