@@ -29,6 +29,7 @@ PyTorch's ``find_unused_parameters=True``; one unused on every rank keeps ``.gra
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -127,6 +128,8 @@ class DistributedDataParallel(Module):
         self.bucket_cap_mb = float(bucket_cap_mb)
         self.world_size = get_world_size()
         self.require_backward_grad_sync = True
+        #: Seconds that backward has spent blocked on unfinished allreduces (a running total).
+        self.wait_seconds = 0.0
         named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
         buffers = [(n, b) for n, b in module.named_buffers() if b is not None]
         if self.world_size > 1:
@@ -194,10 +197,14 @@ class DistributedDataParallel(Module):
         while self._next < len(self.buckets):
             self._start(self.buckets[self._next])
         scale = 1.0 / self.world_size
+        start = time.perf_counter()
+        for bucket in self.buckets:
+            assert bucket.work is not None
+            bucket.work.wait()
+        self.wait_seconds += time.perf_counter() - start
         with maligrad.no_grad():
             for bucket in self.buckets:
-                assert bucket.work is not None and bucket.buffer is not None
-                bucket.work.wait()
+                assert bucket.buffer is not None
                 buf = bucket.buffer
                 buf *= buf.dtype.type(scale)
                 for i, p in enumerate(bucket.params):
