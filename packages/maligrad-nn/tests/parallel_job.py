@@ -91,6 +91,11 @@ def main(out: Path) -> None:
     for k, v in train(model, ddp, xs, ys).items():
         results[f"mlp/{k}"] = v
 
+    frozen = mlp(seed=rank)
+    frozen.requires_grad_(False)  # frozen parameters are broadcast too
+    parallel.DistributedDataParallel(frozen)
+    results["frozen"] = frozen.state_dict()["1.bias"]
+
     model = nn.SyncBatchNorm.convert_sync_batchnorm(bn_net(seed=rank))
     for k, v in train(model, parallel.DistributedDataParallel(model), xs, ys).items():
         results[f"sync/{k}"] = v

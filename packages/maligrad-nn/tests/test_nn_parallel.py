@@ -204,6 +204,13 @@ def test_two_ranks_train_like_one_process(ranks: list[Any]) -> None:
 
 
 @needs_mpi
+def test_two_ranks_start_from_rank_0_frozen_parameters_too(ranks: list[Any]) -> None:
+    got = _same_on_both(ranks, "frozen")[""]
+    np.testing.assert_array_equal(got, job.mlp(seed=0).state_dict()["1.bias"])
+    assert not np.array_equal(got, job.mlp(seed=1).state_dict()["1.bias"])
+
+
+@needs_mpi
 def test_two_ranks_sync_batchnorm_is_one_batchnorm(ranks: list[Any]) -> None:
     x, y = job.data()
     model = job.bn_net(seed=0)

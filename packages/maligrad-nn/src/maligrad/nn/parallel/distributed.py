@@ -130,17 +130,21 @@ class DistributedDataParallel(Module):
         self.require_backward_grad_sync = True
         #: Seconds that backward has spent blocked on unfinished allreduces (a running total).
         self.wait_seconds = 0.0
-        named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
+        named = list(module.named_parameters())  # frozen ones too: broadcast and checked
         buffers = [(n, b) for n, b in module.named_buffers() if b is not None]
         if self.world_size > 1:
-            layout = [(n, tuple(p.shape), str(p.data.dtype)) for n, p in named]
+            layout = [
+                (n, tuple(p.shape), str(p.data.dtype) + ("" if p.requires_grad else ", frozen"))
+                for n, p in named
+            ]
             _check_same_layout(layout, "parameters")
             blayout = [(n, tuple(b.shape), str(b.data.dtype)) for n, b in buffers]
             _check_same_layout(blayout, "buffers")
             with maligrad.no_grad():
                 for _, v in [*named, *buffers]:
                     v.copy_(broadcast(v.data.copy(), src=0))
-        self.buckets = self._make_buckets([p for _, p in named])
+        trained = [p for _, p in named if p.requires_grad]
+        self.buckets = self._make_buckets(trained)
         self._bucket_of: dict[int, _Bucket] = {}
         for bucket in self.buckets:
             for p in bucket.params:
@@ -148,7 +152,7 @@ class DistributedDataParallel(Module):
         self._in_pass = False
         self._next = 0  # the next bucket to start: buckets start in order on every rank
         if self.world_size > 1:
-            for _, p in named:
+            for p in trained:
                 p.register_post_accumulate_grad_hook(self._grad_ready)
 
     def _make_buckets(self, params: list[Variable]) -> list[_Bucket]:
