@@ -16,6 +16,7 @@ import maligrad as mg
 from maligrad import nn
 from maligrad.nn import functional as F
 from maligrad.nn import parallel
+from maligrad.nn.parallel import distributed
 
 STEPS = 3
 
@@ -85,11 +86,22 @@ def main(out: Path) -> None:
 
     # Parameters start different on each rank: the wrapper broadcasts rank 0's.
     model = mlp(seed=rank)
-    ddp = parallel.DistributedDataParallel(model, bucket_cap_mb=0.002)  # 3 buckets
+    ddp = parallel.DistributedDataParallel(model, bucket_cap_mb=0.0003)  # 3 buckets
     results["mlp_buckets"] = np.array(len(ddp.buckets))
+    # At each allreduce start: how many gradients backward has not produced yet.
+    still_pending: list[int] = []
+    start = distributed.all_reduce_async
+
+    def recording_start(buffer: np.ndarray) -> Any:
+        still_pending.append(sum(b.pending for b in ddp.buckets))
+        return start(buffer)
+
+    distributed.all_reduce_async = recording_start
     results["mlp_keys"] = np.array(sorted(ddp.state_dict()))
     for k, v in train(model, ddp, xs, ys).items():
         results[f"mlp/{k}"] = v
+    distributed.all_reduce_async = start
+    results["still_pending"] = np.array(still_pending)
 
     frozen = mlp(seed=rank)
     frozen.requires_grad_(False)  # frozen parameters are broadcast too
