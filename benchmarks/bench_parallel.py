@@ -8,7 +8,9 @@ use N cores. The same global batch is split over the ranks. It prints samples pe
 for each process count, the speed-up over 1 process (the aim for 2 is at least 1.7x on two
 free cores) and the share of a training step that rank 0 spends blocked on gradient
 allreduces (``DistributedDataParallel.wait_seconds``), and the share of a core rank 0 got
-(CPU time / wall time: below 100% the machine was busy with other work). This is not one
+(CPU time / wall time: below 100% the machine was busy with other work). The CPU columns
+give the busiest rank's CPU time per step and the speed-up it implies on free cores (it
+leaves out time blocked in the allreduce). This is not one
 of ``run.py``'s in-process workloads (it starts processes), so ``workloads()`` returns none.
 """
 
@@ -66,6 +68,7 @@ def worker(steps: int, batch: int, warmup: int) -> None:
     cpu = time.process_time() - cpu_start
     waited = getattr(net, "wait_seconds", 0.0) - waited
     elapsed = float(parallel.all_reduce(np.array([elapsed]), op="max")[0])
+    cpu_max = float(parallel.all_reduce(np.array([cpu]), op="max")[0])
     if rank == 0:
         print(
             json.dumps(
@@ -75,6 +78,7 @@ def worker(steps: int, batch: int, warmup: int) -> None:
                     "step_ms": 1e3 * elapsed / steps,
                     "wait_share": waited / elapsed,
                     "cpu_share": cpu / elapsed,  # below 1: this rank did not get a whole core
+                    "cpu_step_ms": 1e3 * cpu_max / steps,  # the busiest rank's CPU time
                 }
             )
         )
@@ -113,19 +117,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"LeNet, global batch {args.batch}, {args.steps} steps, BLAS 1 thread per process")
     print(
         f"{'processes':>9} {'samples/s':>10} {'step ms':>8} {'speed-up':>8} "
-        f"{'allreduce wait':>15} {'core of rank 0':>15}"
+        f"{'allreduce wait':>15} {'core of rank 0':>15} {'CPU ms/step':>12} {'CPU speed-up':>13}"
     )
-    base = None
+    base = base_cpu = None
     for n in args.processes:
         best = max(
             (run(n, args.steps, args.batch, args.warmup) for _ in range(args.repeats)),
             key=lambda r: r["samples_per_s"],
         )
         base = base or best["samples_per_s"]
+        base_cpu = base_cpu or best["cpu_step_ms"]
         print(
             f"{n:>9} {best['samples_per_s']:>10.0f} {best['step_ms']:>8.1f} "
             f"{best['samples_per_s'] / base:>7.2f}x {100 * best['wait_share']:>14.1f}% "
-            f"{100 * best['cpu_share']:>14.0f}%"
+            f"{100 * best['cpu_share']:>14.0f}% {best['cpu_step_ms']:>12.1f} "
+            f"{base_cpu / best['cpu_step_ms']:>12.2f}x"
         )
     return 0
 
