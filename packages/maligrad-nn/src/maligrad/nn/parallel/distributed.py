@@ -80,6 +80,13 @@ class _Bucket:
         self.buffer = buf
 
 
+def _describe(entry: tuple[str, tuple[int, ...], str] | None) -> str:
+    if entry is None:
+        return "nothing"
+    name, shape, dtype = entry
+    return f"{name!r} of shape {shape} ({dtype})"
+
+
 def _check_same_layout(named: list[tuple[str, tuple[int, ...], str]], what: str) -> None:
     """Raise on every rank, naming the first difference, if any rank's list differs."""
     lists = all_gather_object(named)
@@ -91,17 +98,10 @@ def _check_same_layout(named: list[tuple[str, tuple[int, ...], str]], what: str)
             a = ref[i] if i < len(ref) else None
             b = other[i] if i < len(other) else None
             if a != b:
-
-                def show(entry: Any) -> str:
-                    if entry is None:
-                        return "nothing"
-                    name, shape, dtype = entry
-                    return f"{name!r} of shape {shape} ({dtype})"
-
                 raise ValueError(
                     f"DistributedDataParallel: the {what} differ across ranks: {what[:-1]} #{i} "
-                    f"is {show(a)} on rank 0 but {show(b)} on rank {rank}; every rank must "
-                    "build the same model"
+                    f"is {_describe(a)} on rank 0 but {_describe(b)} on rank {rank}; every "
+                    "rank must build the same model"
                 )
 
 
