@@ -7,6 +7,10 @@
 Prints a progress bar and one line per epoch (loss, train and test accuracy, seconds) and
 ends with the test accuracy. ``--save``/``--resume`` write and read an ``.npz``
 checkpoint (model, optimizer, epoch, history); ``--plot`` draws the curves with matplotlib.
+
+Data-parallel on N processes: ``hatch run mpi:train -n 2 --dataset mnist-sample`` (or
+``mpiexec -n 2 python examples/train.py ...``). ``--batch-size`` is the global batch, split
+over the ranks; rank 0 alone prints, writes checkpoints and plots.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from maligrad.data import (
     ToFloat,
     mnist_sample,
 )
+from maligrad.nn import parallel
 
 STATS = {  # per-channel mean and std of the training images, scaled to [0, 1]
     "mnist": ((0.1307,), (0.3081,)),
@@ -196,7 +201,15 @@ def plot(history: dict[str, list[float]], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> float:
+    rank, world = parallel.get_rank(), parallel.get_world_size()
+    if world > 1:
+        parallel.abort_on_exception()  # a failure on any rank ends the whole job
+    say = print if rank == 0 else lambda *_, **__: None
     args, checkpoint = parse_args(argv)
+    if args.batch_size % world:
+        raise SystemExit(
+            f"--batch-size {args.batch_size} must be a multiple of the {world} processes"
+        )
     mg.manual_seed(args.seed)
     train_set, test_set = load_datasets(args.dataset)
     if args.limit is not None:
@@ -215,10 +228,12 @@ def main(argv: list[str] | None = None) -> float:
         ]
     train_loader = DataLoader(
         train_set,
-        batch_size=args.batch_size,
+        batch_size=args.batch_size // world,  # the global batch, split over the ranks
         shuffle=True,
         seed=args.seed,
         transform=Compose([*augment, *normalize]),
+        num_replicas=world,
+        rank=rank,
     )
     # Training accuracy is measured on at most 10,000 training images, to keep epochs short.
     train_probe = train_set.from_arrays(
@@ -229,6 +244,8 @@ def main(argv: list[str] | None = None) -> float:
 
     generators = {"shuffle": train_loader.generator, "augment": augment_rng}
     model = MODELS[args.model](in_shape, len(train_set.classes))
+    if world > 1:
+        model = parallel.DistributedDataParallel(model)
     optimizer = make_optimizer(args.optimizer, model.parameters(), args.lr)
     scheduler = nn.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(args.epochs, 1))
     history: dict[str, list[float]] = {"loss": [], "train_acc": [], "test_acc": []}
@@ -244,18 +261,21 @@ def main(argv: list[str] | None = None) -> float:
         # augmentations are those an uninterrupted run would have drawn.
         for name, generator in generators.items():
             generator.bit_generator.state = checkpoint["random"][name]
-        print(f"resumed from {args.resume} after epoch {start_epoch}")
+        say(f"resumed from {args.resume} after epoch {start_epoch}")
 
     n_params = sum(p.size for p in model.parameters())
-    print(
+    ranks = f" ({world} processes x {args.batch_size // world})" if world > 1 else ""
+    say(
         f"{args.model} ({n_params:,} parameters) on {args.dataset}: {len(train_set)} train / "
         f"{len(test_set)} test images, {args.optimizer} lr {args.lr}, batch {args.batch_size}"
+        f"{ranks}"
     )
     test_acc = accuracy(model, test_loader) if start_epoch >= args.epochs else 0.0
     for epoch in range(start_epoch, args.epochs):
         t0 = time.perf_counter()
-        bar = Progress(len(train_loader), f"epoch {epoch + 1}", not args.no_progress)
+        bar = Progress(len(train_loader), f"epoch {epoch + 1}", not args.no_progress and rank == 0)
         loss = train_epoch(model, train_loader, optimizer, on_batch=bar.update)
+        loss = float(parallel.all_reduce(np.array([loss]), op="mean")[0])  # over the ranks
         bar.close()
         scheduler.step()
         train_acc = accuracy(model, eval_train)
@@ -264,12 +284,12 @@ def main(argv: list[str] | None = None) -> float:
         history["loss"].append(loss)
         history["train_acc"].append(train_acc)
         history["test_acc"].append(test_acc)
-        print(
+        say(
             f"epoch {epoch + 1:2d}/{args.epochs}  loss {history['loss'][-1]:.4f}  "
             f"train acc {train_acc:.4f}  test acc {test_acc:.4f}  {seconds:.1f}s",
             flush=True,
         )
-        if args.save is not None:
+        if args.save is not None and rank == 0:
             nn.save(
                 {
                     "model": model.state_dict(),
@@ -281,9 +301,9 @@ def main(argv: list[str] | None = None) -> float:
                 },
                 args.save,
             )
-    if args.plot is not None:
+    if args.plot is not None and rank == 0:
         plot(history, args.plot)
-    print(f"test accuracy: {test_acc:.4f}")
+    say(f"test accuracy: {test_acc:.4f}")
     return test_acc
 
 

@@ -262,7 +262,7 @@ def _count_edges_into_hooked_leaves(roots: list[Function]) -> dict[int, int]:
     waiting: dict[int, int] = {}
     for fn in _reachable(roots):
         for p in fn.parents:  # type: ignore[union-attr]
-            if type(p) is Variable and p._post_accumulate_hooks is not None:
+            if isinstance(p, Variable) and p._post_accumulate_hooks is not None:
                 waiting[id(p)] = waiting.get(id(p), 0) + 1
     return waiting
 

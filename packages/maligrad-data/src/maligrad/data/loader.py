@@ -33,6 +33,14 @@ class DataLoader:
     loader gives the same sequence of epochs each run and a different order each epoch.
     ``drop_last`` drops a final short batch. ``transform`` is applied to the first array
     of each batch (the inputs); the others (labels) pass through.
+
+    ``num_replicas`` and ``rank`` (as in PyTorch's ``DistributedSampler``) give this
+    process its share for data-parallel training: every replica draws the same order from
+    the same ``seed`` (0 when None), pads it by repeating its start to a multiple of
+    ``num_replicas`` and takes every ``num_replicas``-th index from ``rank`` on, so the
+    shares are disjoint, cover the dataset and hold ``ceil(n / num_replicas)`` samples each
+    (the same number of batches on every rank). ``batch_size`` is then the per-rank batch.
+    ``set_epoch(epoch)`` makes the next order depend only on ``(seed, epoch)``.
     """
 
     def __init__(
@@ -43,6 +51,8 @@ class DataLoader:
         drop_last: bool = False,
         seed: int | np.random.Generator | None = None,
         transform: Transform | None = None,
+        num_replicas: int | None = None,
+        rank: int | None = None,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
             raise TypeError(f"batch_size must be an int, got {batch_size!r}")
@@ -52,18 +62,49 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
+        self.num_replicas, self.rank = _check_replicas(num_replicas, rank)
+        if seed is None and self.num_replicas is not None:
+            seed = 0  # every replica must draw the same order
         self.generator = as_generator(seed)
         self.transform = transform
+        self.epoch: int | None = None
+        self._epoch_seed: int | None = int(seed) if isinstance(seed, (int, np.integer)) else None
+
+    def set_epoch(self, epoch: int) -> None:
+        """Seed the next epochs' shuffle from ``(seed, epoch)``: the same on every replica."""
+        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
+            raise ValueError(f"set_epoch expects an int >= 0, got {epoch!r}")
+        if self._epoch_seed is None:  # seeded by a Generator or from the OS: draw a base once
+            self._epoch_seed = int(self.generator.integers(2**62))
+        self.epoch = int(epoch)
+
+    def _order(self) -> np.ndarray:
+        """This epoch's indices: the permutation (or 0..n-1), then this replica's share."""
+        n = len(self.dataset)
+        if not self.shuffle:
+            order = np.arange(n)
+        elif self.epoch is not None and self._epoch_seed is not None:
+            order = np.random.default_rng([self._epoch_seed, self.epoch]).permutation(n)
+        else:
+            order = self.generator.permutation(n)
+        if self.num_replicas is None or n == 0:
+            return order
+        total = -(-n // self.num_replicas) * self.num_replicas
+        if total > n:
+            order = np.concatenate([order, np.resize(order, total - n)])
+        return order[self.rank : total : self.num_replicas]
 
     def __len__(self) -> int:
         n = len(self.dataset)
+        if self.num_replicas is not None:
+            n = -(-n // self.num_replicas)
         if self.drop_last:
             return n // self.batch_size
         return -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[Any]:
-        n = len(self.dataset)
-        order = self.generator.permutation(n) if self.shuffle else np.arange(n)
+        order = self._order()
+        n = len(order)
         size = self.batch_size
         stop = n - n % size if self.drop_last else n
         dataset, transform = self.dataset, self.transform
@@ -77,7 +118,26 @@ class DataLoader:
             yield batch
 
     def __repr__(self) -> str:
+        share = "" if self.num_replicas is None else f", rank={self.rank}/{self.num_replicas}"
         return (
             f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, "
-            f"shuffle={self.shuffle}, drop_last={self.drop_last})"
+            f"shuffle={self.shuffle}, drop_last={self.drop_last}{share})"
         )
+
+
+def _check_replicas(num_replicas: Any, rank: Any) -> tuple[int | None, int | None]:
+    """``(num_replicas, rank)`` checked: both None, or ints with ``0 <= rank < num_replicas``."""
+    if num_replicas is None and rank is None:
+        return None, None
+    if num_replicas is None or rank is None:
+        raise ValueError(
+            f"num_replicas and rank go together, got num_replicas={num_replicas!r}, rank={rank!r}"
+        )
+    for name, value in (("num_replicas", num_replicas), ("rank", rank)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an int, got {value!r}")
+    if num_replicas < 1:
+        raise ValueError(f"num_replicas must be at least 1, got {num_replicas}")
+    if not 0 <= rank < num_replicas:
+        raise ValueError(f"rank must be in [0, {num_replicas}), got {rank}")
+    return int(num_replicas), int(rank)

@@ -8,7 +8,7 @@ Example:
     (3, 2)
 """
 
-from maligrad.nn import functional, init, optim, utils
+from maligrad.nn import functional, init, optim, parallel, utils
 from maligrad.nn.__about__ import __version__
 from maligrad.nn.activation import (
     GELU,
@@ -39,6 +39,7 @@ from maligrad.nn.module import Module
 from maligrad.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from maligrad.nn.parameter import Parameter
 from maligrad.nn.state import load, save
+from maligrad.nn.sync_batchnorm import SyncBatchNorm
 
 __all__ = [
     "GELU",
@@ -72,12 +73,14 @@ __all__ = [
     "Sigmoid",
     "SmoothL1Loss",
     "Softmax",
+    "SyncBatchNorm",
     "Tanh",
     "__version__",
     "functional",
     "init",
     "load",
     "optim",
+    "parallel",
     "save",
     "utils",
 ]

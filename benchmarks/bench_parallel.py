@@ -1,0 +1,140 @@
+"""Data-parallel scaling: LeNet training throughput on 1 process and on 2 (mpiexec -n 2).
+
+    hatch run mpi:bench                      # 1 and 2 processes, global batch 64
+    hatch run mpi:bench --steps 40 --batch 128 --processes 1 2 4
+
+Every process runs BLAS on one thread (OPENBLAS_NUM_THREADS=1 and friends), so N processes
+use N cores. The same global batch is split over the ranks. It prints samples per second
+for each process count, the speed-up over 1 process (the aim for 2 is at least 1.7x on two
+free cores) and the share of a training step that rank 0 spends blocked on gradient
+allreduces (``DistributedDataParallel.wait_seconds``), and the share of a core rank 0 got
+(CPU time / wall time: below 100% the machine was busy with other work). The CPU columns
+give the busiest rank's CPU time per step and the speed-up it implies on free cores (it
+leaves out time blocked in the allreduce). This is not one
+of ``run.py``'s in-process workloads (it starts processes), so ``workloads()`` returns none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+
+
+def workloads(quick: bool = False) -> list:
+    return []
+
+
+def worker(steps: int, batch: int, warmup: int) -> None:
+    """Train LeNet for ``warmup + steps`` steps; rank 0 prints the timings as JSON."""
+    sys.path.insert(0, str(HERE.parent / "examples"))
+    from models import lenet
+
+    import maligrad as mg
+    from maligrad import nn
+    from maligrad.nn import functional as F
+    from maligrad.nn import parallel
+
+    parallel.abort_on_exception()
+    rank, size = parallel.get_rank(), parallel.get_world_size()
+    if batch % size:
+        raise SystemExit(f"--batch {batch} is not a multiple of {size} processes")
+    local = batch // size
+    mg.manual_seed(0)
+    model = lenet((1, 28, 28), 10)
+    net = parallel.DistributedDataParallel(model) if size > 1 else model
+    opt = nn.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    rng = np.random.default_rng(rank)
+    x = rng.standard_normal((local, 1, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, local)
+    for i in range(warmup + steps):
+        if i == warmup:
+            parallel.barrier()
+            start, cpu_start = time.perf_counter(), time.process_time()
+            waited = getattr(net, "wait_seconds", 0.0)
+        opt.zero_grad()
+        F.cross_entropy(net(mg.Variable(x)), y).backward()
+        opt.step()
+    elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
+    waited = getattr(net, "wait_seconds", 0.0) - waited
+    elapsed = float(parallel.all_reduce(np.array([elapsed]), op="max")[0])
+    cpu_max = float(parallel.all_reduce(np.array([cpu]), op="max")[0])
+    if rank == 0:
+        print(
+            json.dumps(
+                {
+                    "processes": size,
+                    "samples_per_s": batch * steps / elapsed,
+                    "step_ms": 1e3 * elapsed / steps,
+                    "wait_share": waited / elapsed,
+                    "cpu_share": cpu / elapsed,  # below 1: this rank did not get a whole core
+                    "cpu_step_ms": 1e3 * cpu_max / steps,  # the busiest rank's CPU time
+                }
+            )
+        )
+
+
+def run(processes: int, steps: int, batch: int, warmup: int) -> dict:
+    env = {**os.environ, **dict.fromkeys(THREADS, "1")}
+    env.pop("MALIGRAD_MPI", None)
+    command = [sys.executable, __file__, "--worker"]
+    command += ["--steps", str(steps), "--batch", str(batch), "--warmup", str(warmup)]
+    if processes > 1:
+        from maligrad.nn.parallel.launch import find_mpiexec
+
+        mpiexec = find_mpiexec()
+        if mpiexec is None:
+            raise SystemExit("mpiexec not found: pip install 'maligrad-nn[mpi]'")
+        command = [mpiexec, "-n", str(processes), *command]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--batch", type=int, default=64, help="global batch, split over processes")
+    p.add_argument("--processes", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--repeats", type=int, default=3, help="best of this many runs each")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.worker:
+        worker(args.steps, args.batch, args.warmup)
+        return 0
+    print(f"LeNet, global batch {args.batch}, {args.steps} steps, BLAS 1 thread per process")
+    print(
+        f"{'processes':>9} {'samples/s':>10} {'step ms':>8} {'speed-up':>8} "
+        f"{'allreduce wait':>15} {'core of rank 0':>15} {'CPU ms/step':>12} {'CPU speed-up':>13}"
+    )
+    base = base_cpu = None
+    for n in args.processes:
+        best = max(
+            (run(n, args.steps, args.batch, args.warmup) for _ in range(args.repeats)),
+            key=lambda r: r["samples_per_s"],
+        )
+        base = base or best["samples_per_s"]
+        base_cpu = base_cpu or best["cpu_step_ms"]
+        print(
+            f"{n:>9} {best['samples_per_s']:>10.0f} {best['step_ms']:>8.1f} "
+            f"{best['samples_per_s'] / base:>7.2f}x {100 * best['wait_share']:>14.1f}% "
+            f"{100 * best['cpu_share']:>14.0f}% {best['cpu_step_ms']:>12.1f} "
+            f"{base_cpu / best['cpu_step_ms']:>12.2f}x"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
