@@ -238,7 +238,7 @@ def _flat_arrays(obj: Any, path: str) -> dict[str, np.ndarray]:
                 "holds str names of arrays only (use a .npz path for nested state such as an "
                 "optimizer's)"
             )
-        array = np.ascontiguousarray(value)
+        array = np.asarray(value, order="C")  # safetensors reads the raw buffer
         if array.dtype.name not in _SAFETENSORS_DTYPES:
             raise TypeError(
                 f"cannot save {key!r} to {path}: safetensors has no dtype {array.dtype} "
