@@ -35,6 +35,7 @@ import shutil
 import time
 from pathlib import Path
 
+from ._checks import check_bool, check_path
 from .errors import DownloadError
 from .registry import ENV_DIR, ENV_URL, DatasetSpec, RemoteFile
 
@@ -56,7 +57,7 @@ def cache_dir(root: str | os.PathLike[str] | None = None) -> Path:
     '/tmp/somewhere'
     """
     if root is not None:
-        return Path(root).expanduser()
+        return Path(check_path(root, "root")).expanduser()
     env = os.environ.get(ENV_DIR, "").strip()
     if env:
         return Path(env).expanduser()
@@ -240,9 +241,7 @@ def remove_stale_partials(folder: Path) -> list[Path]:
         pid_text = entry.name[len(_PARTIAL) :].split("-", 1)[0]
         owner = int(pid_text) if pid_text.isdigit() else None
         try:
-            newest = max(
-                [entry.stat().st_mtime] + [p.stat().st_mtime for p in entry.iterdir()]
-            )
+            newest = max([entry.stat().st_mtime] + [p.stat().st_mtime for p in entry.iterdir()])
         except OSError:  # removed meanwhile
             continue
         dead = owner is not None and owner != os.getpid() and not _pid_alive(owner)
@@ -281,5 +280,8 @@ def fetch(
     filenames: list[str] | None = None,
 ) -> dict[str, Path]:
     """Fetch (or find) every file of ``spec``, or just ``filenames``; map base name to path."""
+    if not isinstance(spec, DatasetSpec):
+        raise TypeError(f"spec must be a DatasetSpec (see get_spec), got {type(spec).__name__}")
+    check_bool(download, "download")
     files = spec.files if filenames is None else tuple(spec.file(n) for n in filenames)
     return {f.filename: fetch_file(f, spec.urls(f), root, download) for f in files}
