@@ -137,7 +137,11 @@ def _real(value: Any) -> bool:
 def _config_problem(config: Any) -> str | None:
     if not isinstance(config, dict) or set(config) != set(CONFIG_KEYS):
         return f"config is not a dict of {', '.join(CONFIG_KEYS)}"
-    choices = {"dataset": DEFAULTS, "model": MODELS, "optimizer": ("adam", "adamw", "sgd")}
+    choices: dict[str, Any] = {
+        "dataset": DEFAULTS,
+        "model": MODELS,
+        "optimizer": ("adam", "adamw", "sgd"),
+    }
     for key, allowed in choices.items():
         if not isinstance(config[key], str) or config[key] not in allowed:
             return f"config {key} is {config[key]!r}, not one of {', '.join(allowed)}"

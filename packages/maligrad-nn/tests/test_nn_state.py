@@ -332,15 +332,18 @@ SAFETENSORS_BAD_CALLS = {
         "complex128",
     ),
     "safetensors garbage": (
-        lambda t: (t / "g.safetensors").write_bytes(b"garbage" * 9)
-        and nn.load(t / "g.safetensors"),
+        lambda t: (
+            (t / "g.safetensors").write_bytes(b"garbage" * 9) and nn.load(t / "g.safetensors")
+        ),
         nn.CheckpointError,
         "g.safetensors: not a valid safetensors file",
     ),
     "npz under a .safetensors name": (
-        lambda t: nn.save({"a": np.ones(1)}, t / "m.npz")
-        or os.replace(t / "m.npz", t / "m.safetensors")
-        or nn.load(t / "m.safetensors"),
+        lambda t: (
+            nn.save({"a": np.ones(1)}, t / "m.npz")
+            or os.replace(t / "m.npz", t / "m.safetensors")
+            or nn.load(t / "m.safetensors")
+        ),
         nn.CheckpointError,
         "m.safetensors: not a valid safetensors file",
     ),

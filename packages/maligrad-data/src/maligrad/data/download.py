@@ -229,7 +229,7 @@ def remove_stale_partials(folder: Path) -> list[Path]:
     it was written for :data:`STALE_AFTER_S` seconds (a live download keeps writing, or
     times out after :data:`TIMEOUT_S`). Another process's download in progress is kept.
     """
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(folder.iterdir())
     except OSError:

@@ -121,8 +121,6 @@ class _Encoder:
         )
 
 
-
-
 def _decode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
     """The object the metadata tree ``obj`` describes; ``ValueError`` names what is wrong."""
     if isinstance(obj, list):
