@@ -340,3 +340,72 @@ def test_debris_of_killed_downloads_is_removed_on_the_next_fetch(tiny_mnist, ser
     spec = tiny_mnist.with_mirrors(serve(tiny_mnist.folder).url)
     fetch(spec, filenames=["train-labels-idx1-ubyte.gz"])
     assert sorted(p.name for p in folder.iterdir()) == sorted([*kept, "train-labels-idx1-ubyte.gz"])
+
+
+def test_a_really_killed_download_is_cleaned_up_by_the_next_fetch(tmp_path):
+    """A process killed mid-download leaves its staging folder; the next fetch removes it."""
+    import hashlib
+    import http.server
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from maligrad.data.download import fetch_file
+    from maligrad.data.registry import RemoteFile
+
+    if sys.platform == "win32":
+        pytest.skip("needs SIGKILL")
+    payload = bytes(range(256)) * 4096  # 1 MiB
+    release = threading.Event()
+
+    class Stalling(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload[:65536])
+            self.wfile.flush()
+            if self.path.startswith("/stall"):
+                release.wait(20)
+            else:
+                self.wfile.write(payload[65536:])
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stalling)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    file = RemoteFile("blob/data.bin", hashlib.sha256(payload).hexdigest(), len(payload))
+    cache = tmp_path / "cache"
+    code = (
+        "import sys\nfrom maligrad.data.download import fetch_file\n"
+        "from maligrad.data.registry import RemoteFile\n"
+        f"fetch_file(RemoteFile(*sys.argv[1:3], {len(payload)}), [sys.argv[3]], sys.argv[4])\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, file.key, file.sha256, f"{url}/stall/data.bin", str(cache)],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        partial: list[Path] = []
+        while not partial and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.05)
+            partial = [p for p in cache.rglob("tmp*") if p.is_file() and p.stat().st_size > 0]
+        assert partial, "the child never started writing"
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    finally:
+        if child.poll() is None:
+            child.kill()
+        release.set()
+    assert partial[0].parent.name.startswith(".maligrad-partial-")
+    path = fetch_file(file, [f"{url}/data.bin"], cache)
+    assert path.read_bytes() == payload
+    assert _listing(cache) == ["blob/data.bin"] and not partial[0].parent.exists()
+    server.shutdown()
+    server.server_close()
