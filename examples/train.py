@@ -19,7 +19,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -117,18 +117,145 @@ def _folder_exists(parser: argparse.ArgumentParser, option: str, path: Path | No
         parser.error(f"{option} {path}: the folder {path.resolve().parent} does not exist")
 
 
+CHECKPOINT_KIND = "maligrad-train"
+CHECKPOINT_VERSION = 1
+"""Layout of what ``--save`` writes; a checkpoint with a higher one is from a newer maligrad.
+Files without ``kind`` and ``version`` (written before they were added) count as version 1."""
+CHECKPOINT_ENTRIES = ("model", "optimizer", "epoch", "history", "config", "random")
+
+
+def _refuse_checkpoint(path: Path, why: str) -> NoReturn:
+    """The one error every unusable ``--resume`` file gets: one line, exit status 2."""
+    why = " ".join(why.split())  # one line, whatever the reason's own layout
+    print(f"train.py: error: --resume {path}: not a maligrad checkpoint: {why}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _real(value: Any) -> bool:
+    return (_integer(value) or isinstance(value, (float, np.floating))) and np.isfinite(value)
+
+
+def _config_problem(config: Any) -> str | None:
+    if not isinstance(config, dict) or set(config) != set(CONFIG_KEYS):
+        return f"config is not a dict of {', '.join(CONFIG_KEYS)}"
+    choices: dict[str, Any] = {
+        "dataset": DEFAULTS,
+        "model": MODELS,
+        "optimizer": ("adam", "adamw", "sgd"),
+    }
+    for key, allowed in choices.items():
+        if not isinstance(config[key], str) or config[key] not in allowed:
+            return f"config {key} is {config[key]!r}, not one of {', '.join(allowed)}"
+    for key in ("batch_size", "lr", "limit"):
+        value = config[key]
+        if key == "limit" and value is None:
+            continue
+        if not (_integer(value) if key != "lr" else _real(value)) or value <= 0:
+            return f"config {key} is {value!r}, not a positive number"
+    if not _integer(config["seed"]):
+        return f"config seed is {config['seed']!r}, not an integer"
+    return None
+
+
+def checkpoint_problem(state: Any) -> str | None:
+    """Why ``state`` (what ``nn.load`` returned) is not a ``--save`` checkpoint, or None."""
+    if not isinstance(state, dict):
+        return f"it holds a {type(state).__name__}, not a dict of entries"
+    kind, version = state.get("kind", CHECKPOINT_KIND), state.get("version", 1)
+    if kind != CHECKPOINT_KIND:
+        return f"it is a {kind!r} file, not a {CHECKPOINT_KIND!r} one"
+    if not _integer(version) or version < 1:
+        return f"unknown checkpoint version {version!r}"
+    if version > CHECKPOINT_VERSION:
+        return (
+            f"written by a newer maligrad (checkpoint version {version}; this train.py reads "
+            f"version {CHECKPOINT_VERSION})"
+        )
+    missing = [key for key in CHECKPOINT_ENTRIES if key not in state]
+    if missing:
+        return f"no {', '.join(missing)} entr{'y' if len(missing) == 1 else 'ies'}"
+    model, epoch, history = state["model"], state["epoch"], state["history"]
+    if not isinstance(model, dict) or not all(
+        isinstance(k, str) and isinstance(v, np.ndarray) for k, v in model.items()
+    ):
+        return "model is not a dict of named arrays"
+    if not isinstance(state["optimizer"], dict):
+        return "optimizer is not a dict"
+    if not _integer(epoch) or epoch < 0:
+        return f"epoch is {epoch!r}, not a whole number"
+    if not isinstance(history, dict) or set(history) != {"loss", "train_acc", "test_acc"}:
+        return "history is not a dict of loss, train_acc and test_acc"
+    for key, values in history.items():
+        if not isinstance(values, list) or len(values) != epoch:
+            return f"history {key} is not a list of {epoch} values"
+        if not all(_real(v) or (isinstance(v, float) and np.isnan(v)) for v in values):
+            return f"history {key} holds something that is not a number"
+    problem = _config_problem(state["config"])
+    if problem:
+        return problem
+    random = state["random"]
+    if not isinstance(random, dict) or set(random) != {"shuffle", "augment"}:
+        return "random is not a dict of the shuffle and augment generator states"
+    for name, value in random.items():
+        try:
+            np.random.default_rng().bit_generator.state = value
+        except (TypeError, ValueError, KeyError) as exc:
+            return f"random {name} is not a generator state ({exc})"
+    return None
+
+
 def load_checkpoint(parser: argparse.ArgumentParser, path: Path) -> dict[str, Any]:
-    """The checkpoint at ``path``, or a clear command-line error."""
+    """The checkpoint at ``path``, checked entry by entry, or a one-line error (exit 2)."""
     if not path.is_file():
         parser.error(f"--resume {path}: no such checkpoint file")
     try:
         state = nn.load(path)
-        missing = {"model", "optimizer", "epoch", "history", "config"} - set(state)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        parser.error(f"--resume {path}: not a checkpoint written by --save ({exc})")
-    if missing:
-        parser.error(f"--resume {path}: not a checkpoint written by --save (no {sorted(missing)})")
+    except nn.CheckpointError as exc:
+        _refuse_checkpoint(path, exc.reason)
+    except OSError as exc:
+        _refuse_checkpoint(path, f"it cannot be read ({exc.strerror or exc})")
+    problem = checkpoint_problem(state)
+    if problem:
+        _refuse_checkpoint(path, problem)
     return state
+
+
+def save_checkpoint(path: Path, args: argparse.Namespace, epoch: int, **state: Any) -> None:
+    """Write what ``--resume`` reads: ``state`` holds model, optimizer, history, generators."""
+    nn.save(
+        {
+            "kind": CHECKPOINT_KIND,
+            "version": CHECKPOINT_VERSION,
+            "model": state["model"].state_dict(),
+            "optimizer": state["optimizer"].state_dict(),
+            "epoch": epoch,
+            "history": state["history"],
+            "config": {key: getattr(args, key) for key in CONFIG_KEYS},
+            "random": {k: g.bit_generator.state for k, g in state["generators"].items()},
+        },
+        path,
+    )
+
+
+def restore_checkpoint(
+    checkpoint: dict[str, Any], path: Path, model: Any, optimizer: Any, generators: dict[str, Any]
+) -> tuple[int, dict[str, list[float]]]:
+    """Load ``checkpoint`` into the objects; the epoch it ended and its history."""
+    try:
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+    except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
+        _refuse_checkpoint(path, f"its state does not fit the model or optimizer ({exc})")
+    # The random streams continue where they stopped: the next epoch's order and
+    # augmentations are those an uninterrupted run would have drawn.
+    for name, generator in generators.items():
+        generator.bit_generator.state = checkpoint["random"][name]
+    history = {k: [float(v) for v in values] for k, values in checkpoint["history"].items()}
+    return int(checkpoint["epoch"]), history
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, dict[str, Any] | None]:
@@ -251,16 +378,11 @@ def main(argv: list[str] | None = None) -> float:
     history: dict[str, list[float]] = {"loss": [], "train_acc": [], "test_acc": []}
     start_epoch = 0
     if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        start_epoch = int(checkpoint["epoch"])
+        start_epoch, history = restore_checkpoint(
+            checkpoint, args.resume, model, optimizer, generators
+        )
         for _ in range(start_epoch):  # the cosine schedule over the (new) total of epochs
             scheduler.step()
-        history = {k: list(v) for k, v in checkpoint["history"].items()}
-        # The random streams continue where they stopped: the next epoch's order and
-        # augmentations are those an uninterrupted run would have drawn.
-        for name, generator in generators.items():
-            generator.bit_generator.state = checkpoint["random"][name]
         say(f"resumed from {args.resume} after epoch {start_epoch}")
 
     n_params = sum(p.size for p in model.parameters())
@@ -290,16 +412,14 @@ def main(argv: list[str] | None = None) -> float:
             flush=True,
         )
         if args.save is not None and rank == 0:
-            nn.save(
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "epoch": epoch + 1,
-                    "history": history,
-                    "config": {key: getattr(args, key) for key in CONFIG_KEYS},
-                    "random": {k: g.bit_generator.state for k, g in generators.items()},
-                },
+            save_checkpoint(
                 args.save,
+                args,
+                epoch + 1,
+                model=model,
+                optimizer=optimizer,
+                history=history,
+                generators=generators,
             )
     if args.plot is not None and rank == 0:
         plot(history, args.plot)

@@ -234,3 +234,178 @@ def test_bad_cached_file_that_cannot_be_removed_gives_guidance(
     with pytest.raises(DownloadError, match="cannot be removed") as info:
         MNIST(spec=spec)
     assert str(cached) in str(info.value) and "Replace it by hand" in str(info.value)
+
+
+# --- faults: timeouts, odd cache folders, raw OS errors, debris of killed downloads ---------
+
+
+def test_a_silent_server_times_out_and_the_next_mirror_is_used(tiny_mnist, serve, monkeypatch):
+    import socket
+
+    import maligrad.data.download as download
+
+    monkeypatch.setattr(download, "TIMEOUT_S", 0.3)
+    with socket.socket() as silent:  # accepts connections (backlog) but never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        silent_url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
+        with pytest.raises(DownloadError) as info:
+            fetch(tiny_mnist.with_mirrors(silent_url), filenames=["t10k-labels-idx1-ubyte.gz"])
+        assert "timed out" in str(info.value) and silent_url in str(info.value)
+        server = serve(tiny_mnist.folder)
+        spec = tiny_mnist.with_mirrors(silent_url, server.url)
+        paths = fetch(spec, filenames=["t10k-labels-idx1-ubyte.gz"])
+    assert check_file(paths["t10k-labels-idx1-ubyte.gz"], spec.files[3]) == "verified"
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_data_dir_means_the_default_cache(monkeypatch, blank):
+    import pooch
+
+    monkeypatch.setenv("MALIGRAD_DATA_DIR", blank)
+    assert cache_dir() == Path(pooch.os_cache("maligrad"))
+
+
+def test_a_raw_os_error_is_reported_per_mirror_and_leaves_nothing(
+    tiny_mnist, monkeypatch, _isolated_env
+):
+    import pooch
+
+    def disk_full(url, **kwargs):
+        partial = Path(kwargs["path"]) / "tmpabcdefgh"
+        partial.write_bytes(b"half")  # what pooch leaves when the disk fills up
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pooch, "retrieve", disk_full)
+    spec = tiny_mnist.with_mirrors("http://a.invalid/", "http://b.invalid/")
+    with pytest.raises(DownloadError) as info:
+        fetch(spec, filenames=["train-labels-idx1-ubyte.gz"])
+    message = str(info.value)
+    assert message.count("OSError: No space left on device") == 2
+    assert "http://a.invalid/" in message and "http://b.invalid/" in message
+    assert _listing(_isolated_env) == [] and list((_isolated_env / "mnist").iterdir()) == []
+
+
+def test_a_directory_where_a_cache_file_belongs(tiny_mnist, serve, _isolated_env, capsys):
+    from maligrad.data.cli import main
+
+    server = serve(tiny_mnist.folder)
+    spec = tiny_mnist.with_mirrors(server.url)
+    squatter = _isolated_env / spec.files[0].key
+    (squatter / "mine").mkdir(parents=True)
+    with pytest.raises(DownloadError) as info:
+        fetch(spec)
+    assert f"{squatter} is a directory, where the file" in str(info.value)
+    assert (squatter / "mine").is_dir()  # never removed: it may hold the user's files
+    assert main(["verify"], registry={"mnist": spec}) == 1
+    out = capsys.readouterr().out
+    assert f"BAD   {spec.files[0].key}: a directory, not a file" in out and "1 bad" in out
+
+
+def _dead_pid():
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_debris_of_killed_downloads_is_removed_on_the_next_fetch(tiny_mnist, serve, _isolated_env):
+    import os
+    import time
+
+    from maligrad.data.download import STALE_AFTER_S
+
+    folder = _isolated_env / "mnist"
+    old = time.time() - STALE_AFTER_S - 60
+    debris = {
+        f".maligrad-partial-{_dead_pid()}-0badc0de": None,  # its process was killed
+        f".maligrad-partial-{os.getppid()}-00000001": old,  # pid reused, nothing written since
+    }
+    kept = {
+        f".maligrad-partial-{os.getppid()}-00000002": None,  # another process downloading
+        "tmpabcdefgh": old,  # not ours to judge: could be anything in a user's folder
+    }
+    for name, mtime in {**debris, **kept}.items():
+        if name.startswith(".maligrad-partial-"):
+            (folder / name).mkdir(parents=True)
+            target = folder / name / "tmp12345678"
+        else:
+            target = folder / name
+        target.write_bytes(b"partial")
+        if mtime is not None:
+            os.utime(target, (mtime, mtime))
+            os.utime(target.parent, (mtime, mtime))
+    spec = tiny_mnist.with_mirrors(serve(tiny_mnist.folder).url)
+    fetch(spec, filenames=["train-labels-idx1-ubyte.gz"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*kept, "train-labels-idx1-ubyte.gz"])
+
+
+def test_a_really_killed_download_is_cleaned_up_by_the_next_fetch(tmp_path):
+    """A process killed mid-download leaves its staging folder; the next fetch removes it."""
+    import hashlib
+    import http.server
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from maligrad.data.download import fetch_file
+    from maligrad.data.registry import RemoteFile
+
+    if sys.platform == "win32":
+        pytest.skip("needs SIGKILL")
+    payload = bytes(range(256)) * 4096  # 1 MiB
+    release = threading.Event()
+
+    class Stalling(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload[:65536])
+            self.wfile.flush()
+            if self.path.startswith("/stall"):
+                release.wait(20)
+            else:
+                self.wfile.write(payload[65536:])
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stalling)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    file = RemoteFile("blob/data.bin", hashlib.sha256(payload).hexdigest(), len(payload))
+    cache = tmp_path / "cache"
+    code = (
+        "import sys\nfrom maligrad.data.download import fetch_file\n"
+        "from maligrad.data.registry import RemoteFile\n"
+        f"fetch_file(RemoteFile(*sys.argv[1:3], {len(payload)}), [sys.argv[3]], sys.argv[4])\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, file.key, file.sha256, f"{url}/stall/data.bin", str(cache)],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        partial: list[Path] = []
+        while not partial and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.05)
+            partial = [p for p in cache.rglob("tmp*") if p.is_file() and p.stat().st_size > 0]
+        assert partial, "the child never started writing"
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    finally:
+        if child.poll() is None:
+            child.kill()
+        release.set()
+    assert partial[0].parent.name.startswith(".maligrad-partial-")
+    path = fetch_file(file, [f"{url}/data.bin"], cache)
+    assert path.read_bytes() == payload
+    assert _listing(cache) == ["blob/data.bin"] and not partial[0].parent.exists()
+    server.shutdown()
+    server.server_close()

@@ -27,6 +27,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from ._checks import check_dataset
+
 
 @runtime_checkable
 class Dataset(Protocol):
@@ -55,7 +57,15 @@ class ArrayDataset:
     def __init__(self, *arrays: np.ndarray) -> None:
         if not arrays:
             raise ValueError("ArrayDataset needs at least one array")
-        arrays = tuple(np.asarray(a) for a in arrays)
+        for i, a in enumerate(arrays):
+            if a is None or isinstance(a, (str, bytes, dict, set)):
+                raise TypeError(
+                    f"ArrayDataset argument {i} must be an array, got {type(a).__name__}"
+                )
+        try:
+            arrays = tuple(np.asarray(a) for a in arrays)
+        except ValueError as err:  # ragged nested lists
+            raise ValueError(f"ArrayDataset arrays must be rectangular: {err}") from None
         lengths = [a.shape[0] if a.ndim else None for a in arrays]
         if None in lengths:
             raise ValueError("ArrayDataset arrays must have at least one dimension")
@@ -86,7 +96,18 @@ class Subset:
     """
 
     def __init__(self, dataset: Dataset, indices: Sequence[int] | np.ndarray) -> None:
-        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        check_dataset(dataset)
+        given = np.asarray(indices)
+        if given.size and given.dtype.kind not in "iu":
+            raise TypeError(
+                f"Subset indices must be integers, got dtype {given.dtype}"
+                + (
+                    " (for a boolean mask, pass np.flatnonzero(mask))"
+                    if given.dtype == bool
+                    else ""
+                )
+            )
+        indices = given.astype(np.int64).reshape(-1)
         n = len(dataset)
         if indices.size and (indices.min() < -n or indices.max() >= n):
             raise IndexError(f"Subset indices out of range for a dataset of length {n}")
@@ -133,8 +154,18 @@ def random_split(
     remainder of rounding down goes to the first subsets, one each). ``seed`` makes the
     split reproducible.
     """
+    check_dataset(dataset)
     n = len(dataset)
+    if isinstance(lengths, (str, bytes)) or not hasattr(lengths, "__iter__"):
+        raise TypeError(f"lengths must be a sequence of numbers, got {type(lengths).__name__}")
     lengths = list(lengths)
+    for x in lengths:
+        if isinstance(x, (bool, np.bool_)) or not isinstance(
+            x, (int, float, np.integer, np.floating)
+        ):
+            raise TypeError(f"lengths must hold counts or fractions, got {x!r}")
+        if not math.isfinite(x):
+            raise ValueError(f"lengths must be finite, got {x!r}")
     if not lengths:
         raise ValueError("random_split needs at least one length")
     if all(isinstance(x, (int, np.integer)) for x in lengths):

@@ -22,6 +22,7 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
+from ._checks import check_bool
 from .cifar import CIFAR10_CLASSES, read_cifar10, read_cifar100
 from .download import fetch
 from .errors import DataFormatError
@@ -78,8 +79,10 @@ class ImageDataset:
         largest label.
         """
         self = cls.__new__(cls)
-        self.train = train
+        self.train = check_bool(train, "train")
         labels = np.asarray(labels)
+        if labels.size and labels.dtype.kind not in "iu":
+            raise TypeError(f"labels must be integers, got dtype {labels.dtype}")
         if classes is None:
             classes = getattr(cls, "_classes", None)
         if classes is None:
@@ -136,6 +139,7 @@ class _IDXDataset(ImageDataset):
         *,
         spec: DatasetSpec | None = None,
     ) -> None:
+        check_bool(train, "train")
         spec = REGISTRY[self._spec_name] if spec is None else spec
         prefix = "train" if train else "t10k"
         names = [f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-labels-idx1-ubyte.gz"]
@@ -175,6 +179,7 @@ class CIFAR10(ImageDataset):
         *,
         spec: DatasetSpec | None = None,
     ) -> None:
+        check_bool(train, "train")
         spec = REGISTRY["cifar10"] if spec is None else spec
         (path,) = fetch(spec, root, download).values()
         images, labels, classes = read_cifar10(path, train)
@@ -206,6 +211,7 @@ class CIFAR100(ImageDataset):
     ) -> None:
         if label_mode not in ("fine", "coarse"):
             raise ValueError(f"label_mode must be 'fine' or 'coarse', not {label_mode!r}")
+        check_bool(train, "train")
         spec = REGISTRY["cifar100"] if spec is None else spec
         (path,) = fetch(spec, root, download).values()
         images, coarse, fine, coarse_classes, fine_classes = read_cifar100(path, train)

@@ -3,8 +3,10 @@
 A cached file is re-hashed before use; a file that does not match is removed, never
 parsed. A file that is cached and verified is used without any network request.
 Downloads go through ``pooch.retrieve`` (pooch's ``HTTPDownloader``, which streams to a
-temporary file and moves it into place only when its hash matches), so nothing
-half-written is ever left in the cache.
+temporary file and moves it into place only when its hash matches), inside a staging
+folder of this download (``.maligrad-partial-<pid>-<random>`` next to the file) that is
+renamed into place and removed, so nothing half-written is ever left in the cache. A
+staging folder left by a killed download is removed by the next fetch into that folder.
 
 Example (no network: ``download=False`` only looks in the cache)::
 
@@ -28,8 +30,12 @@ import importlib.util
 import logging
 import os
 import re
+import secrets
+import shutil
+import time
 from pathlib import Path
 
+from ._checks import check_bool, check_path
 from .errors import DownloadError
 from .registry import ENV_DIR, ENV_URL, DatasetSpec, RemoteFile
 
@@ -37,6 +43,11 @@ logger = logging.getLogger("maligrad.data")
 
 TIMEOUT_S = 30.0
 """Seconds pooch's downloader waits for a server before the next mirror is tried."""
+
+STALE_AFTER_S = 600.0
+"""A staging folder not written to for this long belongs to a dead download."""
+
+_PARTIAL = ".maligrad-partial-"
 
 
 def cache_dir(root: str | os.PathLike[str] | None = None) -> Path:
@@ -46,7 +57,7 @@ def cache_dir(root: str | os.PathLike[str] | None = None) -> Path:
     '/tmp/somewhere'
     """
     if root is not None:
-        return Path(root).expanduser()
+        return Path(check_path(root, "root")).expanduser()
     env = os.environ.get(ENV_DIR, "").strip()
     if env:
         return Path(env).expanduser()
@@ -66,8 +77,12 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
 
 def check_file(path: Path, file: RemoteFile) -> str:
     """``"verified"``, ``"missing"`` or a reason the file at ``path`` is bad."""
-    if not path.is_file():
+    if path.is_dir():
+        return "a directory, not a file"
+    if not path.exists():
         return "missing"
+    if not path.is_file():
+        return "not a regular file"
     size = path.stat().st_size
     if size != file.size:
         return f"bad size: {size} bytes, expected {file.size}"
@@ -152,6 +167,12 @@ def fetch_file(
     state = check_file(path, file)
     if state == "verified":
         return path
+    if state in ("a directory, not a file", "not a regular file"):
+        raise DownloadError(
+            f"{path} is {state.replace(', not a file', '')}, where the file {file.key} "
+            f"belongs.\nMove it away (it is not removed: it may hold your files), or use "
+            f"another cache folder ({ENV_DIR} or root=)."
+        )
     if state != "missing":
         _remove_bad(path, state)
     if not download:
@@ -161,25 +182,74 @@ def fetch_file(
     import pooch
     import requests
 
+    remove_stale_partials(path.parent)
+    staging = path.parent / f"{_PARTIAL}{os.getpid()}-{secrets.token_hex(4)}"
+    staging.mkdir()
     failures: list[tuple[str, str]] = []
-    for url in urls:
-        downloader = pooch.HTTPDownloader(progressbar=_progressbar(), timeout=TIMEOUT_S)
-        try:
-            fetched = pooch.retrieve(
-                url,
-                known_hash=file.known_hash,
-                fname=path.name,
-                path=path.parent,
-                downloader=downloader,
-            )
-        except (ValueError, OSError, requests.exceptions.RequestException) as exc:
-            failures.append((url, _reason(exc)))
-            logger.warning("could not fetch %s: %s", url, failures[-1][1])
-            if path.exists() and check_file(path, file) != "verified":
-                path.unlink()
-            continue
-        return Path(fetched)
+    try:
+        for url in urls:
+            downloader = pooch.HTTPDownloader(progressbar=_progressbar(), timeout=TIMEOUT_S)
+            try:
+                fetched = pooch.retrieve(
+                    url,
+                    known_hash=file.known_hash,
+                    fname=path.name,
+                    path=staging,
+                    downloader=downloader,
+                )
+            except (ValueError, OSError, requests.exceptions.RequestException) as exc:
+                failures.append((url, _reason(exc)))
+                logger.warning("could not fetch %s: %s", url, failures[-1][1])
+                shutil.rmtree(staging, ignore_errors=True)
+                staging.mkdir(exist_ok=True)
+                continue
+            os.replace(fetched, path)
+            return path
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     raise DownloadError(_guidance(file, folder, failures, intro="could not be downloaded"))
+
+
+def _pid_alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would terminate the process there
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: the process exists
+        return True
+    return True
+
+
+def remove_stale_partials(folder: Path) -> list[Path]:
+    """Remove the staging folders of killed downloads in ``folder``; return them.
+
+    A staging folder is stale when the process in its name is gone, or when nothing in
+    it was written for :data:`STALE_AFTER_S` seconds (a live download keeps writing, or
+    times out after :data:`TIMEOUT_S`). Another process's download in progress is kept.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        if not entry.name.startswith(_PARTIAL) or not entry.is_dir():
+            continue
+        pid_text = entry.name[len(_PARTIAL) :].split("-", 1)[0]
+        owner = int(pid_text) if pid_text.isdigit() else None
+        try:
+            newest = max([entry.stat().st_mtime] + [p.stat().st_mtime for p in entry.iterdir()])
+        except OSError:  # removed meanwhile
+            continue
+        dead = owner is not None and owner != os.getpid() and not _pid_alive(owner)
+        if dead or now - newest > STALE_AFTER_S:
+            logger.info("removing %s, left by a download that was killed", entry)
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
 
 
 def _guidance(file: RemoteFile, folder: Path, failures: list[tuple[str, str]], intro: str) -> str:
@@ -210,5 +280,8 @@ def fetch(
     filenames: list[str] | None = None,
 ) -> dict[str, Path]:
     """Fetch (or find) every file of ``spec``, or just ``filenames``; map base name to path."""
+    if not isinstance(spec, DatasetSpec):
+        raise TypeError(f"spec must be a DatasetSpec (see get_spec), got {type(spec).__name__}")
+    check_bool(download, "download")
     files = spec.files if filenames is None else tuple(spec.file(n) for n in filenames)
     return {f.filename: fetch_file(f, spec.urls(f), root, download) for f in files}

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import check_bool, check_dataset
 from .dataset import Dataset, as_generator, get_batch
 from .transforms import Transform
 
@@ -54,10 +55,15 @@ class DataLoader:
         num_replicas: int | None = None,
         rank: int | None = None,
     ) -> None:
+        check_dataset(dataset)
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
             raise TypeError(f"batch_size must be an int, got {batch_size!r}")
         if batch_size <= 0:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
+        shuffle = check_bool(shuffle, "shuffle")
+        drop_last = check_bool(drop_last, "drop_last")
+        if transform is not None and not callable(transform):
+            raise TypeError(f"transform must be callable or None, got {type(transform).__name__}")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle

@@ -190,6 +190,8 @@ def _normalise(name: str) -> str:
 def get_spec(name: str, registry: Registry | None = None) -> DatasetSpec:
     """The spec called ``name`` (case, ``-`` and ``_`` ignored: ``"CIFAR-10"`` works)."""
     registry = REGISTRY if registry is None else registry
+    if not isinstance(name, str):
+        raise TypeError(f"dataset name must be a str, got {type(name).__name__}")
     wanted = _normalise(name)
     for key, spec in registry.items():
         if _normalise(key) == wanted:

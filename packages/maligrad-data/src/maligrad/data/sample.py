@@ -21,6 +21,7 @@ from importlib import resources
 
 import numpy as np
 
+from ._checks import check_bool
 from .datasets import MNIST, MNIST_CLASSES
 
 SAMPLE_FILE = "mnist_sample.npz"
@@ -40,7 +41,7 @@ def mnist_sample(train: bool = True) -> MNIST:
     ``train=False`` 1,000 drawn from the 10,000 test images; ``ds.indices`` holds each
     image's index in the canonical file.
     """
-    split = "train" if train else "test"
+    split = "train" if check_bool(train, "train") else "test"
     arrays = sample_arrays()
     images = arrays[f"{split}_images"][:, None, :, :]
     dataset = MNIST.from_arrays(images, arrays[f"{split}_labels"], MNIST_CLASSES, train=train)

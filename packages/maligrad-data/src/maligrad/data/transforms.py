@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ._checks import check_batch, check_int, check_real
 from .dataset import as_generator
 
 Transform = Callable[[np.ndarray], np.ndarray]
@@ -37,6 +38,11 @@ class Compose:
     """
 
     def __init__(self, transforms: Sequence[Transform]) -> None:
+        if callable(transforms) or not isinstance(transforms, (list, tuple)):
+            raise TypeError(f"Compose takes a list of transforms, got {type(transforms).__name__}")
+        for i, t in enumerate(transforms):
+            if not callable(t):
+                raise TypeError(f"transforms[{i}] is not callable: {t!r}")
         self.transforms = list(transforms)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -61,7 +67,7 @@ class ToFloat:
     returns_new_array = True
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        return np.divide(x, np.float32(255.0), dtype=np.float32)
+        return np.divide(check_batch(x, "ToFloat"), np.float32(255.0), dtype=np.float32)
 
     def __repr__(self) -> str:
         return "ToFloat()"
@@ -75,12 +81,14 @@ class Normalize:
     """
 
     def __init__(self, mean: float | Sequence[float], std: float | Sequence[float]) -> None:
-        mean_arr = np.asarray(mean, dtype=np.float32)
-        std_arr = np.asarray(std, dtype=np.float32)
+        mean_arr = _statistic(mean, "mean")
+        std_arr = _statistic(std, "std")
         if mean_arr.ndim > 1 or std_arr.ndim > 1:
             raise ValueError("mean and std must be scalars or one value per channel")
-        if np.any(std_arr <= 0):
-            raise ValueError(f"std must be positive, got {std}")
+        if not np.all(np.isfinite(mean_arr)):
+            raise ValueError(f"mean must be finite, got {mean}")
+        if not np.all(std_arr > 0) or not np.all(np.isfinite(std_arr)):
+            raise ValueError(f"std must be positive and finite, got {std}")
         if mean_arr.ndim and std_arr.ndim and mean_arr.shape != std_arr.shape:
             raise ValueError(
                 f"mean has {mean_arr.size} values and std {std_arr.size}: give one per channel"
@@ -98,6 +106,7 @@ class Normalize:
     returns_new_array = True
 
     def _check(self, x: np.ndarray) -> None:
+        check_batch(x, "Normalize")
         if self.channels and (x.ndim < 3 or x.shape[-3] != self.channels):
             raise ValueError(
                 f"Normalize has statistics for {self.channels} channels, but the batch has "
@@ -123,6 +132,18 @@ class Normalize:
         return f"Normalize(mean={self.mean.ravel().tolist()}, std={self.std.ravel().tolist()})"
 
 
+def _statistic(value: float | Sequence[float], name: str) -> np.ndarray:
+    """``value`` (a number or one per channel) as a float32 array, or a TypeError."""
+    try:
+        if value is None or isinstance(value, (str, bytes)):
+            raise TypeError
+        return np.asarray(value, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name} must be a number or a sequence of numbers, got {value!r}"
+        ) from None
+
+
 class RandomCrop:
     """Pad each image by ``padding`` (with ``fill``) and crop a random ``size`` window.
 
@@ -141,13 +162,16 @@ class RandomCrop:
         fill: float = 0,
         rng: int | np.random.Generator | None = None,
     ) -> None:
-        self.size = (size, size) if isinstance(size, int) else tuple(size)
-        if len(self.size) != 2 or min(self.size) <= 0:
+        sizes = (size, size) if not isinstance(size, (tuple, list)) else tuple(size)
+        if len(sizes) != 2:
             raise ValueError(f"size must be a positive int or (h, w), got {size}")
-        if padding < 0:
+        self.size = tuple(check_int(s, "size") for s in sizes)
+        if min(self.size) <= 0:
+            raise ValueError(f"size must be a positive int or (h, w), got {size}")
+        if check_int(padding, "padding") < 0:
             raise ValueError(f"padding must be >= 0, got {padding}")
         self.padding = int(padding)
-        self.fill = fill
+        self.fill = check_real(fill, "fill")
         self.rng = as_generator(rng)
         self._buffers: dict[tuple, np.ndarray] = {}  # padded scratch arrays, borders = fill
 
@@ -168,6 +192,7 @@ class RandomCrop:
         return buf
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = check_batch(x, "RandomCrop")
         if x.ndim < 3:
             raise ValueError(f"RandomCrop expects a batch (N, ..., H, W), got shape {x.shape}")
         n, (h, w) = x.shape[0], self.size
@@ -204,7 +229,7 @@ class RandomHorizontalFlip:
     """
 
     def __init__(self, p: float = 0.5, rng: int | np.random.Generator | None = None) -> None:
-        if not 0.0 <= p <= 1.0:
+        if not 0.0 <= check_real(p, "p") <= 1.0:
             raise ValueError(f"p must be in [0, 1], got {p}")
         self.p = p
         self.rng = as_generator(rng)
@@ -212,6 +237,9 @@ class RandomHorizontalFlip:
     returns_new_array = True
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = check_batch(x, "RandomHorizontalFlip")
+        if x.ndim < 1:
+            raise ValueError("RandomHorizontalFlip expects a batch (N, ..., W), got a 0-d array")
         flip = self.rng.random(x.shape[0]) < self.p
         out = x.copy()
         out[flip] = x[flip][..., ::-1]

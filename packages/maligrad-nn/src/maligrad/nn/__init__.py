@@ -38,7 +38,7 @@ from maligrad.nn.loss import (
 from maligrad.nn.module import Module
 from maligrad.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from maligrad.nn.parameter import Parameter
-from maligrad.nn.state import load, save
+from maligrad.nn.state import CheckpointError, load, save
 from maligrad.nn.sync_batchnorm import SyncBatchNorm
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
     "Bilinear",
+    "CheckpointError",
     "CrossEntropyLoss",
     "Dropout",
     "Embedding",
