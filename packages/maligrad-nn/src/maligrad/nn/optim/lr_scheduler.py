@@ -91,7 +91,7 @@ class LRScheduler:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned (lists a file format turned into tuples
+        """Restore what ``state_dict`` returned (lists a file format turned into tuples
         become lists again)."""
         _load_attributes(self, state_dict)
 
@@ -400,5 +400,5 @@ class ReduceLROnPlateau:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned."""
+        """Restore what ``state_dict`` returned."""
         _load_attributes(self, state_dict)

@@ -2,11 +2,11 @@
 
 ``Optimizer.step()`` is the one loop over the groups and their parameters: it skips
 parameters without a gradient, negates the gradient when the group has ``maximize``, and
-calls the subclass's :meth:`Optimizer.update` with the parameter, its gradient (a numpy
+calls the subclass's ``Optimizer.update`` with the parameter, its gradient (a numpy
 array), its state dict and its group. ``update`` changes the parameter with the public
 in-place methods (``p.sub_``, ``p.mul_``, ...), which bump its version counter; the loop
 runs them under ``no_grad``. ``state_dict()`` refers to parameters by their position across
-the groups (as PyTorch does), so it can be saved with :func:`maligrad.nn.save` and loaded
+the groups (as PyTorch does), so it can be saved with ``maligrad.nn.save`` and loaded
 into an optimizer built the same way over a new model; training then continues bit for bit.
 
     >>> import numpy as np, maligrad
@@ -184,7 +184,7 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore options and state from :meth:`state_dict` (checks that the groups match)."""
+        """Restore options and state from ``state_dict`` (checks that the groups match)."""
         groups = state_dict.get("param_groups")
         saved_state = state_dict.get("state")
         if not isinstance(groups, (list, tuple)) or not isinstance(saved_state, dict):
