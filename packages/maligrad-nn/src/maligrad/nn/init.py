@@ -100,7 +100,10 @@ def _calculate_correct_fan(tensor: Any, mode: str) -> int:
 
 
 def uniform_(
-    tensor: Variable, a: float = 0.0, b: float = 1.0, generator: int | np.random.Generator | None = None
+    tensor: Variable,
+    a: float = 0.0,
+    b: float = 1.0,
+    generator: int | np.random.Generator | None = None,
 ) -> Variable:
     """Fill with draws from ``U(a, b)``."""
     _check(tensor, "uniform_")

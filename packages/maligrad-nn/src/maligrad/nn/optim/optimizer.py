@@ -65,8 +65,7 @@ class Optimizer:
         self.param_groups: list[dict[str, Any]] = []
         if isinstance(params, (str, bytes)) or not isinstance(params, Iterable):
             raise TypeError(
-                "params must be an iterable of Variables or dicts, got "
-                f"{type(params).__name__}"
+                f"params must be an iterable of Variables or dicts, got {type(params).__name__}"
             )
         if isinstance(params, Variable):
             raise TypeError(
