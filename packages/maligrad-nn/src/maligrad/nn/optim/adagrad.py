@@ -39,16 +39,19 @@ class Adagrad(Optimizer):
         maximize: bool = False,
     ) -> None:
         defaults = dict(
-            lr=check_number("lr", lr),
-            lr_decay=check_number("lr_decay", lr_decay),
-            weight_decay=check_number("weight_decay", weight_decay),
-            initial_accumulator_value=check_number(
-                "initial_accumulator_value", initial_accumulator_value
-            ),
-            eps=check_number("eps", eps),
-            maximize=check_flag("maximize", maximize),
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
+            maximize=maximize,
         )
         super().__init__(params, defaults)
+
+    def check_options(self, options: dict[str, Any]) -> None:
+        for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
+            options[name] = check_number(name, options[name])
+        options["maximize"] = check_flag("maximize", options["maximize"])
 
     def update(
         self, param: Variable, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]

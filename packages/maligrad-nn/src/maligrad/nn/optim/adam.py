@@ -49,20 +49,27 @@ class Adam(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        if isinstance(betas, (str, bytes)) or not isinstance(betas, Sequence) or len(betas) != 2:
-            raise TypeError(f"invalid betas: expected a pair (beta1, beta2), got {betas!r}")
         defaults = dict(
-            lr=check_number("lr", lr),
-            betas=(
-                check_number("betas[0]", betas[0], 0.0, 1.0, high_open=True),
-                check_number("betas[1]", betas[1], 0.0, 1.0, high_open=True),
-            ),
-            eps=check_number("eps", eps),
-            weight_decay=check_number("weight_decay", weight_decay),
-            amsgrad=check_flag("amsgrad", amsgrad),
-            maximize=check_flag("maximize", maximize),
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
         )
         super().__init__(params, defaults)
+
+    def check_options(self, options: dict[str, Any]) -> None:
+        for name in ("lr", "eps", "weight_decay"):
+            options[name] = check_number(name, options[name])
+        betas = options["betas"]
+        if isinstance(betas, (str, bytes)) or not isinstance(betas, Sequence) or len(betas) != 2:
+            raise TypeError(f"invalid betas: expected a pair (beta1, beta2), got {betas!r}")
+        options["betas"] = tuple(
+            check_number(f"betas[{i}]", b, 0.0, 1.0, high_open=True) for i, b in enumerate(betas)
+        )
+        for name in ("amsgrad", "maximize"):
+            options[name] = check_flag(name, options[name])
 
     def update(
         self, param: Variable, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]

@@ -60,6 +60,8 @@ class Optimizer:
     """
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        if not any(v is required for v in defaults.values()):
+            self.check_options(defaults)
         self.defaults = defaults
         self.state: dict[Variable, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
@@ -110,7 +112,15 @@ class Optimizer:
             if v is required and k not in group:
                 raise ValueError(f"parameter group didn't specify a value of required option {k}")
             group.setdefault(k, v)
+        self.check_options(group)
         self.param_groups.append(group)
+
+    def check_options(self, options: dict[str, Any]) -> None:
+        """Check (and normalise in place) a group's options, naming a bad one in the error.
+
+        Runs on ``defaults`` and on every group added; subclasses check their own options
+        with ``check_number``, ``check_int`` and ``check_flag``.
+        """
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset gradients: to None (default) or to new zero arrays."""

@@ -41,15 +41,22 @@ class RMSprop(Optimizer):
         maximize: bool = False,
     ) -> None:
         defaults = dict(
-            lr=check_number("lr", lr),
-            alpha=check_number("alpha", alpha, 0.0, 1.0),
-            eps=check_number("eps", eps),
-            weight_decay=check_number("weight_decay", weight_decay),
-            momentum=check_number("momentum", momentum),
-            centered=check_flag("centered", centered),
-            maximize=check_flag("maximize", maximize),
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=centered,
+            maximize=maximize,
         )
         super().__init__(params, defaults)
+
+    def check_options(self, options: dict[str, Any]) -> None:
+        for name in ("lr", "eps", "weight_decay", "momentum"):
+            options[name] = check_number(name, options[name])
+        options["alpha"] = check_number("alpha", options["alpha"], 0.0, 1.0)
+        for name in ("centered", "maximize"):
+            options[name] = check_flag(name, options[name])
 
     def update(
         self, param: Variable, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]

@@ -42,16 +42,23 @@ class SGD(Optimizer):
         maximize: bool = False,
     ) -> None:
         defaults = dict(
-            lr=check_number("lr", lr),
-            momentum=check_number("momentum", momentum),
-            dampening=check_number("dampening", dampening, 0.0, 1.0),
-            weight_decay=check_number("weight_decay", weight_decay),
-            nesterov=check_flag("nesterov", nesterov),
-            maximize=check_flag("maximize", maximize),
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            maximize=maximize,
         )
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
+
+    def check_options(self, options: dict[str, Any]) -> None:
+        for name in ("lr", "momentum", "weight_decay"):
+            options[name] = check_number(name, options[name])
+        options["dampening"] = check_number("dampening", options["dampening"], 0.0, 1.0)
+        for name in ("nesterov", "maximize"):
+            options[name] = check_flag(name, options[name])
+        if options["nesterov"] and (options["momentum"] <= 0 or options["dampening"] != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
     def update(
         self, param: Variable, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
