@@ -9,7 +9,7 @@ Example::
     >>> import numpy as np
     >>> from maligrad.data import ArrayDataset, DataLoader
     >>> ds = ArrayDataset(np.arange(10), np.arange(10) * 10)
-    >>> loader = DataLoader(ds, batch_size=4, shuffle=True, seed=0)
+    >>> loader = DataLoader(ds, batch_size=4, shuffle=True, generator=0)
     >>> len(loader), [x.tolist() for x, _ in loader]
     (3, [[4, 6, 2, 7], [3, 5, 9, 0], [8, 1]])
 """
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .dataset import Dataset, as_generator, get_batch
+from .dataset import Dataset, as_generator, get_batch, renamed_keyword
 from .transforms import Transform
 
 
@@ -29,7 +29,8 @@ class DataLoader:
     """Iterate over ``dataset`` in batches of ``batch_size``.
 
     ``shuffle`` draws a new permutation every epoch (every ``iter()``) from one
-    generator made from ``seed`` (an int or a ``numpy.random.Generator``), so a seeded
+    generator made from ``generator`` (an int seed or a ``numpy.random.Generator``;
+    ``seed=`` is its deprecated old name), so a seeded
     loader gives the same sequence of epochs each run and a different order each epoch.
     ``drop_last`` drops a final short batch. ``transform`` is applied to the first array
     of each batch (the inputs); the others (labels) pass through.
@@ -41,9 +42,12 @@ class DataLoader:
         batch_size: int = 1,
         shuffle: bool = False,
         drop_last: bool = False,
-        seed: int | np.random.Generator | None = None,
+        generator: int | np.random.Generator | None = None,
         transform: Transform | None = None,
+        *,
+        seed: int | np.random.Generator | None = None,
     ) -> None:
+        generator = renamed_keyword("seed", seed, "generator", generator, "DataLoader")
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
             raise TypeError(f"batch_size must be an int, got {batch_size!r}")
         if batch_size <= 0:
@@ -52,7 +56,7 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
-        self.generator = as_generator(seed)
+        self.generator = as_generator(generator)
         self.transform = transform
 
     def __len__(self) -> int:
