@@ -53,6 +53,22 @@ def _copy_state_value(v: Any) -> Any:
 class Optimizer:
     """Base class: holds ``param_groups`` (dicts with ``'params'`` and options) and ``state``.
 
+    A new optimizer passes its options as ``defaults`` and defines ``update`` (the rule for
+    one parameter) and, to validate its options, ``check_options``:
+
+        >>> class SignSGD(Optimizer):
+        ...     def __init__(self, params, lr=0.01):
+        ...         super().__init__(params, {"lr": lr})
+        ...     def check_options(self, options):
+        ...         options["lr"] = check_number("lr", options["lr"])
+        ...     def update(self, param, grad, state, group):
+        ...         param.sub_(np.sign(grad), alpha=group["lr"])
+        >>> p = Variable(np.array([1.0, 1.0]), requires_grad=True)
+        >>> p.grad = Variable(np.array([3.0, -0.5]))
+        >>> SignSGD([p], lr=0.5).step()
+        >>> p.data
+        array([0.5, 1.5])
+
     Args:
         params: an iterable of Parameters, or of dicts ``{"params": [...], option: value}``
             that override ``defaults`` for that group.
@@ -65,14 +81,14 @@ class Optimizer:
         self.defaults = defaults
         self.state: dict[Variable, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
-        if isinstance(params, (str, bytes)) or not isinstance(params, Iterable):
-            raise TypeError(
-                f"params must be an iterable of Variables or dicts, got {type(params).__name__}"
-            )
         if isinstance(params, Variable):
             raise TypeError(
                 "params must be an iterable of Variables or dicts, got a single Variable; "
                 "wrap it in a list"
+            )
+        if isinstance(params, (str, bytes)) or not isinstance(params, Iterable):
+            raise TypeError(
+                f"params must be an iterable of Variables or dicts, got {type(params).__name__}"
             )
         groups = list(params)
         if not groups:
