@@ -27,7 +27,6 @@ from maligrad.grad_mode import enable_grad
 from maligrad.ops.join import stack
 from maligrad.variable import Variable
 
-
 __all__ = ["hessian", "hvp", "jacobian", "jvp", "vjp"]
 
 

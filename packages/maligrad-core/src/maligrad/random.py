@@ -43,6 +43,14 @@ def default_generator() -> np.random.Generator:
 def generator_or_default(generator: Any = None) -> np.random.Generator:
     """The Generator a ``generator`` argument stands for.
 
+    >>> import numpy as np, maligrad as mg
+    >>> g = np.random.default_rng(1)
+    >>> mg.random.generator_or_default(g) is g
+    True
+    >>> a = mg.random.generator_or_default(7).integers(100)
+    >>> bool(a == np.random.default_rng(7).integers(100))
+    True
+
     Args:
         generator: ``None`` (the default generator, see ``manual_seed``), an ``int`` seed
             (a new ``numpy.random.default_rng(seed)``, so each call with the same seed draws
@@ -51,14 +59,6 @@ def generator_or_default(generator: Any = None) -> np.random.Generator:
     Raises:
         TypeError: for anything else (a bool, a float, a legacy ``RandomState``...).
         ValueError: for a negative seed.
-
-        >>> import numpy as np, maligrad as mg
-        >>> g = np.random.default_rng(1)
-        >>> mg.random.generator_or_default(g) is g
-        True
-        >>> a = mg.random.generator_or_default(7).integers(100)
-        >>> bool(a == np.random.default_rng(7).integers(100))
-        True
     """
     if generator is None:
         return _State.generator
