@@ -64,7 +64,7 @@ class Adam(Optimizer):
             options[name] = check_number(name, options[name])
         betas = options["betas"]
         if isinstance(betas, (str, bytes)) or not isinstance(betas, Sequence) or len(betas) != 2:
-            raise TypeError(f"invalid betas: expected a pair (beta1, beta2), got {betas!r}")
+            raise TypeError(f"invalid betas value: expected a pair (beta1, beta2), got {betas!r}")
         options["betas"] = tuple(
             check_number(f"betas[{i}]", b, 0.0, 1.0, high_open=True) for i, b in enumerate(betas)
         )

@@ -132,7 +132,9 @@ class MultiStepLR(LRScheduler):
         last_epoch: int = -1,
     ) -> None:
         if isinstance(milestones, (str, bytes)) or not isinstance(milestones, Iterable):
-            raise TypeError(f"invalid milestones: expected a list of integers, got {milestones!r}")
+            raise TypeError(
+                f"invalid milestones value: expected a list of integers, got {milestones!r}"
+            )
         self.milestones = sorted(check_int("milestones", m, low=0) for m in milestones)
         self.gamma = check_number("gamma", gamma)
         super().__init__(optimizer, last_epoch)

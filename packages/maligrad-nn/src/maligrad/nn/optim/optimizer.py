@@ -288,12 +288,14 @@ def check_number(
         >>> check_number("momentum", -1.0)
         Traceback (most recent call last):
         ...
-        ValueError: invalid momentum: expected a finite number >= 0.0, got -1.0
+        ValueError: invalid momentum value: expected a finite number >= 0.0, got -1.0
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-        raise TypeError(f"invalid {name}: expected a number, got {type(value).__name__} {value!r}")
+        raise TypeError(
+            f"invalid {name} value: expected a number, got {type(value).__name__} {value!r}"
+        )
     if isinstance(value, np.complexfloating):
-        raise TypeError(f"invalid {name}: expected a real number, got {value!r}")
+        raise TypeError(f"invalid {name} value: expected a real number, got {value!r}")
     value = float(value)
     parts = []
     if low is not None:
@@ -307,7 +309,7 @@ def check_number(
     if high is not None:
         bad = bad or value > high or (high_open and value == high)
     if bad:
-        raise ValueError(f"invalid {name}: expected {expected}, got {value!r}")
+        raise ValueError(f"invalid {name} value: expected {expected}, got {value!r}")
     return value
 
 
@@ -315,15 +317,17 @@ def check_int(name: str, value: Any, low: int = 1) -> int:
     """Check an integer setting (a size, a step count): an int (not a bool), ``>= low``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(
-            f"invalid {name}: expected an integer, got {type(value).__name__} {value!r}"
+            f"invalid {name} value: expected an integer, got {type(value).__name__} {value!r}"
         )
     if value < low:
-        raise ValueError(f"invalid {name}: expected an integer >= {low}, got {value}")
+        raise ValueError(f"invalid {name} value: expected an integer >= {low}, got {value}")
     return int(value)
 
 
 def check_flag(name: str, value: Any) -> bool:
     """Check a switch (``nesterov``, ``amsgrad``, ``maximize``, ...): a bool."""
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"invalid {name}: expected a bool, got {type(value).__name__} {value!r}")
+        raise TypeError(
+            f"invalid {name} value: expected a bool, got {type(value).__name__} {value!r}"
+        )
     return bool(value)
