@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> float:
         train_set,
         batch_size=args.batch_size,
         shuffle=True,
-        seed=args.seed,
+        generator=args.seed,
         transform=Compose([*augment, *normalize]),
     )
     # Training accuracy is measured on at most 10,000 training images, to keep epochs short.
