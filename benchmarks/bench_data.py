@@ -75,7 +75,7 @@ def workloads(quick: bool) -> list[Workload]:
         mdata.ArrayDataset(images, labels),
         batch_size=BATCH,
         shuffle=True,
-        seed=0,
+        generator=0,
         transform=transform,
     )
     ref_rng = np.random.default_rng(0)
