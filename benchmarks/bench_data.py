@@ -65,13 +65,17 @@ def workloads(quick: bool) -> list[Workload]:
     images = rng.integers(0, 256, size=(n, 1, 28, 28), dtype=np.uint8)
     labels = rng.integers(0, 10, size=n).astype(np.int64)
     transform = mdata.Compose(
-        [mdata.ToFloat(), mdata.Normalize(MEAN, STD), mdata.RandomCrop(28, padding=PAD, rng=1)]
+        [
+            mdata.ToFloat(),
+            mdata.Normalize(MEAN, STD),
+            mdata.RandomCrop(28, padding=PAD, generator=1),
+        ]
     )
     loader = mdata.DataLoader(
         mdata.ArrayDataset(images, labels),
         batch_size=BATCH,
         shuffle=True,
-        seed=0,
+        generator=0,
         transform=transform,
     )
     ref_rng = np.random.default_rng(0)

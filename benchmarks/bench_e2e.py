@@ -34,7 +34,7 @@ def workloads(quick: bool = False) -> list[Workload]:
         dataset,
         batch_size=64,
         shuffle=True,
-        seed=0,
+        generator=0,
         transform=Compose([ToFloat(), Normalize(MEAN, STD)]),
     )
     rng = np.random.default_rng(0)

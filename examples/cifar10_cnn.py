@@ -55,14 +55,14 @@ def main(argv: list[str] | None = None) -> float:
     rng = np.random.default_rng(0)
     augment = Compose(
         [
-            RandomCrop(32, padding=4, rng=rng),
-            RandomHorizontalFlip(rng=rng),
+            RandomCrop(32, padding=4, generator=rng),
+            RandomHorizontalFlip(generator=rng),
             ToFloat(),
             Normalize(MEAN, STD),
         ]
     )
     prep = Compose([ToFloat(), Normalize(MEAN, STD)])
-    loader = DataLoader(train, batch_size=64, shuffle=True, seed=0, transform=augment)
+    loader = DataLoader(train, batch_size=64, shuffle=True, generator=0, transform=augment)
     model = cnn()
     optimizer = nn.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=5e-4)
     for epoch in range(args.epochs):

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> float:
     mg.manual_seed(0)
     train, test = train_test(FashionMNIST, (1, 28, 28), args.fake_data, args.limit)
     prep = Compose([ToFloat(), Normalize(0.2860, 0.3530)])
-    loader = DataLoader(train, batch_size=64, shuffle=True, seed=0, transform=prep)
+    loader = DataLoader(train, batch_size=64, shuffle=True, generator=0, transform=prep)
     model = cnn()
     optimizer = nn.optim.Adam(model.parameters(), lr=2e-3)
     for epoch in range(args.epochs):

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> float:
     if args.limit:
         train = train.from_arrays(train.images[: args.limit], train.labels[: args.limit])
     prep = Compose([ToFloat(), Normalize(0.1307, 0.3081)])
-    loader = DataLoader(train, batch_size=64, shuffle=True, seed=0, transform=prep)
+    loader = DataLoader(train, batch_size=64, shuffle=True, generator=0, transform=prep)
 
     model = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
     optimizer = nn.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)

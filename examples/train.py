@@ -350,14 +350,14 @@ def main(argv: list[str] | None = None) -> float:
     augment_rng = np.random.default_rng(args.seed + 1)
     if args.dataset == "cifar10":
         augment = [
-            RandomCrop(in_shape[1], padding=4, rng=augment_rng),
-            RandomHorizontalFlip(rng=augment_rng),
+            RandomCrop(in_shape[1], padding=4, generator=augment_rng),
+            RandomHorizontalFlip(generator=augment_rng),
         ]
     train_loader = DataLoader(
         train_set,
         batch_size=args.batch_size // world,  # the global batch, split over the ranks
         shuffle=True,
-        seed=args.seed,
+        generator=args.seed,
         transform=Compose([*augment, *normalize]),
         num_replicas=world,
         rank=rank,

@@ -46,23 +46,23 @@ def test_unshuffled_order_and_pairs():
 
 def test_shuffle_covers_once_reproducible_and_new_each_epoch():
     ds = _dataset(100)
-    loader = DataLoader(ds, batch_size=16, shuffle=True, seed=123)
+    loader = DataLoader(ds, batch_size=16, shuffle=True, generator=123)
     epochs = [np.concatenate([y for _, y in loader]) for _ in range(3)]
     for order in epochs:
         assert sorted(order.tolist()) == list(range(100))
     assert not np.array_equal(epochs[0], epochs[1])
     assert not np.array_equal(epochs[1], epochs[2])
-    again = DataLoader(ds, batch_size=16, shuffle=True, seed=123)
+    again = DataLoader(ds, batch_size=16, shuffle=True, generator=123)
     for order in epochs:
         np.testing.assert_array_equal(np.concatenate([y for _, y in again]), order)
     expected = np.random.default_rng(123).permutation(100)
     np.testing.assert_array_equal(epochs[0], expected)
-    gen_loader = DataLoader(ds, batch_size=16, shuffle=True, seed=np.random.default_rng(123))
+    gen_loader = DataLoader(ds, batch_size=16, shuffle=True, generator=np.random.default_rng(123))
     np.testing.assert_array_equal(np.concatenate([y for _, y in gen_loader]), expected)
 
 
 def test_pairs_stay_aligned_under_shuffle():
-    for x, y in DataLoader(_dataset(50), batch_size=7, shuffle=True, seed=0):
+    for x, y in DataLoader(_dataset(50), batch_size=7, shuffle=True, generator=0):
         np.testing.assert_array_equal(x, y * 10)
 
 
@@ -92,7 +92,7 @@ def test_array_datasets_use_one_gather_per_batch(monkeypatch):
     ds = _dataset(20)
     calls = []
     monkeypatch.setattr(ArrayDataset, "__getitem__", lambda self, i: calls.append(i))
-    assert len(list(DataLoader(ds, batch_size=8, shuffle=True, seed=1))) == 3
+    assert len(list(DataLoader(ds, batch_size=8, shuffle=True, generator=1))) == 3
     assert calls == []
 
 
@@ -133,14 +133,14 @@ def test_array_dataset_and_subset():
 
 def test_random_split():
     ds = _dataset(10)
-    a, b, c = random_split(ds, [5, 3, 2], seed=0)
+    a, b, c = random_split(ds, [5, 3, 2], generator=0)
     assert (len(a), len(b), len(c)) == (5, 3, 2)
     together = np.concatenate([s.indices for s in (a, b, c)])
     assert sorted(together.tolist()) == list(range(10))
-    a2, _, _ = random_split(ds, [5, 3, 2], seed=0)
+    a2, _, _ = random_split(ds, [5, 3, 2], generator=0)
     np.testing.assert_array_equal(a.indices, a2.indices)
     np.testing.assert_array_equal(a.indices, np.random.default_rng(0).permutation(10)[:5])
-    assert [len(s) for s in random_split(_dataset(11), [0.5, 0.5], seed=1)] == [6, 5]
+    assert [len(s) for s in random_split(_dataset(11), [0.5, 0.5], generator=1)] == [6, 5]
     with pytest.raises(ValueError, match="do not add up"):
         random_split(ds, [5, 4])
     with pytest.raises(ValueError, match="fractions summing to 1"):
@@ -164,7 +164,7 @@ def test_to_float_and_normalize_known_values():
 
 def test_random_crop_known_windows():
     x = np.arange(2 * 1 * 3 * 3, dtype=np.float32).reshape(2, 1, 3, 3)
-    crop = RandomCrop(3, padding=1, rng=7)
+    crop = RandomCrop(3, padding=1, generator=7)
     out = crop(x)
     rng = np.random.default_rng(7)
     top, left = rng.integers(0, 3, size=2), rng.integers(0, 3, size=2)
@@ -173,9 +173,9 @@ def test_random_crop_known_windows():
         expected = padded[i, :, top[i] : top[i] + 3, left[i] : left[i] + 3]
         np.testing.assert_array_equal(out[i], expected)
     assert out.shape == (2, 1, 3, 3) and out.dtype == np.float32
-    same = RandomCrop(3, padding=0, rng=0)(x)
+    same = RandomCrop(3, padding=0, generator=0)(x)
     np.testing.assert_array_equal(same, x)
-    small = RandomCrop((2, 1), rng=0)(x)
+    small = RandomCrop((2, 1), generator=0)(x)
     assert small.shape == (2, 1, 2, 1)
     with pytest.raises(ValueError, match="larger than the padded image"):
         RandomCrop(5, padding=0)(x)
@@ -183,8 +183,8 @@ def test_random_crop_known_windows():
 
 def test_random_crop_is_seeded_and_varies():
     x = np.random.default_rng(0).integers(0, 255, (64, 3, 8, 8), dtype=np.uint8)
-    a = RandomCrop(8, padding=2, rng=3)(x)
-    b = RandomCrop(8, padding=2, rng=3)(x)
+    a = RandomCrop(8, padding=2, generator=3)(x)
+    b = RandomCrop(8, padding=2, generator=3)(x)
     np.testing.assert_array_equal(a, b)
     assert a.dtype == np.uint8
     shifted = [not np.array_equal(a[i], x[i]) for i in range(64)]
@@ -195,7 +195,7 @@ def test_random_horizontal_flip():
     x = np.arange(8, dtype=np.uint8).reshape(4, 1, 1, 2)
     np.testing.assert_array_equal(RandomHorizontalFlip(p=1.0)(x), x[..., ::-1])
     np.testing.assert_array_equal(RandomHorizontalFlip(p=0.0)(x), x)
-    out = RandomHorizontalFlip(rng=5)(x)
+    out = RandomHorizontalFlip(generator=5)(x)
     flipped = np.random.default_rng(5).random(4) < 0.5
     for i in range(4):
         np.testing.assert_array_equal(out[i], x[i, ..., ::-1] if flipped[i] else x[i])
@@ -220,11 +220,11 @@ def test_compose_never_modifies_the_callers_array():
 
 
 def test_random_crop_reuses_its_buffer_correctly():
-    crop = RandomCrop(2, padding=1, fill=-1, rng=0)
+    crop = RandomCrop(2, padding=1, fill=-1, generator=0)
     for n in (3, 5, 3):  # batch sizes change, as with a short last batch
         x = np.random.default_rng(n).random((n, 2, 2, 2)).astype(np.float32)
         rng = np.random.default_rng(0)
-        crop.rng = rng
+        crop.generator = rng
         out = crop(x)
         check = np.random.default_rng(0)
         top, left = check.integers(0, 3, size=n), check.integers(0, 3, size=n)
@@ -245,3 +245,46 @@ def test_normalize_checks_channels_against_the_batch() -> None:
         three(np.zeros((2, 1, 4, 4), np.float32))
     out = Normalize([0.5], [0.5])(np.ones((2, 3, 1, 1), np.float32))  # one value fits all
     np.testing.assert_array_equal(out, np.ones((2, 3, 1, 1)))
+
+
+@pytest.mark.parametrize(
+    ("new", "old"),
+    [
+        (
+            lambda: [b[1].tolist() for b in DataLoader(_dataset(9), 4, True, generator=3)],
+            lambda: [b[1].tolist() for b in DataLoader(_dataset(9), 4, True, seed=3)],
+        ),
+        (
+            lambda: [s.indices.tolist() for s in random_split(_dataset(9), [5, 4], generator=3)],
+            lambda: [s.indices.tolist() for s in random_split(_dataset(9), [5, 4], seed=3)],
+        ),
+        (
+            lambda: RandomCrop(2, padding=1, generator=3)(np.ones((4, 1, 2, 2))).tolist(),
+            lambda: RandomCrop(2, padding=1, rng=3)(np.ones((4, 1, 2, 2))).tolist(),
+        ),
+        (
+            lambda: RandomHorizontalFlip(generator=3)(np.arange(8.0).reshape(4, 1, 1, 2)).tolist(),
+            lambda: RandomHorizontalFlip(rng=3)(np.arange(8.0).reshape(4, 1, 1, 2)).tolist(),
+        ),
+    ],
+)
+def test_old_random_keywords_still_work_with_a_deprecation_warning(new, old):
+    with pytest.warns(DeprecationWarning, match="use generator="):
+        before = old()
+    assert before == new()
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "text"),
+    [
+        (lambda: DataLoader(_dataset(4), generator=1, seed=1), TypeError, "generator="),
+        (lambda: RandomCrop(2, generator=1, rng=1), TypeError, "generator="),
+        (lambda: DataLoader(_dataset(4), generator=1.5), TypeError, "generator"),
+        (lambda: DataLoader(_dataset(4), generator=True), TypeError, "generator"),
+        (lambda: random_split(_dataset(4), [2, 2], generator="0"), TypeError, "generator"),
+        (lambda: RandomHorizontalFlip(generator=-1), ValueError, "generator"),
+    ],
+)
+def test_bad_generator_arguments_are_refused_by_name(call, exc, text):
+    with pytest.raises(exc, match=text):
+        call()

@@ -21,10 +21,10 @@ def epoch(loader: DataLoader) -> list[int]:
 def test_shares_are_disjoint_cover_and_equal(n: int, replicas: int, batch: int, shuffle: bool):
     ds = ArrayDataset(np.arange(n), np.zeros(n))
     loaders = [
-        DataLoader(ds, batch, shuffle=shuffle, seed=4, num_replicas=replicas, rank=r)
+        DataLoader(ds, batch, shuffle=shuffle, generator=4, num_replicas=replicas, rank=r)
         for r in range(replicas)
     ]
-    whole = DataLoader(ds, 1, shuffle=shuffle, seed=4)
+    whole = DataLoader(ds, 1, shuffle=shuffle, generator=4)
     for _ in range(2):  # two epochs: every replica draws the same new order
         order = epoch(whole)
         shares = [epoch(loader) for loader in loaders]
@@ -41,15 +41,15 @@ def test_shares_are_disjoint_cover_and_equal(n: int, replicas: int, batch: int, 
 def test_global_batches_match_one_process() -> None:
     """Step i of 2 replicas with batch 4 each sees the samples of step i of one with 8."""
     ds = ArrayDataset(np.arange(32), np.zeros(32))
-    one = [set(x.tolist()) for x, _ in DataLoader(ds, 8, shuffle=True, seed=1)]
-    two = [DataLoader(ds, 4, shuffle=True, seed=1, num_replicas=2, rank=r) for r in (0, 1)]
+    one = [set(x.tolist()) for x, _ in DataLoader(ds, 8, shuffle=True, generator=1)]
+    two = [DataLoader(ds, 4, shuffle=True, generator=1, num_replicas=2, rank=r) for r in (0, 1)]
     steps = [set(a.tolist()) | set(b.tolist()) for (a, _), (b, _) in zip(*two)]
     assert steps == one
 
 
 def test_set_epoch_reseeds_the_same_on_every_replica() -> None:
     ds = ArrayDataset(np.arange(20), np.zeros(20))
-    loaders = [DataLoader(ds, 20, shuffle=True, seed=7, num_replicas=2, rank=r) for r in (0, 1)]
+    loaders = [DataLoader(ds, 20, shuffle=True, generator=7, num_replicas=2, rank=r) for r in (0, 1)]
     orders = {}
     for e in (0, 1, 0):
         for loader in loaders:

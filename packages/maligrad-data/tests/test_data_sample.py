@@ -25,7 +25,7 @@ def test_sample_shapes_and_balance():
     assert train.images.max() == 255 and 25 < train.images.mean() < 40  # real digits
     assert train.indices.max() < 60000 and test.indices.max() < 10000
     assert len(np.unique(train.indices)) == 6000
-    x, y = next(iter(DataLoader(train, batch_size=32, shuffle=True, seed=0)))
+    x, y = next(iter(DataLoader(train, batch_size=32, shuffle=True, generator=0)))
     assert x.shape == (32, 1, 28, 28) and y.shape == (32,)
 
 

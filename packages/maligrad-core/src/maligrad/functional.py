@@ -1,7 +1,11 @@
 """Functional transforms of a Python function of Variables: vjp, jvp, jacobian, hessian, hvp.
 
-They are built on :func:`maligrad.grad`, so they work for any function made of maligrad
+They are built on ``maligrad.grad``, so they work for any function made of maligrad
 ops. ``inputs`` is a Variable, an array, or a tuple of them; results mirror that shape.
+
+This is PyTorch's ``torch.autograd.functional`` (transforms of a whole function); the
+stateless layer functions (``relu``, ``conv2d``, ...) are ``maligrad.nn.functional``, as
+``torch.nn.functional``.
 
     >>> import numpy as np
     >>> from maligrad import functional as F
@@ -22,6 +26,8 @@ from maligrad.autograd import grad
 from maligrad.grad_mode import enable_grad
 from maligrad.ops.join import stack
 from maligrad.variable import Variable
+
+__all__ = ["hessian", "hvp", "jacobian", "jvp", "vjp"]
 
 
 def _prepare(inputs: Any, create_graph: bool) -> tuple[tuple[Variable, ...], bool]:

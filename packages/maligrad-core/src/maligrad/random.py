@@ -1,8 +1,12 @@
 """The default random number generator, and ``manual_seed`` to make a run reproducible.
 
-Everything random in maligrad (initialisers, dropout, shuffling helpers) takes an optional
-``numpy.random.Generator``; when none is given it draws from :func:`default_generator`,
-which ``manual_seed`` resets::
+Public API (what maligrad-nn and user code may use): ``manual_seed``,
+``default_generator`` and ``generator_or_default``. Everything random in maligrad
+(initialisers, dropout, layers that initialise themselves) takes an optional ``generator``
+argument, as PyTorch does: ``None`` draws from ``default_generator`` (which
+``manual_seed`` resets), an ``int`` seeds a new ``numpy.random.Generator``, and a
+``numpy.random.Generator`` is used as it is. ``generator_or_default`` turns such an
+argument into the Generator to draw from::
 
     >>> import maligrad as mg
     >>> _ = mg.manual_seed(0)
@@ -14,7 +18,11 @@ which ``manual_seed`` resets::
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
+__all__ = ["default_generator", "generator_or_default", "manual_seed"]
 
 
 class _State:
@@ -32,6 +40,35 @@ def default_generator() -> np.random.Generator:
     return _State.generator
 
 
-def generator_or_default(generator: np.random.Generator | None) -> np.random.Generator:
-    """``generator`` itself, or the default one when it is None."""
-    return _State.generator if generator is None else generator
+def generator_or_default(generator: Any = None) -> np.random.Generator:
+    """The Generator a ``generator`` argument stands for.
+
+    >>> import numpy as np, maligrad as mg
+    >>> g = np.random.default_rng(1)
+    >>> mg.random.generator_or_default(g) is g
+    True
+    >>> a = mg.random.generator_or_default(7).integers(100)
+    >>> bool(a == np.random.default_rng(7).integers(100))
+    True
+
+    Args:
+        generator: ``None`` (the default generator, see ``manual_seed``), an ``int`` seed
+            (a new ``numpy.random.default_rng(seed)``, so each call with the same seed draws
+            the same numbers) or a ``numpy.random.Generator`` (returned as it is).
+
+    Raises:
+        TypeError: for anything else (a bool, a float, a legacy ``RandomState``...).
+        ValueError: for a negative seed.
+    """
+    if generator is None:
+        return _State.generator
+    if isinstance(generator, np.random.Generator):
+        return generator
+    if isinstance(generator, (int, np.integer)) and not isinstance(generator, (bool, np.bool_)):
+        if generator < 0:
+            raise ValueError(f"generator: a seed must be non-negative, got {generator}")
+        return np.random.default_rng(int(generator))
+    raise TypeError(
+        "generator must be None, an int seed or a numpy.random.Generator, got "
+        f"{type(generator).__name__}"
+    )

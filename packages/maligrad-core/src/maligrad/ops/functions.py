@@ -1,6 +1,8 @@
 """Function forms of the ops, as in numpy: ``maligrad.exp(x)``, ``maligrad.sum(x, axis=0)``.
 
-Each accepts a Variable (or anything ``Variable()`` accepts) and calls one op.
+Each accepts a Variable (or anything ``Variable()`` accepts) and calls one op. A private
+module: use these names from ``maligrad``; it is unrelated to ``maligrad.functional``
+(function transforms) and ``maligrad.nn.functional`` (layer functions).
 
     >>> import numpy as np
     >>> import maligrad as mg

@@ -7,7 +7,7 @@ Example::
 
     >>> from maligrad.data import DataLoader, Normalize, ToFloat, Compose, mnist_sample
     >>> train = mnist_sample(train=True)              # bundled real MNIST, no download
-    >>> loader = DataLoader(train, batch_size=128, shuffle=True, seed=0,
+    >>> loader = DataLoader(train, batch_size=128, shuffle=True, generator=0,
     ...                     transform=Compose([ToFloat(), Normalize(0.1307, 0.3081)]))
     >>> x, y = next(iter(loader))
     >>> x.shape, x.dtype, y.dtype

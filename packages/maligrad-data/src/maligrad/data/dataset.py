@@ -1,5 +1,10 @@
 """The ``Dataset`` protocol and the generic datasets: ``ArrayDataset``, ``Subset``, splits.
 
+This module holds what any dataset is built from (the protocol, array-backed datasets,
+subsets, ``random_split``, batching helpers); ``maligrad.data.datasets`` holds the concrete
+downloadable datasets (MNIST, Fashion-MNIST, CIFAR), as ``torch.utils.data`` and
+``torchvision.datasets`` are split.
+
 A dataset is anything with ``__len__`` and ``__getitem__(i)``. Datasets backed by arrays
 also define ``__getitems__(indices)``, which takes an int64 index array and returns a
 whole batch at once; :class:`~maligrad.data.loader.DataLoader` uses it to batch without a
@@ -13,7 +18,7 @@ Example::
     >>> x, y = ds[3]
     >>> len(ds), x.tolist(), int(y)
     (10, [3], 1)
-    >>> train, val = random_split(ds, [8, 2], seed=0)
+    >>> train, val = random_split(ds, [8, 2], generator=0)
     >>> len(train), len(val)
     (8, 2)
 """
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -39,11 +45,39 @@ class Dataset(Protocol):
     def __getitem__(self, index: int) -> Any: ...
 
 
-def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
-    """``seed`` as a ``numpy.random.Generator`` (a Generator is returned as is)."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(seed)
+def as_generator(generator: int | np.random.Generator | None = None) -> np.random.Generator:
+    """A ``generator`` argument as a ``numpy.random.Generator``.
+
+    A Generator is returned as is, an int seeds a new one, ``None`` gives a new one seeded
+    from fresh entropy (maligrad-data does not depend on the core, so it does not draw from
+    ``maligrad.random``'s default generator). Anything else is a TypeError.
+    """
+    if isinstance(generator, np.random.Generator):
+        return generator
+    if generator is None:
+        return np.random.default_rng()
+    if isinstance(generator, (int, np.integer)) and not isinstance(generator, (bool, np.bool_)):
+        if generator < 0:
+            raise ValueError(f"generator: a seed must be non-negative, got {generator}")
+        return np.random.default_rng(int(generator))
+    raise TypeError(
+        "generator must be None, an int seed or a numpy.random.Generator, got "
+        f"{type(generator).__name__}"
+    )
+
+
+def renamed_keyword(old: str, old_value: Any, new: str, new_value: Any, where: str) -> Any:
+    """The value of a keyword renamed ``old`` -> ``new``: warn when the old one is used."""
+    if old_value is None:
+        return new_value
+    if new_value is not None:
+        raise TypeError(f"{where} got both {new}= and its old name {old}=; pass only {new}=")
+    warnings.warn(
+        f"{where}: the {old}= keyword is deprecated, use {new}= (same meaning)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return old_value
 
 
 class ArrayDataset:
@@ -146,14 +180,18 @@ def get_batch(dataset: Dataset, indices: np.ndarray) -> Any:
 def random_split(
     dataset: Dataset,
     lengths: Sequence[int | float],
+    generator: int | np.random.Generator | None = None,
+    *,
     seed: int | np.random.Generator | None = None,
 ) -> list[Subset]:
     """Split ``dataset`` into non-overlapping random subsets of the given ``lengths``.
 
     ``lengths`` are counts that sum to ``len(dataset)``, or fractions that sum to 1 (the
-    remainder of rounding down goes to the first subsets, one each). ``seed`` makes the
-    split reproducible.
+    remainder of rounding down goes to the first subsets, one each). ``generator`` (an int
+    seed or a ``numpy.random.Generator``) makes the split reproducible; ``seed=`` is its
+    deprecated old name.
     """
+    generator = renamed_keyword("seed", seed, "generator", generator, "random_split")
     check_dataset(dataset)
     n = len(dataset)
     if isinstance(lengths, (str, bytes)) or not hasattr(lengths, "__iter__"):
@@ -178,6 +216,6 @@ def random_split(
         raise ValueError(f"lengths must be counts summing to {n} or fractions summing to 1")
     if any(c < 0 for c in counts) or sum(counts) != n:
         raise ValueError(f"lengths {lengths} do not add up to the dataset length {n}")
-    order = as_generator(seed).permutation(n)
+    order = as_generator(generator).permutation(n)
     bounds = np.cumsum([0, *counts])
     return [Subset(dataset, order[a:b]) for a, b in itertools.pairwise(bounds)]

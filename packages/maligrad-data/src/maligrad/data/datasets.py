@@ -1,5 +1,9 @@
 """MNIST, Fashion-MNIST, CIFAR-10 and CIFAR-100 as uint8 NCHW images and int64 labels.
 
+The concrete, downloadable datasets (as ``torchvision.datasets``); the generic building
+blocks they rest on (the ``Dataset`` protocol, ``ArrayDataset``, ``Subset``,
+``random_split``) are in ``maligrad.data.dataset``.
+
 Each class takes ``(root=None, train=True, download=True)``: files are looked up in the
 cache folder (``root``, else ``$MALIGRAD_DATA_DIR``, else ``pooch.os_cache("maligrad")``),
 verified by sha256, downloaded from the mirrors when missing or bad, then parsed. A

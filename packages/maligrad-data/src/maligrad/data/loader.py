@@ -9,7 +9,7 @@ Example::
     >>> import numpy as np
     >>> from maligrad.data import ArrayDataset, DataLoader
     >>> ds = ArrayDataset(np.arange(10), np.arange(10) * 10)
-    >>> loader = DataLoader(ds, batch_size=4, shuffle=True, seed=0)
+    >>> loader = DataLoader(ds, batch_size=4, shuffle=True, generator=0)
     >>> len(loader), [x.tolist() for x, _ in loader]
     (3, [[4, 6, 2, 7], [3, 5, 9, 0], [8, 1]])
 """
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ._checks import check_bool, check_dataset
-from .dataset import Dataset, as_generator, get_batch
+from .dataset import Dataset, as_generator, get_batch, renamed_keyword
 from .transforms import Transform
 
 
@@ -30,7 +30,8 @@ class DataLoader:
     """Iterate over ``dataset`` in batches of ``batch_size``.
 
     ``shuffle`` draws a new permutation every epoch (every ``iter()``) from one
-    generator made from ``seed`` (an int or a ``numpy.random.Generator``), so a seeded
+    generator made from ``generator`` (an int seed or a ``numpy.random.Generator``;
+    ``seed=`` is its deprecated old name), so a seeded
     loader gives the same sequence of epochs each run and a different order each epoch.
     ``drop_last`` drops a final short batch. ``transform`` is applied to the first array
     of each batch (the inputs); the others (labels) pass through.
@@ -50,12 +51,15 @@ class DataLoader:
         batch_size: int = 1,
         shuffle: bool = False,
         drop_last: bool = False,
-        seed: int | np.random.Generator | None = None,
+        generator: int | np.random.Generator | None = None,
         transform: Transform | None = None,
         num_replicas: int | None = None,
         rank: int | None = None,
+        *,
+        seed: int | np.random.Generator | None = None,
     ) -> None:
         check_dataset(dataset)
+        generator = renamed_keyword("seed", seed, "generator", generator, "DataLoader")
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
             raise TypeError(f"batch_size must be an int, got {batch_size!r}")
         if batch_size <= 0:
@@ -69,12 +73,14 @@ class DataLoader:
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.num_replicas, self.rank = _check_replicas(num_replicas, rank)
-        if seed is None and self.num_replicas is not None:
-            seed = 0  # every replica must draw the same order
-        self.generator = as_generator(seed)
+        if generator is None and self.num_replicas is not None:
+            generator = 0  # every replica must draw the same order
+        self.generator = as_generator(generator)
         self.transform = transform
         self.epoch: int | None = None
-        self._epoch_seed: int | None = int(seed) if isinstance(seed, (int, np.integer)) else None
+        self._epoch_seed: int | None = (
+            int(generator) if isinstance(generator, (int, np.integer)) else None
+        )
 
     def set_epoch(self, epoch: int) -> None:
         """Seed the next epochs' shuffle from ``(seed, epoch)``: the same on every replica."""

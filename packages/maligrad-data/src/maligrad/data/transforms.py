@@ -1,15 +1,15 @@
 """Batch transforms: whole NCHW batches at once, vectorised, random ones seeded.
 
 Each transform is a callable taking a batch array and returning a new one (the input
-is never modified). Random transforms take ``rng``: a ``numpy.random.Generator`` or an
-int seed (``None`` draws fresh entropy).
+is never modified). Random transforms take ``generator``: a ``numpy.random.Generator`` or
+an int seed (``None`` draws fresh entropy); ``rng=`` is its deprecated old name.
 
 Example::
 
     >>> import numpy as np
     >>> from maligrad.data.transforms import Compose, Normalize, RandomCrop, ToFloat
     >>> batch = np.full((2, 1, 4, 4), 255, dtype=np.uint8)
-    >>> t = Compose([ToFloat(), Normalize(0.5, 0.5), RandomCrop(4, padding=1, rng=0)])
+    >>> t = Compose([ToFloat(), Normalize(0.5, 0.5), RandomCrop(4, padding=1, generator=0)])
     >>> out = t(batch)
     >>> out.shape, out.dtype, float(out.max())
     ((2, 1, 4, 4), dtype('float32'), 1.0)
@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ._checks import check_batch, check_int, check_real
-from .dataset import as_generator
+from .dataset import as_generator, renamed_keyword
 
 Transform = Callable[[np.ndarray], np.ndarray]
 
@@ -151,7 +151,7 @@ class RandomCrop:
     array (kept between calls) and the windows are gathered in one indexing operation.
 
     >>> x = np.arange(4, dtype=np.float32).reshape(1, 1, 2, 2)
-    >>> RandomCrop(2, padding=0, rng=0)(x).ravel()
+    >>> RandomCrop(2, padding=0, generator=0)(x).ravel()
     array([0., 1., 2., 3.], dtype=float32)
     """
 
@@ -160,8 +160,11 @@ class RandomCrop:
         size: int | tuple[int, int],
         padding: int = 0,
         fill: float = 0,
+        generator: int | np.random.Generator | None = None,
+        *,
         rng: int | np.random.Generator | None = None,
     ) -> None:
+        generator = renamed_keyword("rng", rng, "generator", generator, "RandomCrop")
         sizes = (size, size) if not isinstance(size, (tuple, list)) else tuple(size)
         if len(sizes) != 2:
             raise ValueError(f"size must be a positive int or (h, w), got {size}")
@@ -172,7 +175,7 @@ class RandomCrop:
             raise ValueError(f"padding must be >= 0, got {padding}")
         self.padding = int(padding)
         self.fill = check_real(fill, "fill")
-        self.rng = as_generator(rng)
+        self.generator = as_generator(generator)
         self._buffers: dict[tuple, np.ndarray] = {}  # padded scratch arrays, borders = fill
 
     returns_new_array = True
@@ -203,8 +206,8 @@ class RandomCrop:
             raise ValueError(
                 f"crop {self.size} is larger than the padded image ({height}, {width})"
             )
-        top = self.rng.integers(0, height - h + 1, size=n)
-        left = self.rng.integers(0, width - w + 1, size=n)
+        top = self.generator.integers(0, height - h + 1, size=n)
+        left = self.generator.integers(0, width - w + 1, size=n)
         # every h x w window of every image: sliding_window_view without its overhead
         s0, s1, s2, s3 = padded.strides
         windows: np.ndarray = np.ndarray(
@@ -228,11 +231,18 @@ class RandomHorizontalFlip:
     array([2, 1], dtype=uint8)
     """
 
-    def __init__(self, p: float = 0.5, rng: int | np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        p: float = 0.5,
+        generator: int | np.random.Generator | None = None,
+        *,
+        rng: int | np.random.Generator | None = None,
+    ) -> None:
+        generator = renamed_keyword("rng", rng, "generator", generator, "RandomHorizontalFlip")
         if not 0.0 <= check_real(p, "p") <= 1.0:
             raise ValueError(f"p must be in [0, 1], got {p}")
         self.p = p
-        self.rng = as_generator(rng)
+        self.generator = as_generator(generator)
 
     returns_new_array = True
 
@@ -240,7 +250,7 @@ class RandomHorizontalFlip:
         x = check_batch(x, "RandomHorizontalFlip")
         if x.ndim < 1:
             raise ValueError("RandomHorizontalFlip expects a batch (N, ..., W), got a 0-d array")
-        flip = self.rng.random(x.shape[0]) < self.p
+        flip = self.generator.random(x.shape[0]) < self.p
         out = x.copy()
         out[flip] = x[flip][..., ::-1]
         return out

@@ -8,11 +8,9 @@ array([0.], dtype=float32)
 
 from __future__ import annotations
 
-from maligrad import Variable
+from maligrad import Variable, sigmoid, tanh
 from maligrad.nn.functional import activation as A
 from maligrad.nn.module import Module
-from maligrad.ops.elementwise import Sigmoid as _Sigmoid
-from maligrad.ops.elementwise import Tanh as _Tanh
 
 
 class ReLU(Module):
@@ -72,14 +70,14 @@ class Tanh(Module):
     """Hyperbolic tangent."""
 
     def forward(self, input: Variable) -> Variable:
-        return _Tanh.apply(input)
+        return tanh(input)
 
 
 class Sigmoid(Module):
     """``1 / (1 + e^-x)``."""
 
     def forward(self, input: Variable) -> Variable:
-        return _Sigmoid.apply(input)
+        return sigmoid(input)
 
 
 class Softmax(Module):

@@ -31,7 +31,7 @@ class Embedding(Module):
         padding_idx: this row starts at zero and receives no gradient.
         max_norm: rows looked up with a larger ``norm_type``-norm are renormalised in place.
         _weight: optional initial table.
-        generator: optional ``numpy.random.Generator`` for the initialisation.
+        generator: optional ``int`` seed or ``numpy.random.Generator`` for the initialisation.
     """
 
     def __init__(
@@ -43,7 +43,7 @@ class Embedding(Module):
         norm_type: float = 2.0,
         _weight: Any = None,
         dtype: Any = None,
-        generator: np.random.Generator | None = None,
+        generator: int | np.random.Generator | None = None,
     ) -> None:
         super().__init__()
         if padding_idx is not None:
@@ -69,7 +69,7 @@ class Embedding(Module):
                 )
             self.weight = Parameter(w)
 
-    def reset_parameters(self, generator: np.random.Generator | None = None) -> None:
+    def reset_parameters(self, generator: int | np.random.Generator | None = None) -> None:
         init.normal_(self.weight, generator=generator)
         if self.padding_idx is not None:
             with no_grad():

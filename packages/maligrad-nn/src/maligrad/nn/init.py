@@ -1,8 +1,9 @@
 """Initialisers: fill a Variable or Parameter in place, outside the graph.
 
-Every function writes under ``no_grad``, bumps the version counter, returns its argument
-and takes an optional ``numpy.random.Generator`` (default: the process generator that
-``maligrad.manual_seed`` reseeds). The rules are PyTorch's:
+Every function writes under ``no_grad`` with ``copy_`` (which bumps the version counter),
+returns its argument and takes an optional ``generator``: an ``int`` seed or a
+``numpy.random.Generator`` (default: the process generator that ``maligrad.manual_seed``
+reseeds; see ``maligrad.random.generator_or_default``). The rules are PyTorch's:
 
     xavier_uniform_  : U(-a, a),  a = gain * sqrt(6 / (fan_in + fan_out))
     xavier_normal_   : N(0, s^2), s = gain * sqrt(2 / (fan_in + fan_out))
@@ -99,7 +100,10 @@ def _calculate_correct_fan(tensor: Any, mode: str) -> int:
 
 
 def uniform_(
-    tensor: Variable, a: float = 0.0, b: float = 1.0, generator: np.random.Generator | None = None
+    tensor: Variable,
+    a: float = 0.0,
+    b: float = 1.0,
+    generator: int | np.random.Generator | None = None,
 ) -> Variable:
     """Fill with draws from ``U(a, b)``."""
     _check(tensor, "uniform_")
@@ -111,7 +115,7 @@ def normal_(
     tensor: Variable,
     mean: float = 0.0,
     std: float = 1.0,
-    generator: np.random.Generator | None = None,
+    generator: int | np.random.Generator | None = None,
 ) -> Variable:
     """Fill with draws from ``N(mean, std^2)``."""
     _check(tensor, "normal_")
@@ -125,7 +129,7 @@ def trunc_normal_(
     std: float = 1.0,
     a: float = -2.0,
     b: float = 2.0,
-    generator: np.random.Generator | None = None,
+    generator: int | np.random.Generator | None = None,
 ) -> Variable:
     """Fill with ``N(mean, std^2)`` draws restricted to ``[a, b]`` (by rejection)."""
     _check(tensor, "trunc_normal_")
@@ -165,7 +169,7 @@ def eye_(tensor: Variable) -> Variable:
 
 
 def xavier_uniform_(
-    tensor: Variable, gain: float = 1.0, generator: np.random.Generator | None = None
+    tensor: Variable, gain: float = 1.0, generator: int | np.random.Generator | None = None
 ) -> Variable:
     """Glorot uniform: ``U(-a, a)`` with ``a = gain * sqrt(6 / (fan_in + fan_out))``."""
     _check(tensor, "xavier_uniform_")
@@ -175,7 +179,7 @@ def xavier_uniform_(
 
 
 def xavier_normal_(
-    tensor: Variable, gain: float = 1.0, generator: np.random.Generator | None = None
+    tensor: Variable, gain: float = 1.0, generator: int | np.random.Generator | None = None
 ) -> Variable:
     """Glorot normal: ``N(0, s^2)`` with ``s = gain * sqrt(2 / (fan_in + fan_out))``."""
     _check(tensor, "xavier_normal_")
@@ -189,7 +193,7 @@ def kaiming_uniform_(
     a: float = 0,
     mode: str = "fan_in",
     nonlinearity: str = "leaky_relu",
-    generator: np.random.Generator | None = None,
+    generator: int | np.random.Generator | None = None,
 ) -> Variable:
     """He uniform: ``U(-b, b)`` with ``b = gain(nonlinearity, a) * sqrt(3 / fan)``."""
     _check(tensor, "kaiming_uniform_")
@@ -205,7 +209,7 @@ def kaiming_normal_(
     a: float = 0,
     mode: str = "fan_in",
     nonlinearity: str = "leaky_relu",
-    generator: np.random.Generator | None = None,
+    generator: int | np.random.Generator | None = None,
 ) -> Variable:
     """He normal: ``N(0, s^2)`` with ``s = gain(nonlinearity, a) / sqrt(fan)``."""
     _check(tensor, "kaiming_normal_")
@@ -217,7 +221,7 @@ def kaiming_normal_(
 
 
 def orthogonal_(
-    tensor: Variable, gain: float = 1.0, generator: np.random.Generator | None = None
+    tensor: Variable, gain: float = 1.0, generator: int | np.random.Generator | None = None
 ) -> Variable:
     """A (semi-)orthogonal matrix, flattened over the trailing dimensions, times ``gain``."""
     _check(tensor, "orthogonal_")

@@ -338,7 +338,8 @@ class Module:
         """Convert floating parameters and buffers to ``dtype`` in place (e.g. np.float64).
 
         The Parameter objects stay the same (optimizers keep working); their gradients are
-        dropped.
+        dropped. As in PyTorch, each gets a new array (``.data`` is replaced, not written
+        into), so the version counter does not move.
         """
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
@@ -348,11 +349,9 @@ class Module:
                 if p.data.dtype != dtype:
                     p.data = p.data.astype(dtype)
                     p.grad = None
-                    p._bump_version()
             for b in self.buffers():
                 if b.data.dtype.kind == "f" and b.data.dtype != dtype:
                     b.data = b.data.astype(dtype)
-                    b._bump_version()
         return self
 
     def double(self) -> Module:
@@ -444,10 +443,10 @@ class Module:
                 f"error(s) in loading state_dict for {type(self).__name__}:\n  "
                 + "\n  ".join(errors)
             )
-        for k, array in arrays.items():
-            target = targets[k]
-            target.data[...] = array
-            target._bump_version()
+        with no_grad():  # copy_ bumps each target's version counter
+            for k, array in arrays.items():
+                target = targets[k]
+                target.copy_(array.astype(target.dtype, copy=False))
         return IncompatibleKeys(missing, unexpected)
 
     # -- repr --------------------------------------------------------------------------

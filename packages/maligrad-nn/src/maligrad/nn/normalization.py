@@ -73,8 +73,7 @@ class _BatchNorm(Module):
         if self.track_running_stats:
             init.zeros_(self.running_mean)
             init.ones_(self.running_var)
-            self.num_batches_tracked.data[...] = 0
-            self.num_batches_tracked._version += 1
+            self.num_batches_tracked.zero_()
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
@@ -94,8 +93,7 @@ class _BatchNorm(Module):
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             nbt = self.num_batches_tracked
-            nbt.data[...] += 1
-            nbt._version += 1
+            nbt.add_(1)
             if self.momentum is None:
                 momentum = 1.0 / float(nbt.data)
         use_batch = self.training or not self.track_running_stats

@@ -15,12 +15,13 @@ array([0.9], dtype=float32)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-from maligrad.nn.optim.optimizer import Optimizer, check_non_negative
+from maligrad import Variable
+from maligrad.nn.optim.optimizer import Optimizer, check_flag, check_number
 
 
 class Adagrad(Optimizer):
@@ -37,9 +38,6 @@ class Adagrad(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        check_non_negative(
-            lr=lr, lr_decay=lr_decay, initial_accumulator_value=initial_accumulator_value
-        )
         defaults = dict(
             lr=lr,
             lr_decay=lr_decay,
@@ -50,36 +48,25 @@ class Adagrad(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One update of every parameter that has a gradient."""
-        loss = self._closure(closure)
-        for group in self.param_groups:
-            lr, lr_decay, wd, eps = (
-                group["lr"],
-                group["lr_decay"],
-                group["weight_decay"],
-                group["eps"],
-            )
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad.data
-                data = p.data
-                if group["maximize"]:
-                    g = -g
-                st = self.state.get(p)
-                if st is None:
-                    init = group["initial_accumulator_value"]
-                    st = {"step": 0, "sum": np.full_like(data, init)}
-                    self.state[p] = st
-                st["step"] += 1
-                if wd:
-                    g = g + wd * data
-                clr = lr / (1 + (st["step"] - 1) * lr_decay)
-                s = st["sum"]
-                s += g * g
-                std = np.sqrt(s)
-                std += eps
-                data -= clr * (g / std)
-                p._bump_version()
-        return loss
+    def check_options(self, options: dict[str, Any]) -> None:
+        for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
+            options[name] = check_number(name, options[name])
+        options["maximize"] = check_flag("maximize", options["maximize"])
+
+    def update(
+        self, param: Variable, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
+        data = param.data
+        if not state:
+            state["step"] = 0
+            state["sum"] = np.full_like(data, group["initial_accumulator_value"])
+        state["step"] += 1
+        g = grad
+        if group["weight_decay"]:
+            g = g + group["weight_decay"] * data
+        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        s = state["sum"]
+        s += g * g
+        std = np.sqrt(s)
+        std += group["eps"]
+        param.sub_(g / std, alpha=clr)

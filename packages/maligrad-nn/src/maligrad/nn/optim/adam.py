@@ -23,18 +23,20 @@ before the update (decoupled weight decay).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
-from maligrad.nn.optim.optimizer import Optimizer, check_non_negative
+from maligrad import Variable
+from maligrad.nn.optim.optimizer import Optimizer, check_flag, check_number
 
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba) with PyTorch's arguments; ``amsgrad`` keeps the max of ``v``."""
 
-    _decoupled = False
+    #: AdamW sets this: weight decay shrinks the parameter instead of adding to the gradient.
+    decoupled_weight_decay = False
 
     def __init__(
         self,
@@ -47,12 +49,9 @@ class Adam(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        check_non_negative(lr=lr, eps=eps, weight_decay=weight_decay)
-        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
-            raise ValueError(f"invalid beta parameters: {betas}")
         defaults = dict(
             lr=lr,
-            betas=tuple(betas),
+            betas=betas,
             eps=eps,
             weight_decay=weight_decay,
             amsgrad=amsgrad,
@@ -60,66 +59,59 @@ class Adam(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One update of every parameter that has a gradient."""
-        loss = self._closure(closure)
-        state = self.state
-        decoupled = self._decoupled
-        for group in self.param_groups:
-            lr = group["lr"]
-            b1, b2 = group["betas"]
-            eps = group["eps"]
-            wd = group["weight_decay"]
-            amsgrad = group["amsgrad"]
-            maximize = group["maximize"]
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                g = grad.data
-                data = p.data
-                if maximize:
-                    g = -g
-                st = state.get(p)
-                if st is None:
-                    st = {
-                        "step": 0,
-                        "exp_avg": np.zeros_like(data),
-                        "exp_avg_sq": np.zeros_like(data),
-                    }
-                    if amsgrad:
-                        st["max_exp_avg_sq"] = np.zeros_like(data)
-                    state[p] = st
-                if wd:
-                    if decoupled:
-                        data *= 1 - lr * wd
-                    else:
-                        g = g + wd * data
-                st["step"] = t = st["step"] + 1
-                m, v = st["exp_avg"], st["exp_avg_sq"]
-                m *= b1
-                m += (1 - b1) * g
-                v *= b2
-                v += (1 - b2) * (g * g)
-                c1 = 1 - b1**t
-                c2_sqrt = math.sqrt(1 - b2**t)
-                if amsgrad:
-                    vmax = st["max_exp_avg_sq"]
-                    np.maximum(vmax, v, out=vmax)
-                    denom = np.sqrt(vmax)
-                else:
-                    denom = np.sqrt(v)
-                denom /= c2_sqrt
-                denom += eps
-                data -= (lr / c1) * (m / denom)
-                p._bump_version()
-        return loss
+    def check_options(self, options: dict[str, Any]) -> None:
+        for name in ("lr", "eps", "weight_decay"):
+            options[name] = check_number(name, options[name])
+        betas = options["betas"]
+        if isinstance(betas, (str, bytes)) or not isinstance(betas, Sequence) or len(betas) != 2:
+            raise TypeError(f"invalid betas value: expected a pair (beta1, beta2), got {betas!r}")
+        options["betas"] = tuple(
+            check_number(f"betas[{i}]", b, 0.0, 1.0, high_open=True) for i, b in enumerate(betas)
+        )
+        for name in ("amsgrad", "maximize"):
+            options[name] = check_flag(name, options[name])
+
+    def update(
+        self, param: Variable, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
+        lr, wd = group["lr"], group["weight_decay"]
+        b1, b2 = group["betas"]
+        data = param.data
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(data)
+            state["exp_avg_sq"] = np.zeros_like(data)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = np.zeros_like(data)
+        g = grad
+        if wd:
+            if self.decoupled_weight_decay:
+                param.mul_(1 - lr * wd)
+            else:
+                g = g + wd * data
+        state["step"] = t = state["step"] + 1
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * (g * g)
+        c1 = 1 - b1**t
+        c2_sqrt = math.sqrt(1 - b2**t)
+        if group["amsgrad"]:
+            vmax = state["max_exp_avg_sq"]
+            np.maximum(vmax, v, out=vmax)
+            denom = np.sqrt(vmax)
+        else:
+            denom = np.sqrt(v)
+        denom /= c2_sqrt
+        denom += group["eps"]
+        param.sub_(m / denom, alpha=lr / c1)
 
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter); ``weight_decay`` 1e-2."""
 
-    _decoupled = True
+    decoupled_weight_decay = True
 
     def __init__(
         self,

@@ -28,10 +28,10 @@ rate changed by hand; ``CosineAnnealingLR`` and ``OneCycleLR`` set the rate outr
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from maligrad.nn.optim.optimizer import Optimizer
+from maligrad.nn.optim.optimizer import Optimizer, check_flag, check_int, check_number
 
 __all__ = [
     "CosineAnnealingLR",
@@ -51,6 +51,7 @@ class LRScheduler:
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        last_epoch = check_int("last_epoch", last_epoch, low=-1)
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -70,6 +71,7 @@ class LRScheduler:
         raise NotImplementedError
 
     def _current(self) -> list[float]:
+        """The groups' rates now (the factor-based schedulers multiply these)."""
         return [group["lr"] for group in self.optimizer.param_groups]
 
     def get_last_lr(self) -> list[float]:
@@ -89,10 +91,18 @@ class LRScheduler:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.__dict__.update({k: v for k, v in state_dict.items() if k != "optimizer"})
-        for k in ("base_lrs", "_last_lr", "milestones"):
-            if isinstance(self.__dict__.get(k), tuple):
-                self.__dict__[k] = list(self.__dict__[k])
+        """Restore what ``state_dict`` returned (lists a file format turned into tuples
+        become lists again)."""
+        _load_attributes(self, state_dict)
+
+
+def _load_attributes(scheduler: Any, state_dict: dict[str, Any]) -> None:
+    for k, v in state_dict.items():
+        if k == "optimizer":
+            continue
+        if isinstance(v, tuple) and isinstance(getattr(scheduler, k, None), list):
+            v = list(v)
+        setattr(scheduler, k, v)
 
 
 class StepLR(LRScheduler):
@@ -101,10 +111,8 @@ class StepLR(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
     ) -> None:
-        if step_size <= 0:
-            raise ValueError(f"step_size must be positive, got {step_size}")
-        self.step_size = step_size
-        self.gamma = gamma
+        self.step_size = check_int("step_size", step_size)
+        self.gamma = check_number("gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -123,8 +131,12 @@ class MultiStepLR(LRScheduler):
         gamma: float = 0.1,
         last_epoch: int = -1,
     ) -> None:
-        self.milestones = sorted(int(m) for m in milestones)
-        self.gamma = gamma
+        if isinstance(milestones, (str, bytes)) or not isinstance(milestones, Iterable):
+            raise TypeError(
+                f"invalid milestones value: expected a list of integers, got {milestones!r}"
+            )
+        self.milestones = sorted(check_int("milestones", m, low=0) for m in milestones)
+        self.gamma = check_number("gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -136,7 +148,7 @@ class ExponentialLR(LRScheduler):
     """Multiply the rate by ``gamma`` every epoch."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
-        self.gamma = gamma
+        self.gamma = check_number("gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -155,10 +167,8 @@ class CosineAnnealingLR(LRScheduler):
         eta_min: float = 0.0,
         last_epoch: int = -1,
     ) -> None:
-        if T_max <= 0:
-            raise ValueError(f"T_max must be positive, got {T_max}")
-        self.T_max = T_max
-        self.eta_min = eta_min
+        self.T_max = check_int("T_max", T_max)
+        self.eta_min = check_number("eta_min", eta_min)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -177,16 +187,9 @@ class LinearLR(LRScheduler):
         total_iters: int = 5,
         last_epoch: int = -1,
     ) -> None:
-        if not 0 < start_factor <= 1 or not 0 <= end_factor <= 1:
-            raise ValueError(
-                f"start_factor must be in (0, 1] and end_factor in [0, 1], got {start_factor} "
-                f"and {end_factor}"
-            )
-        if total_iters <= 0:
-            raise ValueError(f"total_iters must be positive, got {total_iters}")
-        self.start_factor = start_factor
-        self.end_factor = end_factor
-        self.total_iters = total_iters
+        self.start_factor = check_number("start_factor", start_factor, 0.0, 1.0, low_open=True)
+        self.end_factor = check_number("end_factor", end_factor, 0.0, 1.0)
+        self.total_iters = check_int("total_iters", total_iters)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -230,11 +233,17 @@ class OneCycleLR(LRScheduler):
         if total_steps is None:
             if epochs is None or steps_per_epoch is None:
                 raise ValueError("give total_steps, or both epochs and steps_per_epoch")
-            total_steps = epochs * steps_per_epoch
-        if total_steps <= 0:
-            raise ValueError(f"total_steps must be positive, got {total_steps}")
-        if not 0 <= pct_start <= 1:
-            raise ValueError(f"pct_start must be in [0, 1], got {pct_start}")
+            total_steps = check_int("epochs", epochs) * check_int(
+                "steps_per_epoch", steps_per_epoch
+            )
+        total_steps = check_int("total_steps", total_steps)
+        pct_start = check_number("pct_start", pct_start, 0.0, 1.0)
+        div_factor = check_number("div_factor", div_factor, low_open=True)
+        final_div_factor = check_number("final_div_factor", final_div_factor, low_open=True)
+        base_momentum = check_number("base_momentum", base_momentum, 0.0, 1.0)
+        max_momentum = check_number("max_momentum", max_momentum, 0.0, 1.0)
+        cycle_momentum = check_flag("cycle_momentum", cycle_momentum)
+        three_phase = check_flag("three_phase", three_phase)
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
         self.total_steps = total_steps
@@ -244,35 +253,18 @@ class OneCycleLR(LRScheduler):
         max_lrs = list(max_lr) if isinstance(max_lr, Sequence) else [max_lr] * len(groups)
         if len(max_lrs) != len(groups):
             raise ValueError(f"expected {len(groups)} max_lr values, got {len(max_lrs)}")
+        max_lrs = [check_number("max_lr", lr) for lr in max_lrs]
+        # Each phase: (its last step, lr from, lr to, momentum from, momentum to), the
+        # endpoints naming group entries; a phase starts where the previous one ends.
+        warmup_end = float(pct_start * total_steps) - 1
+        self._phases = [(warmup_end, "initial_lr", "max_lr", "max_momentum", "base_momentum")]
         if three_phase:
-            self._phases = [
-                (
-                    float(pct_start * total_steps) - 1,
-                    "initial_lr",
-                    "max_lr",
-                    "max_momentum",
-                    "base_momentum",
-                ),
-                (
-                    float(2 * pct_start * total_steps) - 2,
-                    "max_lr",
-                    "initial_lr",
-                    "base_momentum",
-                    "max_momentum",
-                ),
+            self._phases += [
+                (2 * warmup_end, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
                 (total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
             ]
         else:
-            self._phases = [
-                (
-                    float(pct_start * total_steps) - 1,
-                    "initial_lr",
-                    "max_lr",
-                    "max_momentum",
-                    "base_momentum",
-                ),
-                (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
-            ]
+            self._phases += [(total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
         if last_epoch == -1:
             for lr, group in zip(max_lrs, groups):
                 group["initial_lr"] = lr / div_factor
@@ -342,8 +334,11 @@ class ReduceLROnPlateau:
         min_lr: float | Sequence[float] = 0.0,
         eps: float = 1e-8,
     ) -> None:
-        if factor >= 1.0:
-            raise ValueError("factor should be < 1.0")
+        factor = check_number("factor", factor, 0.0, 1.0, high_open=True)
+        patience = check_int("patience", patience, low=0)
+        threshold = check_number("threshold", threshold)
+        cooldown = check_int("cooldown", cooldown, low=0)
+        eps = check_number("eps", eps)
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         if threshold_mode not in ("rel", "abs"):
@@ -355,6 +350,7 @@ class ReduceLROnPlateau:
         self.min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * n
         if len(self.min_lrs) != n:
             raise ValueError(f"expected {n} min_lr values, got {len(self.min_lrs)}")
+        self.min_lrs = [check_number("min_lr", m) for m in self.min_lrs]
         self.mode, self.factor, self.patience = mode, factor, patience
         self.threshold, self.threshold_mode = threshold, threshold_mode
         self.cooldown, self.eps = cooldown, eps
@@ -397,14 +393,14 @@ class ReduceLROnPlateau:
             self.num_bad_epochs = 0
         self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
 
-    def _current(self) -> list[float]:
-        return [group["lr"] for group in self.optimizer.param_groups]
-
     def get_last_lr(self) -> list[float]:
+        """The rates after the last ``step()``."""
         return list(self._last_lr)
 
     def state_dict(self) -> dict[str, Any]:
+        """Everything but the optimizer (plain numbers and lists)."""
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.__dict__.update({k: v for k, v in state_dict.items() if k != "optimizer"})
+        """Restore what ``state_dict`` returned."""
+        _load_attributes(self, state_dict)

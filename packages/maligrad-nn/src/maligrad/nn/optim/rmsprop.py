@@ -16,12 +16,13 @@ array([0.98], dtype=float32)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-from maligrad.nn.optim.optimizer import Optimizer, check_non_negative
+from maligrad import Variable
+from maligrad.nn.optim.optimizer import Optimizer, check_flag, check_number
 
 
 class RMSprop(Optimizer):
@@ -39,7 +40,6 @@ class RMSprop(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        check_non_negative(lr=lr, eps=eps, alpha=alpha, momentum=momentum)
         defaults = dict(
             lr=lr,
             alpha=alpha,
@@ -51,47 +51,44 @@ class RMSprop(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One update of every parameter that has a gradient."""
-        loss = self._closure(closure)
-        for group in self.param_groups:
-            lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
-            wd, momentum, centered = group["weight_decay"], group["momentum"], group["centered"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad.data
-                data = p.data
-                if group["maximize"]:
-                    g = -g
-                if wd:
-                    g = g + wd * data
-                st = self.state.get(p)
-                if st is None:
-                    st = {"step": 0, "square_avg": np.zeros_like(data)}
-                    if momentum > 0:
-                        st["momentum_buffer"] = np.zeros_like(data)
-                    if centered:
-                        st["grad_avg"] = np.zeros_like(data)
-                    self.state[p] = st
-                st["step"] += 1
-                sq = st["square_avg"]
-                sq *= alpha
-                sq += (1 - alpha) * (g * g)
-                if centered:
-                    ga = st["grad_avg"]
-                    ga *= alpha
-                    ga += (1 - alpha) * g
-                    avg = np.sqrt(sq - ga * ga)
-                else:
-                    avg = np.sqrt(sq)
-                avg += eps
-                if momentum > 0:
-                    buf = st["momentum_buffer"]
-                    buf *= momentum
-                    buf += g / avg
-                    data -= lr * buf
-                else:
-                    data -= lr * (g / avg)
-                p._bump_version()
-        return loss
+    def check_options(self, options: dict[str, Any]) -> None:
+        for name in ("lr", "eps", "weight_decay", "momentum"):
+            options[name] = check_number(name, options[name])
+        options["alpha"] = check_number("alpha", options["alpha"], 0.0, 1.0)
+        for name in ("centered", "maximize"):
+            options[name] = check_flag(name, options[name])
+
+    def update(
+        self, param: Variable, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
+        alpha, momentum, wd = group["alpha"], group["momentum"], group["weight_decay"]
+        data = param.data
+        g = grad
+        if wd:
+            g = g + wd * data
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros_like(data)
+            if momentum > 0:
+                state["momentum_buffer"] = np.zeros_like(data)
+            if group["centered"]:
+                state["grad_avg"] = np.zeros_like(data)
+        state["step"] += 1
+        sq = state["square_avg"]
+        sq *= alpha
+        sq += (1 - alpha) * (g * g)
+        if group["centered"]:
+            ga = state["grad_avg"]
+            ga *= alpha
+            ga += (1 - alpha) * g
+            avg = np.sqrt(sq - ga * ga)
+        else:
+            avg = np.sqrt(sq)
+        avg += group["eps"]
+        if momentum > 0:
+            buf = state["momentum_buffer"]
+            buf *= momentum
+            buf += g / avg
+            param.sub_(buf, alpha=group["lr"])
+        else:
+            param.sub_(g / avg, alpha=group["lr"])

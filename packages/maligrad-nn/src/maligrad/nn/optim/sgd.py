@@ -18,10 +18,13 @@ With ``g`` the gradient (``+ weight_decay * p``) and ``b`` the momentum buffer::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-from maligrad.nn.optim.optimizer import Optimizer, check_non_negative
+import numpy as np
+
+from maligrad import Variable
+from maligrad.nn.optim.optimizer import Optimizer, check_flag, check_number
 
 
 class SGD(Optimizer):
@@ -38,9 +41,6 @@ class SGD(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        check_non_negative(lr=lr, momentum=momentum, weight_decay=weight_decay)
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         defaults = dict(
             lr=lr,
             momentum=momentum,
@@ -51,37 +51,29 @@ class SGD(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One update of every parameter that has a gradient."""
-        loss = self._closure(closure)
-        state = self.state
-        for group in self.param_groups:
-            lr = group["lr"]
-            momentum = group["momentum"]
-            dampening = group["dampening"]
-            wd = group["weight_decay"]
-            nesterov = group["nesterov"]
-            maximize = group["maximize"]
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                d = grad.data
-                data = p.data
-                if maximize:
-                    d = -d
-                if wd:
-                    d = d + wd * data
-                if momentum:
-                    st = state.get(p)
-                    if st is None:
-                        buf = d.copy()
-                        state[p] = {"momentum_buffer": buf}
-                    else:
-                        buf = st["momentum_buffer"]
-                        buf *= momentum
-                        buf += (1 - dampening) * d if dampening else d
-                    d = d + momentum * buf if nesterov else buf
-                data -= lr * d
-                p._bump_version()
-        return loss
+    def check_options(self, options: dict[str, Any]) -> None:
+        for name in ("lr", "momentum", "weight_decay"):
+            options[name] = check_number(name, options[name])
+        options["dampening"] = check_number("dampening", options["dampening"], 0.0, 1.0)
+        for name in ("nesterov", "maximize"):
+            options[name] = check_flag(name, options[name])
+        if options["nesterov"] and (options["momentum"] <= 0 or options["dampening"] != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+
+    def update(
+        self, param: Variable, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
+        momentum, wd = group["momentum"], group["weight_decay"]
+        d = grad
+        if wd:
+            d = d + wd * param.data
+        if momentum:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = d.copy()
+            else:
+                dampening = group["dampening"]
+                buf *= momentum
+                buf += (1 - dampening) * d if dampening else d
+            d = d + momentum * buf if group["nesterov"] else buf
+        param.sub_(d, alpha=group["lr"])
