@@ -364,84 +364,84 @@ class Variable:
     def __add__(self, other: Any) -> Variable:
         try:
             return Add.apply(self, other)
-        except TypeError:
+        except (TypeError, ValueError):
             _check_operand("+", other, False)
             raise
 
     def __radd__(self, other: Any) -> Variable:
         try:
             return Add.apply(other, self)
-        except TypeError:
+        except (TypeError, ValueError):
             _check_operand("+", other, True)
             raise
 
     def __sub__(self, other: Any) -> Variable:
         try:
             return Sub.apply(self, other)
-        except TypeError:
+        except (TypeError, ValueError):
             _check_operand("-", other, False)
             raise
 
     def __rsub__(self, other: Any) -> Variable:
         try:
             return Sub.apply(other, self)
-        except TypeError:
+        except (TypeError, ValueError):
             _check_operand("-", other, True)
             raise
 
     def __mul__(self, other: Any) -> Variable:
         try:
             return Mul.apply(self, other)
-        except TypeError:
+        except (TypeError, ValueError):
             _check_operand("*", other, False)
             raise
 
     def __rmul__(self, other: Any) -> Variable:
         try:
             return Mul.apply(other, self)
-        except TypeError:
+        except (TypeError, ValueError):
             _check_operand("*", other, True)
             raise
 
     def __truediv__(self, other: Any) -> Variable:
         try:
             return Div.apply(self, other)
-        except TypeError:
+        except (TypeError, ValueError):
             _check_operand("/", other, False)
             raise
 
     def __rtruediv__(self, other: Any) -> Variable:
         try:
             return Div.apply(other, self)
-        except TypeError:
+        except (TypeError, ValueError):
             _check_operand("/", other, True)
             raise
 
     def __pow__(self, other: Any) -> Variable:
         try:
             return Pow.apply(self, other)
-        except TypeError:
+        except (TypeError, ValueError):
             _check_operand("**", other, False)
             raise
 
     def __rpow__(self, other: Any) -> Variable:
         try:
             return Pow.apply(other, self)
-        except TypeError:
+        except (TypeError, ValueError):
             _check_operand("**", other, True)
             raise
 
     def __matmul__(self, other: Any) -> Variable:
         try:
             return MatMul.apply(self, other)
-        except TypeError:
+        except (TypeError, ValueError):
             _check_operand("@", other, False)
             raise
 
     def __rmatmul__(self, other: Any) -> Variable:
         try:
             return MatMul.apply(other, self)
-        except TypeError:
+        except (TypeError, ValueError):
             _check_operand("@", other, True)
             raise
 
@@ -469,28 +469,28 @@ class Variable:
     def __lt__(self, other: Any) -> Variable:
         try:
             return comparison.less(self, other)
-        except TypeError:
+        except (TypeError, ValueError):
             _check_operand("<", other, False)
             raise
 
     def __le__(self, other: Any) -> Variable:
         try:
             return comparison.less_equal(self, other)
-        except TypeError:
+        except (TypeError, ValueError):
             _check_operand("<=", other, False)
             raise
 
     def __gt__(self, other: Any) -> Variable:
         try:
             return comparison.greater(self, other)
-        except TypeError:
+        except (TypeError, ValueError):
             _check_operand(">", other, False)
             raise
 
     def __ge__(self, other: Any) -> Variable:
         try:
             return comparison.greater_equal(self, other)
-        except TypeError:
+        except (TypeError, ValueError):
             _check_operand(">=", other, False)
             raise
 

@@ -359,7 +359,10 @@ class Where(Function):
     def forward(self, a: Any, b: Any, cond: np.ndarray) -> np.ndarray:
         self.cond = np.asarray(cond, dtype=bool)
         self.shapes = (np.shape(a), np.shape(b))
-        return np.where(self.cond, a, b)
+        out = np.where(self.cond, a, b)
+        if out.dtype.kind not in "biufc":
+            _check_operands("where", a=a, b=b)
+        return out
 
     def backward(self, gy: Any) -> Any:
         sa, sb = self.shapes
@@ -400,12 +403,43 @@ class Copy(Function):
 def where(condition: Any, a: Any, b: Any) -> Any:
     """Choose from ``a`` where ``condition`` is true, else from ``b`` (broadcasting)."""
     cond = condition.data if hasattr(condition, "data") else condition
-    return Where.apply(a, b, cond=cond)
+    if not isinstance(cond, np.ndarray) and np.asarray(cond).dtype.kind not in "biuf":
+        raise TypeError(
+            f"where: condition must be a boolean array or Variable, got {type(condition).__name__}"
+        )
+    try:
+        return Where.apply(a, b, cond=cond)
+    except TypeError:
+        _check_operands("where", condition=cond, a=a, b=b)
+        raise
 
 
 def maximum(a: Any, b: Any) -> Any:
-    return Maximum.apply(a, b)
+    """Elementwise maximum of two Variables (or a Variable and a constant); see Maximum."""
+    try:
+        return Maximum.apply(a, b)
+    except TypeError:
+        _check_operands("maximum", a=a, b=b)
+        raise
 
 
 def minimum(a: Any, b: Any) -> Any:
-    return Minimum.apply(a, b)
+    """Elementwise minimum of two Variables (or a Variable and a constant); see Minimum."""
+    try:
+        return Minimum.apply(a, b)
+    except TypeError:
+        _check_operands("minimum", a=a, b=b)
+        raise
+
+
+def _check_operands(op: str, **operands: Any) -> None:
+    """The slow path of an op that failed: name the operand that is not made of numbers."""
+    for name, value in operands.items():
+        try:
+            kind = np.asarray(getattr(value, "data", value)).dtype.kind
+        except (TypeError, ValueError):
+            kind = "O"
+        if kind not in "biufc":
+            raise TypeError(
+                f"{op}: {name} must be a Variable, an array or a number, got {type(value).__name__}"
+            ) from None
