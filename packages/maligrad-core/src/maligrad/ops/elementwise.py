@@ -238,6 +238,8 @@ class Softplus(Function):
 
 class Abs(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
+        if x.dtype.kind == "b":
+            return x.copy()  # numpy's abs of bool; no sign to keep (bool has no gradient)
         self.sign = np.sign(x)
         return np.abs(x)
 
@@ -263,7 +265,8 @@ class Maximum(Function):
     def forward(self, a: Any, b: Any) -> np.ndarray:
         out = np.maximum(a, b)
         self.shapes = (np.shape(a), np.shape(b))
-        self.wa, self.wb = _tie_weights(a < b, a > b, a == b, out.dtype)
+        if out.dtype.kind == "f":  # integer and bool results have no gradient
+            self.wa, self.wb = _tie_weights(a < b, a > b, a == b, out.dtype)
         return out
 
     def backward(self, gy: Any) -> Any:
@@ -293,7 +296,8 @@ class Minimum(Function):
     def forward(self, a: Any, b: Any) -> np.ndarray:
         out = np.minimum(a, b)
         self.shapes = (np.shape(a), np.shape(b))
-        self.wa, self.wb = _tie_weights(a > b, a < b, a == b, out.dtype)
+        if out.dtype.kind == "f":  # integer and bool results have no gradient
+            self.wa, self.wb = _tie_weights(a > b, a < b, a == b, out.dtype)
         return out
 
     def backward(self, gy: Any) -> Any:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from maligrad.function import Function
+from maligrad.grad_mode import GradMode
 from maligrad.ops.broadcast import BroadcastTo
 from maligrad.ops.elementwise import to_float
 
@@ -228,16 +229,26 @@ class LogSumExp(_Reduction):
         x = to_float(x)
         axes = self._setup(x, axis, keepdims)
         m = np.max(x, axis=axes, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
-        y = np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
+        m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+        log_s = np.log(np.exp(x - m).sum(axis=axes, keepdims=True))
+        y = log_s + m
         if not keepdims:
             y = y.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
+        # exp(x - y) with y rounded near 1e6 in float32 is off by up to 6%: the gradient uses
+        # the unrounded exp((x - m) - log_s) instead.
+        self.shift, self.log_s = m, log_s
         self.save_for_backward(x, y)
         return y
 
     def backward(self, gy: Any) -> Any:
         x, y = self.saved_tensors
-        return self._expand(gy) * (x - self._keep(y)).exp()
+        if GradMode.enabled:  # create_graph: keep the dependence on y (zero in value)
+            yk = self._keep(y)
+            y_const = np.where(np.isfinite(yk.data), yk.data, 0).astype(yk.data.dtype)
+            p = ((x - self.shift) - self.log_s - (yk - y_const)).exp()
+        else:
+            p = np.exp((x.data - self.shift) - self.log_s)
+        return self._expand(gy) * p
 
 
 class Cumsum(Function):
