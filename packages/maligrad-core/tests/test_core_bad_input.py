@@ -151,6 +151,11 @@ BAD: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
     ("sigmoid(complex)", lambda: mg.sigmoid(_C), TypeError, r"sigmoid.*complex"),
     ("softplus(complex)", lambda: mg.softplus(_C), TypeError, r"softplus.*complex"),
     ("erf(complex)", lambda: mg.erf(_C), TypeError, r"erf.*complex"),
+    ("relu(complex)", lambda: mg.relu(_C), TypeError, r"relu.*complex"),
+    ("max(complex)", lambda: _C.max(), TypeError, r"max.*complex"),
+    ("min(complex)", lambda: mg.min(_C), TypeError, r"min.*complex"),
+    ("maximum(complex)", lambda: mg.maximum(_C, 0.0), TypeError, r"maximum.*complex"),
+    ("minimum(complex)", lambda: mg.minimum(_C, _C), TypeError, r"minimum.*complex"),
     # -- gradcheck ---------------------------------------------------------------------
     ("gradcheck(fn=None)", lambda: mg.gradcheck(None, [_leaf()]), TypeError, r"fn.*NoneType"),
     ("gradgradcheck(fn=3)", lambda: mg.gradgradcheck(3, [_leaf()]), TypeError, r"fn.*int"),

@@ -14,7 +14,8 @@ the gradient at its bounds, maximum/minimum split it equally at ties.
 Ops whose result is not an integer (exp, log, sqrt, the trigonometric ones, tanh, sigmoid,
 softplus, erf) promote bool and integer input to the default float dtype, as numpy's
 ufuncs (and PyTorch) do; relu, abs, maximum, minimum and clip with integer bounds keep it.
-sigmoid, softplus and clip refuse complex input (they are defined on real numbers only).
+sigmoid, softplus, relu, clip, maximum and minimum refuse complex input (they are defined on
+real numbers only, as in PyTorch).
 
     >>> import numpy as np
     >>> from maligrad import Variable
@@ -216,6 +217,8 @@ class SigmoidGrad(Function):
 
 class Relu(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
+        if x.dtype.kind == "c":
+            raise TypeError(f"relu: complex input is not supported (dtype {x.dtype})")
         self.mask = x > 0
         return np.maximum(x, 0).astype(x.dtype, copy=False)  # not x * mask: no -0.0
 
@@ -267,6 +270,8 @@ class Maximum(Function):
         self.shapes = (np.shape(a), np.shape(b))
         if out.dtype.kind == "f":  # integer and bool results have no gradient
             self.wa, self.wb = _tie_weights(a < b, a > b, a == b, out.dtype)
+        elif out.dtype.kind == "c":
+            raise TypeError(f"maximum: complex input is not supported (dtype {out.dtype})")
         return out
 
     def backward(self, gy: Any) -> Any:
@@ -298,6 +303,8 @@ class Minimum(Function):
         self.shapes = (np.shape(a), np.shape(b))
         if out.dtype.kind == "f":  # integer and bool results have no gradient
             self.wa, self.wb = _tie_weights(a > b, a < b, a == b, out.dtype)
+        elif out.dtype.kind == "c":
+            raise TypeError(f"minimum: complex input is not supported (dtype {out.dtype})")
         return out
 
     def backward(self, gy: Any) -> Any:

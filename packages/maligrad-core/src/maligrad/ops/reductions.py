@@ -197,7 +197,9 @@ class _Extreme(_Reduction):
             raise ValueError(f"{type(self).__name__.lower()} of an empty array of shape {x.shape}")
         y = self.pick(x, axis=axes, keepdims=True)
         mask = x == y
-        if x.dtype.kind in "fc":
+        if x.dtype.kind == "c":
+            raise TypeError(f"{type(self).__name__.lower()}: complex input is not supported")
+        if x.dtype.kind == "f":
             nan = y != y
             if nan.any():
                 mask |= nan & (x != x)
