@@ -24,15 +24,17 @@ class Op:
     fn: Callable[..., Any]
     oracle: Callable[..., Any]
     shapes: list[tuple[tuple[int, ...], ...]]
-    domain: str = "real"  # "real", "positive", "unit" (|x| < 0.9) or "distinct"
+    # "real", "positive", "unit" (|x| < 0.9), "distinct" or "large" (1e3 to 1e6, spread ~1)
+    domain: str = "real"
     gradgrad: bool = True
     grad_inputs: tuple[int, ...] | None = None  # which inputs get gradients (default: all)
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # keyword arguments for gradcheck
 
 
 UNARY = [((3, 4),), ((5,),), ((),)]
 BINARY = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 4), (3, 1)), ((), (3,)), ((3, 1), ())]
 REDUCE = [((3, 4),), ((2, 3, 4),)]
+REDUCE_ALL = [*REDUCE, ((),), ((1,),)]  # reductions over every axis also take 0-d input
 
 _erf = np.vectorize(math_erf, otypes=[np.float64])
 
@@ -109,7 +111,7 @@ OPS: list[Op] = [
     ),
     Op("where", lambda a, b: mg.where(a.data > 0, a, b), _np_where, BINARY, domain="distinct"),
     # reductions
-    Op("sum", lambda a: a.sum(), np.sum, REDUCE),
+    Op("sum", lambda a: a.sum(), np.sum, REDUCE_ALL),
     Op("sum_axis", lambda a: a.sum(axis=1), lambda a: a.sum(axis=1), REDUCE),
     Op(
         "sum_axes_keepdims",
@@ -118,7 +120,7 @@ OPS: list[Op] = [
         REDUCE,
     ),
     Op("mean", lambda a: a.mean(axis=0), lambda a: a.mean(axis=0), REDUCE),
-    Op("mean_all", lambda a: a.mean(), np.mean, REDUCE),
+    Op("mean_all", lambda a: a.mean(), np.mean, REDUCE_ALL),
     Op("prod", lambda a: a.prod(axis=1), lambda a: a.prod(axis=1), REDUCE, domain="positive"),
     Op(
         "prod_with_zeros",
@@ -128,7 +130,14 @@ OPS: list[Op] = [
         gradgrad=False,
     ),
     Op("var", lambda a: a.var(axis=1, ddof=1), lambda a: a.var(axis=1, ddof=1), REDUCE),
-    Op("var_all", lambda a: a.var(), np.var, REDUCE),
+    Op("var_all", lambda a: a.var(), np.var, REDUCE_ALL),
+    Op("std_all", lambda a: a.std(), np.std, REDUCE_ALL),
+    Op(
+        "std_ddof1",
+        lambda a: a.std(axis=(0, -1), ddof=1),
+        lambda a: a.std(axis=(0, -1), ddof=1),
+        REDUCE,
+    ),
     Op(
         "std",
         lambda a: a.std(axis=-1, keepdims=True),
@@ -136,11 +145,21 @@ OPS: list[Op] = [
         REDUCE,
     ),
     Op("max", lambda a: a.max(axis=1), lambda a: a.max(axis=1), REDUCE, domain="distinct"),
-    Op("max_all", lambda a: a.max(), np.max, REDUCE, domain="distinct"),
+    Op("max_all", lambda a: a.max(), np.max, REDUCE_ALL, domain="distinct"),
+    Op("min_all", lambda a: a.min(), np.min, REDUCE_ALL, domain="distinct"),
     Op(
         "min", lambda a: a.min(axis=(0, 1)), lambda a: a.min(axis=(0, 1)), REDUCE, domain="distinct"
     ),
     Op("logsumexp", lambda a: a.logsumexp(axis=1), lambda a: _np_logsumexp(a, 1), REDUCE),
+    Op("logsumexp_all", lambda a: a.logsumexp(), lambda a: _np_logsumexp(a, None), REDUCE_ALL),
+    Op(
+        "logsumexp_large",
+        lambda a: a.logsumexp(axis=-1, keepdims=True),
+        lambda a: _np_logsumexp(a, -1)[..., None],
+        REDUCE,
+        domain="large",
+        extra={"eps": 1e-3},  # at 1e6, float64 differences over 1e-6 lose 4 digits
+    ),
     Op("cumsum", lambda a: a.cumsum(axis=1), lambda a: a.cumsum(axis=1), REDUCE),
     Op("cumsum_flat", lambda a: a.cumsum(), np.cumsum, REDUCE),
     # products
@@ -267,6 +286,8 @@ def make_inputs(op: Op, shapes: tuple[tuple[int, ...], ...], dtype: Any, seed: i
             a = rng.uniform(0.5, 2.0, size=shape)
         elif op.domain == "unit":
             a = rng.uniform(-0.9, 0.9, size=shape)
+        elif op.domain == "large":  # logsumexp far from 0, where rounding of y shows
+            a = (1e3 if len(shape) == 2 else 1e6) + rng.normal(size=shape)
         elif op.domain == "distinct":
             # Values far from kinks and ties: random signs, magnitudes spread apart.
             n = int(np.prod(shape))

@@ -42,7 +42,7 @@ def test_gradients_are_float32(op: Op, shapes) -> None:
 @pytest.mark.parametrize(("op", "shapes"), CASES, ids=IDS)
 def test_gradcheck(op: Op, shapes) -> None:
     xs, _ = _variables(op, shapes, np.float64)
-    assert mg.gradcheck(op.fn, xs)
+    assert mg.gradcheck(op.fn, xs, **op.extra)
 
 
 @pytest.mark.parametrize(("op", "shapes"), CASES, ids=IDS)
@@ -50,4 +50,4 @@ def test_gradgradcheck(op: Op, shapes) -> None:
     if not op.gradgrad:
         pytest.skip("no second derivative")
     xs, _ = _variables(op, shapes, np.float64)
-    assert mg.gradgradcheck(op.fn, xs)
+    assert mg.gradgradcheck(op.fn, xs, **op.extra)

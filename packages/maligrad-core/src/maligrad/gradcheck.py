@@ -33,8 +33,13 @@ class GradcheckError(AssertionError):
 def _inputs64(inputs: Any) -> list[Variable]:
     items = [inputs] if not isinstance(inputs, (tuple, list)) else list(inputs)
     out = []
-    for x in items:
+    for k, x in enumerate(items):
         data = x.data if isinstance(x, Variable) else np.asarray(x)
+        if data.dtype.kind not in "biuf":
+            raise TypeError(
+                f"gradcheck: inputs[{k}] must be a Variable or an array of real numbers, got "
+                f"{type(x).__name__} of dtype {data.dtype}"
+            )
         requires = x.requires_grad if isinstance(x, Variable) else data.dtype.kind == "f"
         if data.dtype.kind == "f":
             data = data.astype(np.float64)
@@ -44,7 +49,31 @@ def _inputs64(inputs: Any) -> list[Variable]:
 
 def _outputs(fn: Callable[..., Any], xs: Sequence[Variable]) -> list[Variable]:
     out = fn(*xs)
-    return [out] if isinstance(out, Variable) else list(out)
+    if isinstance(out, Variable):
+        return [out]
+    if not isinstance(out, (tuple, list)) or not all(isinstance(o, Variable) for o in out):
+        raise TypeError(
+            f"gradcheck: fn must return a Variable or a tuple of Variables, got {_describe(out)}"
+        )
+    return list(out)
+
+
+def _describe(out: Any) -> str:
+    if isinstance(out, (tuple, list)):
+        return f"{type(out).__name__} of ({', '.join(type(o).__name__ for o in out)})"
+    return type(out).__name__
+
+
+def _check_settings(fn: Any, **settings: Any) -> None:
+    """Refuse a non-callable ``fn`` and steps or tolerances that are not finite numbers."""
+    if not callable(fn):
+        raise TypeError(f"gradcheck: fn must be callable, got {type(fn).__name__}")
+    for name, value in settings.items():
+        if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
+            raise TypeError(f"gradcheck: {name} must be a number, got {type(value).__name__}")
+        if not np.isfinite(value) or value < 0 or (name == "eps" and value == 0):
+            limit = "> 0" if name == "eps" else ">= 0"
+            raise ValueError(f"gradcheck: {name} must be finite and {limit}, got {value}")
 
 
 def _phi(fn: Callable[..., Any], xs: Sequence[Variable], us: Sequence[np.ndarray]) -> float:
@@ -78,6 +107,7 @@ def gradcheck(
         raise_exception: raise :class:`GradcheckError` naming the input and worst entry
             instead of returning False.
     """
+    _check_settings(fn, eps=eps, atol=atol, rtol=rtol)
     rng = np.random.default_rng(seed)
     xs = _inputs64(inputs)
     checked = [i for i, x in enumerate(xs) if x.requires_grad]
@@ -173,6 +203,7 @@ def gradgradcheck(
     ``grad_outputs`` (the cotangents ``u``) default to random normal arrays; they are
     checked as inputs too, since the vector-Jacobian product is linear in them.
     """
+    _check_settings(fn)
     rng = np.random.default_rng(seed + 1)
     xs = _inputs64(inputs)
     outs = _outputs(fn, xs)

@@ -28,21 +28,70 @@ from maligrad.grad_mode import GradMode
 Axis = int | Sequence[int] | None
 
 
+_NUMERIC_KINDS = "biufc"  # bool, int, uint, float, complex: what a Variable can hold
+
+
 def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
-    if isinstance(data, Variable):
-        raise TypeError("Variable(data) got a Variable; use v.detach() or v.clone() instead")
     if isinstance(data, np.ndarray):
-        return data if dtype is None else data.astype(dtype, copy=False)
-    if dtype is not None:
-        return np.asarray(data, dtype=dtype)
-    arr = np.asarray(data)
-    if arr.dtype == np.float64 and not isinstance(data, np.generic):
-        arr = arr.astype(GradMode.default_dtype)
-    elif arr.dtype.kind == "i" and not isinstance(data, np.generic):
-        arr = arr.astype(np.int64)
-    elif arr.dtype.kind not in "biufc":
-        raise TypeError(f"cannot make a Variable from {type(data).__name__} (dtype {arr.dtype})")
+        arr = data if dtype is None else data.astype(_check_dtype(dtype), copy=False)
+    elif isinstance(data, Variable):
+        raise TypeError("Variable(data) got a Variable; use v.detach() or v.clone() instead")
+    elif dtype is not None:
+        arr = _from_python(data, _check_dtype(dtype))
+    else:
+        arr = _from_python(data, None)
+        if arr.dtype == np.float64 and not isinstance(data, np.generic):
+            arr = arr.astype(GradMode.default_dtype)
+        elif arr.dtype.kind == "i" and not isinstance(data, np.generic):
+            arr = arr.astype(np.int64)
+    if arr.dtype.kind not in _NUMERIC_KINDS:
+        raise TypeError(
+            f"Variable(data): expected numbers (a numpy array, a number or a nested list of "
+            f"numbers), got {type(data).__name__} of dtype {arr.dtype}"
+        )
     return arr
+
+
+def _check_dtype(dtype: Any) -> np.dtype:
+    """``dtype`` as a numpy dtype that a Variable can hold (bool, integer, float, complex)."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as e:
+        raise TypeError(f"dtype: {dtype!r} is not a numpy dtype ({e})") from None
+    if dt.kind not in _NUMERIC_KINDS:
+        raise TypeError(
+            f"dtype must be a bool, integer, float or complex dtype, got {dt} "
+            "(a Variable holds numbers only)"
+        )
+    return dt
+
+
+def _from_python(data: Any, dtype: Any) -> np.ndarray:
+    try:
+        return np.asarray(data, dtype=dtype)
+    except (ValueError, TypeError) as e:
+        raise type(e)(
+            f"Variable(data): cannot convert {type(data).__name__} to an array of numbers ({e})"
+        ) from None
+
+
+def _check_operand(op: str, other: Any, reflected: bool) -> None:
+    """The slow path of an operator that failed: name the operand that is not a number."""
+    if isinstance(other, Variable):
+        return
+    try:
+        kind = np.asarray(other).dtype.kind
+    except (TypeError, ValueError):
+        kind = "O"
+    if kind not in _NUMERIC_KINDS:
+        left, right = ("Variable", type(other).__name__)
+        if reflected:
+            left, right = right, left
+        raise TypeError(
+            f"unsupported operand for {op}: {left} and {right} (the other operand must be a "
+            f"Variable, a numpy array, a number or a list of numbers, got "
+            f"{type(other).__name__})"
+        ) from None
 
 
 class Variable:
@@ -75,9 +124,11 @@ class Variable:
         self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
     ) -> None:
         self.data = _to_array(data, dtype)
-        if requires_grad:
-            self.requires_grad_(True)
+        if requires_grad is not False:
+            self.requires_grad_(requires_grad)
         if name is not None:
+            if not isinstance(name, str):
+                raise TypeError(f"name must be a str or None, got {type(name).__name__}")
             self.name = name
 
     # -- array facts ---------------------------------------------------------------
@@ -102,6 +153,8 @@ class Variable:
         return self.grad_fn is None
 
     def __len__(self) -> int:
+        if not self.data.ndim:
+            raise TypeError("len() of a 0-d Variable (it has no length; use .item() or .size)")
         return len(self.data)
 
     def __bool__(self) -> bool:
@@ -111,6 +164,13 @@ class Variable:
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
+        """The array itself, not a copy (as ``.data``): the escape hatch out of autograd.
+
+        Writing into it (``v.numpy()[0] = 1``) bypasses the version counter, so a backward
+        that saved this array would silently use the new values; change Variables with the
+        in-place methods (``add_``, ``copy_``, ``x[i] = v``) under ``no_grad()`` instead, or
+        write into ``v.numpy().copy()``.
+        """
         return self.data
 
     def tolist(self) -> Any:
@@ -150,11 +210,19 @@ class Variable:
 
     # -- autograd ------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> Variable:
-        """Set ``requires_grad`` in place (leaves only; floating dtypes only)."""
-        if requires_grad and self.data.dtype.kind not in "fc":
+        """Set ``requires_grad`` in place (leaves only; real floating dtypes only).
+
+        Integer, bool and complex Variables cannot require grad: maligrad differentiates
+        real floating-point functions only.
+        """
+        if requires_grad is not True and requires_grad is not False:
+            if not isinstance(requires_grad, (bool, np.bool_)):
+                raise TypeError(f"requires_grad must be a bool, got {type(requires_grad).__name__}")
+        if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(
-                f"only floating Variables can require grad, got dtype {self.data.dtype}; "
+                f"only real floating Variables can require grad, got dtype {self.data.dtype}; "
                 "convert with .astype(np.float32) first"
+                + (" (complex autograd is not supported)" if self.data.dtype.kind == "c" else "")
             )
         if not requires_grad and self.grad_fn is not None:
             raise RuntimeError("requires_grad_(False) on a non-leaf: use detach() instead")
@@ -294,40 +362,88 @@ class Variable:
 
     # -- operators -----------------------------------------------------------------
     def __add__(self, other: Any) -> Variable:
-        return Add.apply(self, other)
+        try:
+            return Add.apply(self, other)
+        except (TypeError, ValueError):
+            _check_operand("+", other, False)
+            raise
 
     def __radd__(self, other: Any) -> Variable:
-        return Add.apply(other, self)
+        try:
+            return Add.apply(other, self)
+        except (TypeError, ValueError):
+            _check_operand("+", other, True)
+            raise
 
     def __sub__(self, other: Any) -> Variable:
-        return Sub.apply(self, other)
+        try:
+            return Sub.apply(self, other)
+        except (TypeError, ValueError):
+            _check_operand("-", other, False)
+            raise
 
     def __rsub__(self, other: Any) -> Variable:
-        return Sub.apply(other, self)
+        try:
+            return Sub.apply(other, self)
+        except (TypeError, ValueError):
+            _check_operand("-", other, True)
+            raise
 
     def __mul__(self, other: Any) -> Variable:
-        return Mul.apply(self, other)
+        try:
+            return Mul.apply(self, other)
+        except (TypeError, ValueError):
+            _check_operand("*", other, False)
+            raise
 
     def __rmul__(self, other: Any) -> Variable:
-        return Mul.apply(other, self)
+        try:
+            return Mul.apply(other, self)
+        except (TypeError, ValueError):
+            _check_operand("*", other, True)
+            raise
 
     def __truediv__(self, other: Any) -> Variable:
-        return Div.apply(self, other)
+        try:
+            return Div.apply(self, other)
+        except (TypeError, ValueError):
+            _check_operand("/", other, False)
+            raise
 
     def __rtruediv__(self, other: Any) -> Variable:
-        return Div.apply(other, self)
+        try:
+            return Div.apply(other, self)
+        except (TypeError, ValueError):
+            _check_operand("/", other, True)
+            raise
 
     def __pow__(self, other: Any) -> Variable:
-        return Pow.apply(self, other)
+        try:
+            return Pow.apply(self, other)
+        except (TypeError, ValueError):
+            _check_operand("**", other, False)
+            raise
 
     def __rpow__(self, other: Any) -> Variable:
-        return Pow.apply(other, self)
+        try:
+            return Pow.apply(other, self)
+        except (TypeError, ValueError):
+            _check_operand("**", other, True)
+            raise
 
     def __matmul__(self, other: Any) -> Variable:
-        return MatMul.apply(self, other)
+        try:
+            return MatMul.apply(self, other)
+        except (TypeError, ValueError):
+            _check_operand("@", other, False)
+            raise
 
     def __rmatmul__(self, other: Any) -> Variable:
-        return MatMul.apply(other, self)
+        try:
+            return MatMul.apply(other, self)
+        except (TypeError, ValueError):
+            _check_operand("@", other, True)
+            raise
 
     def __neg__(self) -> Variable:
         return Neg.apply(self)
@@ -351,16 +467,32 @@ class Variable:
         return comparison.not_equal(self, other)
 
     def __lt__(self, other: Any) -> Variable:
-        return comparison.less(self, other)
+        try:
+            return comparison.less(self, other)
+        except (TypeError, ValueError):
+            _check_operand("<", other, False)
+            raise
 
     def __le__(self, other: Any) -> Variable:
-        return comparison.less_equal(self, other)
+        try:
+            return comparison.less_equal(self, other)
+        except (TypeError, ValueError):
+            _check_operand("<=", other, False)
+            raise
 
     def __gt__(self, other: Any) -> Variable:
-        return comparison.greater(self, other)
+        try:
+            return comparison.greater(self, other)
+        except (TypeError, ValueError):
+            _check_operand(">", other, False)
+            raise
 
     def __ge__(self, other: Any) -> Variable:
-        return comparison.greater_equal(self, other)
+        try:
+            return comparison.greater_equal(self, other)
+        except (TypeError, ValueError):
+            _check_operand(">=", other, False)
+            raise
 
     # -- methods mirroring the functions in maligrad.ops ----------------------------
     def exp(self) -> Variable:
@@ -491,7 +623,15 @@ class Variable:
         return Tile.apply(self, reps=reps)
 
     def astype(self, dtype: Any) -> Variable:
-        return Cast.apply(self, dtype=np.dtype(dtype))
+        """A copy converted to ``dtype`` (bool, integer, float or complex).
+
+        Only a floating result stays in the graph: an integer, bool or complex result does
+        not require grad (as in PyTorch), so no gradient flows through the rounding.
+        """
+        dt = _check_dtype(dtype)
+        if dt.kind != "f" and self.requires_grad:
+            return Variable(self.data.astype(dt))
+        return Cast.apply(self, dtype=dt)
 
     def clone(self) -> Variable:
         return Copy.apply(self)

@@ -137,7 +137,12 @@ class Pow(Function):
             else:
                 is_array = isinstance(b, (np.generic, np.ndarray))
                 exponent = np.subtract(b, 1, dtype=b.dtype) if is_array else b - 1
-                ga = sum_to(gy * b * a**exponent, _shape(a))
+                b_zero = np.equal(getattr(b, "data", b), 0)
+                if b_const or not b_zero.any():
+                    ga = sum_to(gy * b * a**exponent, _shape(a))
+                else:  # b * a^(b-1) is 0 * inf at a = b = 0 (x ** x): 0 where b = 0
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        ga = sum_to(where(b_zero, 0.0, gy * b * a**exponent), _shape(a))
         if needs[1]:
             if isinstance(a, Variable):
                 zero = a.data == 0

@@ -8,6 +8,14 @@
     clip  : g where lo <= x <= hi  where : g to the selected branch
 
 ``y`` is the output. Masks such as ``[x > 0]`` are constants: their derivative is zero.
+At kinks the conventions are PyTorch's: relu and abs have derivative 0 at 0, clip passes
+the gradient at its bounds, maximum/minimum split it equally at ties.
+
+Ops whose result is not an integer (exp, log, sqrt, the trigonometric ones, tanh, sigmoid,
+softplus, erf) promote bool and integer input to the default float dtype, as numpy's
+ufuncs (and PyTorch) do; relu, abs, maximum, minimum and clip with integer bounds keep it.
+sigmoid, softplus, relu, clip, maximum and minimum refuse complex input (they are defined on
+real numbers only, as in PyTorch).
 
     >>> import numpy as np
     >>> from maligrad import Variable
@@ -24,11 +32,41 @@ from typing import Any
 import numpy as np
 
 from maligrad.function import Function
+from maligrad.grad_mode import GradMode
 from maligrad.ops.broadcast import sum_to
+
+
+def real_float(x: Any, op: str) -> np.ndarray:
+    """``x`` as an array of a real floating dtype, for an op whose result is not an integer.
+
+    Integer and bool inputs are promoted to the default float dtype (as numpy's ufuncs and
+    PyTorch do); complex input is refused for the ops that are not defined on it.
+    """
+    kind = x.dtype.kind if isinstance(x, np.ndarray) else np.asarray(x).dtype.kind
+    if kind == "f":
+        return x
+    if kind in "biu":
+        return np.asarray(x, dtype=GradMode.default_dtype)
+    raise TypeError(
+        f"{op}: expected real (bool, integer or float) input, got dtype {np.asarray(x).dtype}"
+    )
+
+
+def to_float(x: Any) -> np.ndarray:
+    """``x`` promoted to the default float dtype when it is bool or integer (complex stays)."""
+    if isinstance(x, np.ndarray) and x.dtype.kind in "fc":
+        return x
+    arr = np.asarray(x)
+    if arr.dtype.kind in "biu":
+        return arr.astype(GradMode.default_dtype)
+    if arr.dtype.kind not in "fc":
+        raise TypeError(f"expected numeric input, got dtype {arr.dtype}")
+    return arr
 
 
 class Exp(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = to_float(x)
         y = np.exp(x)
         self.save_for_backward(y)
         return y
@@ -40,6 +78,7 @@ class Exp(Function):
 
 class Log(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = to_float(x)
         self.save_for_backward(x)
         return np.log(x)
 
@@ -50,6 +89,7 @@ class Log(Function):
 
 class Log1p(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = to_float(x)
         self.save_for_backward(x)
         return np.log1p(x)
 
@@ -60,6 +100,7 @@ class Log1p(Function):
 
 class Expm1(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = to_float(x)
         y = np.expm1(x)
         self.save_for_backward(y)
         return y
@@ -71,6 +112,7 @@ class Expm1(Function):
 
 class Sqrt(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = to_float(x)
         y = np.sqrt(x)
         self.save_for_backward(y)
         return y
@@ -82,6 +124,7 @@ class Sqrt(Function):
 
 class Sin(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = to_float(x)
         self.save_for_backward(x)
         return np.sin(x)
 
@@ -92,6 +135,7 @@ class Sin(Function):
 
 class Cos(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = to_float(x)
         self.save_for_backward(x)
         return np.cos(x)
 
@@ -102,6 +146,7 @@ class Cos(Function):
 
 class Tan(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = to_float(x)
         y = np.tan(x)
         self.save_for_backward(y)
         return y
@@ -113,6 +158,7 @@ class Tan(Function):
 
 class Tanh(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = to_float(x)
         y = np.tanh(x)
         self.save_for_backward(y)
         return y
@@ -142,6 +188,7 @@ class Sigmoid(Function):
     """``1 / (1 + e^-x)``, computed without overflow for large ``|x|``."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = real_float(x, "sigmoid")
         y = np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)
         self.save_for_backward(y)
         return y
@@ -170,6 +217,8 @@ class SigmoidGrad(Function):
 
 class Relu(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
+        if x.dtype.kind == "c":
+            raise TypeError(f"relu: complex input is not supported (dtype {x.dtype})")
         self.mask = x > 0
         return np.maximum(x, 0).astype(x.dtype, copy=False)  # not x * mask: no -0.0
 
@@ -181,6 +230,7 @@ class Softplus(Function):
     """``log(1 + e^x)``, stable for large ``|x|``."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = real_float(x, "softplus")
         self.save_for_backward(x)
         return np.logaddexp(0, x).astype(x.dtype, copy=False)
 
@@ -191,6 +241,8 @@ class Softplus(Function):
 
 class Abs(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
+        if x.dtype.kind == "b":
+            return x.copy()  # numpy's abs of bool; no sign to keep (bool has no gradient)
         self.sign = np.sign(x)
         return np.abs(x)
 
@@ -199,12 +251,27 @@ class Abs(Function):
 
 
 class Maximum(Function):
-    """Elementwise maximum; at ties the gradient is split equally, as for ``max``."""
+    """Elementwise maximum, propagating NaN as numpy does.
+
+    Gradient convention (PyTorch's): the larger input gets ``g``; at ties each input gets
+    ``g / 2``; where either input is NaN both get ``g``.
+
+        >>> import numpy as np
+        >>> from maligrad import Variable, maximum
+        >>> a = Variable(np.array([1.0, 2.0, np.nan]), requires_grad=True)
+        >>> b = Variable(np.array([1.0, 0.0, 0.0]), requires_grad=True)
+        >>> maximum(a, b).sum().backward()
+        >>> a.grad.data.tolist(), b.grad.data.tolist()
+        ([0.5, 1.0, 1.0], [0.5, 0.0, 1.0])
+    """
 
     def forward(self, a: Any, b: Any) -> np.ndarray:
         out = np.maximum(a, b)
         self.shapes = (np.shape(a), np.shape(b))
-        self.wa, self.wb = _tie_weights(a > b, a == b, out.dtype)
+        if out.dtype.kind == "f":  # integer and bool results have no gradient
+            self.wa, self.wb = _tie_weights(a < b, a > b, a == b, out.dtype)
+        elif out.dtype.kind == "c":
+            raise TypeError(f"maximum: complex input is not supported (dtype {out.dtype})")
         return out
 
     def backward(self, gy: Any) -> Any:
@@ -216,18 +283,28 @@ class Maximum(Function):
         )
 
 
-def _tie_weights(first: Any, tie: Any, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient weights of the two inputs of maximum/minimum: 1 to the winner, 1/2 at ties."""
-    half = np.asarray(tie, dtype=dtype) * dtype.type(0.5)
-    wa = np.asarray(first, dtype=dtype) + half
-    return wa, dtype.type(1) - wa
+def _tie_weights(
+    a_loses: Any, b_loses: Any, tie: Any, dtype: np.dtype
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient weights of the two inputs of maximum/minimum: 1 to the winner, 1/2 at ties,
+    1 to both where neither wins nor ties (a NaN)."""
+    one_minus_half = dtype.type(1) - np.asarray(tie, dtype=dtype) * dtype.type(0.5)
+    return (
+        one_minus_half - np.asarray(a_loses, dtype=dtype),
+        one_minus_half - np.asarray(b_loses, dtype=dtype),
+    )
 
 
 class Minimum(Function):
+    """Elementwise minimum; the gradient convention is that of :class:`Maximum`."""
+
     def forward(self, a: Any, b: Any) -> np.ndarray:
         out = np.minimum(a, b)
         self.shapes = (np.shape(a), np.shape(b))
-        self.wa, self.wb = _tie_weights(a < b, a == b, out.dtype)
+        if out.dtype.kind == "f":  # integer and bool results have no gradient
+            self.wa, self.wb = _tie_weights(a > b, a < b, a == b, out.dtype)
+        elif out.dtype.kind == "c":
+            raise TypeError(f"minimum: complex input is not supported (dtype {out.dtype})")
         return out
 
     def backward(self, gy: Any) -> Any:
@@ -240,12 +317,18 @@ class Minimum(Function):
 
 
 class Clip(Function):
-    """Clamp to ``[lo, hi]`` (either may be None); the gradient passes where unclipped."""
+    """Clamp to ``[lo, hi]`` (either may be None, not both).
+
+    The gradient passes where ``lo <= x <= hi``, bounds included (PyTorch's convention), and
+    is 0 at NaN. An integer ``x`` with a float bound is promoted to the default float dtype.
+    """
 
     def forward(self, x: np.ndarray, lo: Any = None, hi: Any = None) -> np.ndarray:
         lo, hi = (getattr(v, "data", v) for v in (lo, hi))  # bounds are constants
         if lo is None and hi is None:
-            raise ValueError("clip needs at least one of min and max")
+            raise ValueError("clip needs at least one of min and max, got min=None, max=None")
+        if type(lo) not in _PLAIN_BOUNDS or type(hi) not in _PLAIN_BOUNDS or x.dtype.kind != "f":
+            x = _clip_input(x, lo, hi)
         mask = np.ones(x.shape, dtype=bool)
         if lo is not None:
             mask &= x >= lo
@@ -258,13 +341,39 @@ class Clip(Function):
         return gy * self.mask
 
 
+_PLAIN_BOUNDS = (type(None), int, float)
+
+
+def _clip_input(x: np.ndarray, lo: Any, hi: Any) -> np.ndarray:
+    """The slow path of clip: check the bounds; promote an integer ``x`` for float bounds."""
+    floating = False
+    for name, bound in (("min", lo), ("max", hi)):
+        if bound is None:
+            continue
+        kind = np.asarray(bound).dtype.kind
+        if kind not in "biuf":
+            raise TypeError(
+                f"clip: {name} must be a real number, array or Variable, got "
+                f"{type(bound).__name__} (dtype {np.asarray(bound).dtype})"
+            )
+        floating = floating or kind == "f"
+    if x.dtype.kind == "c":
+        raise TypeError(f"clip: complex input is not supported (dtype {x.dtype})")
+    if floating and x.dtype.kind in "biu":
+        return x.astype(GradMode.default_dtype)
+    return x
+
+
 class Where(Function):
     """``where(cond, a, b)``: ``a`` where ``cond`` holds, else ``b``; ``cond`` is a constant."""
 
     def forward(self, a: Any, b: Any, cond: np.ndarray) -> np.ndarray:
         self.cond = np.asarray(cond, dtype=bool)
         self.shapes = (np.shape(a), np.shape(b))
-        return np.where(self.cond, a, b)
+        out = np.where(self.cond, a, b)
+        if out.dtype.kind not in "biufc":
+            _check_operands("where", a=a, b=b)
+        return out
 
     def backward(self, gy: Any) -> Any:
         sa, sb = self.shapes
@@ -277,7 +386,12 @@ class Where(Function):
 
 
 class Cast(Function):
-    """``astype``: the gradient is cast back to the input's dtype."""
+    """``astype``: the gradient is cast back to the input's dtype.
+
+    Only a floating result is differentiable: ``Variable.astype`` to an integer, bool or
+    complex dtype returns a Variable that does not require grad (the rounding has no useful
+    derivative), as in PyTorch.
+    """
 
     def forward(self, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
         self.in_dtype = x.dtype
@@ -300,12 +414,43 @@ class Copy(Function):
 def where(condition: Any, a: Any, b: Any) -> Any:
     """Choose from ``a`` where ``condition`` is true, else from ``b`` (broadcasting)."""
     cond = condition.data if hasattr(condition, "data") else condition
-    return Where.apply(a, b, cond=cond)
+    if not isinstance(cond, np.ndarray) and np.asarray(cond).dtype.kind not in "biuf":
+        raise TypeError(
+            f"where: condition must be a boolean array or Variable, got {type(condition).__name__}"
+        )
+    try:
+        return Where.apply(a, b, cond=cond)
+    except TypeError:
+        _check_operands("where", condition=cond, a=a, b=b)
+        raise
 
 
 def maximum(a: Any, b: Any) -> Any:
-    return Maximum.apply(a, b)
+    """Elementwise maximum of two Variables (or a Variable and a constant); see Maximum."""
+    try:
+        return Maximum.apply(a, b)
+    except TypeError:
+        _check_operands("maximum", a=a, b=b)
+        raise
 
 
 def minimum(a: Any, b: Any) -> Any:
-    return Minimum.apply(a, b)
+    """Elementwise minimum of two Variables (or a Variable and a constant); see Minimum."""
+    try:
+        return Minimum.apply(a, b)
+    except TypeError:
+        _check_operands("minimum", a=a, b=b)
+        raise
+
+
+def _check_operands(op: str, **operands: Any) -> None:
+    """The slow path of an op that failed: name the operand that is not made of numbers."""
+    for name, value in operands.items():
+        try:
+            kind = np.asarray(getattr(value, "data", value)).dtype.kind
+        except (TypeError, ValueError):
+            kind = "O"
+        if kind not in "biufc":
+            raise TypeError(
+                f"{op}: {name} must be a Variable, an array or a number, got {type(value).__name__}"
+            ) from None

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from maligrad.function import Function
+from maligrad.ops.elementwise import real_float
 
 _A = (
     3.16112374387056560e00,
@@ -115,7 +116,7 @@ def erf_array(x: np.ndarray) -> np.ndarray:
     big = y > 4.0
     if big.any():
         yb = y[big]
-        with np.errstate(over="ignore", under="ignore"):
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # inf: fixed below
             z = 1.0 / (yb * yb)
             num = _P[5] * z
             den = z
@@ -126,13 +127,18 @@ def erf_array(x: np.ndarray) -> np.ndarray:
             erfc = (_SQRPI - r) / yb * _exp_neg_square(yb)
         out[big] = np.copysign(1.0 - erfc, x64[big])
 
+    out[big & np.isinf(x64)] = np.sign(x64[big & np.isinf(x64)])  # exp(-inf^2) is 0 * nan
     out[np.isnan(x64)] = np.nan
     dtype = x.dtype if isinstance(x, np.ndarray) and x.dtype.kind == "f" else np.float64
     return out.astype(dtype, copy=False)
 
 
 class Erf(Function):
+    """``erf(x)``; ``erf(+-inf) = +-1``. Integer and bool input gives the default float dtype;
+    complex input is refused."""
+
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = real_float(x, "erf")
         self.save_for_backward(x)
         return erf_array(x)
 

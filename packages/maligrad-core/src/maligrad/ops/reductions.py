@@ -24,18 +24,27 @@ from typing import Any
 import numpy as np
 
 from maligrad.function import Function
+from maligrad.grad_mode import GradMode
 from maligrad.ops.broadcast import BroadcastTo
+from maligrad.ops.elementwise import to_float
 
 
 def normalize_axis(axis: Any, ndim: int) -> tuple[int, ...]:
     """Axes as a sorted tuple of non-negative ints; raises naming the bad axis."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if isinstance(axis, (int, np.integer)) and not isinstance(axis, (bool, np.bool_)):
+        axes: Any = (axis,)
+    elif isinstance(axis, (tuple, list)):
+        axes = axis
+    else:
+        raise TypeError(
+            f"axis must be None, an int or a tuple of ints, got {type(axis).__name__} {axis!r}"
+        )
     out = []
     for a in axes:
-        if not isinstance(a, (int, np.integer)):
-            raise TypeError(f"axis must be an int or a tuple of ints, got {axis!r}")
+        if not isinstance(a, (int, np.integer)) or isinstance(a, (bool, np.bool_)):
+            raise TypeError(f"axis must be None, an int or a tuple of ints, got {axis!r}")
         if not -ndim <= a < ndim:
             raise ValueError(f"axis {a} is out of bounds for an array of dimension {ndim}")
         out.append(int(a) % ndim)
@@ -79,7 +88,10 @@ class Sum(_Reduction):
 
 
 class Mean(_Reduction):
+    """Mean; bool and integer input gives the default float dtype (numpy gives float64)."""
+
     def forward(self, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+        x = to_float(x)
         axes = self._setup(x, axis, keepdims)
         return x.mean(axis=axes, keepdims=keepdims)
 
@@ -119,11 +131,15 @@ def _product_of_others(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
 
 
 class Var(_Reduction):
+    """Variance with ``ddof`` (0: population, 1: sample); ``n <= ddof`` gives inf or nan, as
+    in numpy and PyTorch. Bool and integer input gives the default float dtype."""
+
     def forward(
         self, x: np.ndarray, axis: Any = None, ddof: int = 0, keepdims: bool = False
     ) -> np.ndarray:
+        x = to_float(x)
         axes = self._setup(x, axis, keepdims)
-        self.ddof = ddof
+        self.ddof = _check_ddof(ddof)
         self.save_for_backward(x)
         return x.var(axis=axes, ddof=ddof, keepdims=keepdims)
 
@@ -133,24 +149,46 @@ class Var(_Reduction):
         return self._expand(gy) * centered * (2.0 / (self.count - self.ddof))
 
 
+def _check_ddof(ddof: Any) -> int:
+    if type(ddof) is not int:
+        if not isinstance(ddof, (int, np.integer)) or isinstance(ddof, (bool, np.bool_)):
+            raise TypeError(f"ddof must be a non-negative int, got {type(ddof).__name__} {ddof!r}")
+    if ddof < 0:
+        raise ValueError(f"ddof must be a non-negative int, got {ddof}")
+    return int(ddof)
+
+
 class Std(_Reduction):
+    """Standard deviation with ``ddof``. Where it is 0 (a constant input) the gradient is 0,
+    as in PyTorch, instead of ``0 / 0``."""
+
     def forward(
         self, x: np.ndarray, axis: Any = None, ddof: int = 0, keepdims: bool = False
     ) -> np.ndarray:
+        x = to_float(x)
         axes = self._setup(x, axis, keepdims)
-        self.ddof = ddof
+        self.ddof = _check_ddof(ddof)
         y = x.std(axis=axes, ddof=ddof, keepdims=keepdims)
         self.save_for_backward(x, y)
         return y
 
     def backward(self, gy: Any) -> Any:
+        from maligrad.ops.elementwise import where
+
         x, y = self.saved_tensors
         centered = x - Mean.apply(x, axis=self.axes, keepdims=True)
+        zero = y.data == 0
+        if zero.any():  # then centered is 0 there too: divide by 1 instead of 0
+            y = where(zero, np.ones((), dtype=y.data.dtype), y)
         scale = self._expand(gy / (y * (self.count - self.ddof)))
         return scale * centered
 
 
 class _Extreme(_Reduction):
+    """max/min: NaN propagates (as numpy); the gradient is split equally between the entries
+    equal to the result (ties), or between the NaN entries of a group whose result is NaN
+    (PyTorch's convention for ``max()``)."""
+
     pick: Any = staticmethod(np.max)
 
     def forward(self, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
@@ -159,6 +197,12 @@ class _Extreme(_Reduction):
             raise ValueError(f"{type(self).__name__.lower()} of an empty array of shape {x.shape}")
         y = self.pick(x, axis=axes, keepdims=True)
         mask = x == y
+        if x.dtype.kind == "c":
+            raise TypeError(f"{type(self).__name__.lower()}: complex input is not supported")
+        if x.dtype.kind == "f":
+            nan = y != y
+            if nan.any():
+                mask |= nan & (x != x)
         self.weights = mask / mask.sum(axis=axes, keepdims=True).astype(x.dtype)
         return (
             y if keepdims else y.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
@@ -177,21 +221,36 @@ class Min(_Extreme):
 
 
 class LogSumExp(_Reduction):
-    """``log(sum(exp(x)))``, shifted by the maximum so that it never overflows."""
+    """``log(sum(exp(x)))``, shifted by the maximum so that it never overflows.
+
+    A group of all ``-inf`` gives ``-inf`` (its gradient is NaN, as in PyTorch). Bool and
+    integer input gives the default float dtype.
+    """
 
     def forward(self, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+        x = to_float(x)
         axes = self._setup(x, axis, keepdims)
         m = np.max(x, axis=axes, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
-        y = np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
+        m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+        log_s = np.log(np.exp(x - m).sum(axis=axes, keepdims=True))
+        y = log_s + m
         if not keepdims:
             y = y.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
+        # exp(x - y) with y rounded near 1e6 in float32 is off by up to 6%: the gradient uses
+        # the unrounded exp((x - m) - log_s) instead.
+        self.shift, self.log_s = m, log_s
         self.save_for_backward(x, y)
         return y
 
     def backward(self, gy: Any) -> Any:
         x, y = self.saved_tensors
-        return self._expand(gy) * (x - self._keep(y)).exp()
+        if GradMode.enabled:  # create_graph: keep the dependence on y (zero in value)
+            yk = self._keep(y)
+            y_const = np.where(np.isfinite(yk.data), yk.data, 0).astype(yk.data.dtype)
+            p = ((x - self.shift) - self.log_s - (yk - y_const)).exp()
+        else:
+            p = np.exp((x.data - self.shift) - self.log_s)
+        return self._expand(gy) * p
 
 
 class Cumsum(Function):
