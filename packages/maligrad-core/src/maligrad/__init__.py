@@ -10,6 +10,7 @@ array([2., 4.], dtype=float32)
 """
 
 from pkgutil import extend_path
+import typing as _typing
 
 __path__ = extend_path(__path__, __name__)  # maligrad.nn and maligrad.data ship separately
 
@@ -88,6 +89,11 @@ from maligrad.random import manual_seed
 from maligrad.variable import Variable
 
 _install_namespace_hint()
+
+# `maligrad.nn` / `maligrad.data` on first use; hidden from type checkers, which should
+# still ask for `import maligrad.nn`.
+if not _typing.TYPE_CHECKING:
+    from maligrad._namespace import lazy_subpackage as __getattr__
 
 __all__ = [
     "Function",
