@@ -28,6 +28,7 @@ def load(name: str) -> ModuleType:
     finally:
         sys.path.remove(str(EXAMPLES))
 
+
 TINY = ["--model", "mlp", "--limit", "200", "--batch-size", "100", "--no-progress"]
 
 
