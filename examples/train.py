@@ -4,9 +4,10 @@
     hatch run train --dataset mnist --epochs 8        # full MNIST (downloaded, verified)
     hatch run train --dataset cifar10 --model resnet-small
 
-Prints a progress bar and one line per epoch (loss, train and test accuracy, seconds) and
-ends with the test accuracy. ``--save``/``--resume`` write and read an ``.npz``
-checkpoint (model, optimizer, epoch, history); ``--plot`` draws the curves with matplotlib.
+Prints one line per epoch (loss, train and test accuracy, seconds), with a tqdm progress
+bar (rate, ETA, loss) when tqdm is installed, and ends with the test accuracy.
+``--save``/``--resume`` write and read an ``.npz`` checkpoint (model, optimizer, epoch,
+history); ``--plot`` draws the curves with matplotlib. ``--help`` lists every option.
 
 Data-parallel on N processes: ``hatch run mpi:train -n 2 --dataset mnist-sample`` (or
 ``mpiexec -n 2 python examples/train.py ...``). ``--batch-size`` is the global batch, split
@@ -16,8 +17,10 @@ over the ranks; rank 0 alone prints, writes checkpoints and plots.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -35,6 +38,7 @@ from maligrad.data import (
     MNIST,
     Compose,
     DataLoader,
+    DownloadError,
     FashionMNIST,
     Normalize,
     RandomCrop,
@@ -74,42 +78,57 @@ def make_optimizer(name: str, params: Any, lr: float) -> Any:
     raise ValueError(f"unknown optimizer {name!r}")
 
 
-class Progress:
-    """A one-line progress bar on stderr (tqdm is not required)."""
-
-    def __init__(self, total: int, label: str, enabled: bool = True) -> None:
-        self.total, self.label, self.enabled = total, label, enabled and sys.stderr.isatty()
-        self.done = 0
-
+class _NoProgress:
     def update(self, loss: float) -> None:
-        self.done += 1
-        if self.enabled:
-            filled = 30 * self.done // self.total
-            bar = "#" * filled + "." * (30 - filled)
-            sys.stderr.write(f"\r{self.label} [{bar}] {self.done}/{self.total} loss {loss:.4f}")
-            sys.stderr.flush()
+        pass
 
     def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\r" + " " * 79 + "\r")
-            sys.stderr.flush()
+        pass
 
 
-def _positive(kind: type) -> Any:
+def progress(total: int, label: str, enabled: bool | None = None, **tqdm_options: Any) -> Any:
+    """A tqdm bar over ``total`` batches (rate, ETA, loss in the postfix) with ``update(loss)``
+    and ``close()``; without tqdm, or when ``enabled`` is False, nothing (the per-epoch line
+    is the progress report). ``enabled=None`` shows the bar only on a terminal; other
+    keyword arguments go to tqdm (``file``, ``mininterval``, ...)."""
+    if enabled is False or importlib.util.find_spec("tqdm") is None:
+        return _NoProgress()
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=total,
+        desc=label,
+        unit="batch",
+        leave=False,
+        dynamic_ncols=True,
+        disable=None if enabled is None else False,
+        **tqdm_options,
+    )
+
+    class Bar:
+        def update(self, loss: float) -> None:
+            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            bar.update(1)
+
+        def close(self) -> None:
+            bar.close()
+
+    return Bar()
+
+
+def _number(kind: type, description: str, ok: Callable[[Any], bool]) -> Any:
+    """An argparse type for ``kind`` values that pass ``ok``; its errors say what was expected."""
+
     def parse(text: str) -> Any:
-        value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {description}, got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {description}, got {text}")
         return value
 
     return parse
-
-
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
 
 
 def _folder_exists(parser: argparse.ArgumentParser, option: str, path: Path | None) -> None:
@@ -258,28 +277,65 @@ def restore_checkpoint(
     return int(checkpoint["epoch"]), history
 
 
+def _per_dataset(column: int) -> str:
+    """The default of one DEFAULTS column, with the datasets that differ, for --help."""
+    values = [row[column] for row in DEFAULTS.values()]
+    usual = max(values, key=values.count)
+    others = [f"{row[column]} for {name}" for name, row in DEFAULTS.items() if row[column] != usual]
+    return f"default: {usual}" + (f" ({', '.join(others)})" if others else "")
+
+
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, dict[str, Any] | None]:
     """The options, with defaults filled in, and the checkpoint to resume from (or None)."""
+    # Defaults that depend on --dataset (or on --resume's checkpoint) are filled in after
+    # parsing, so --help spells them out rather than showing None.
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument(
         "--dataset", choices=list(DEFAULTS), default=None, help="default: mnist-sample (offline)"
     )
-    p.add_argument("--model", choices=list(MODELS), default=None)
-    p.add_argument("--epochs", type=_count, default=None, help="0 only evaluates")
-    p.add_argument("--batch-size", type=_positive(int), default=None)
-    p.add_argument("--lr", type=_positive(float), default=None)
-    p.add_argument("--optimizer", choices=["adam", "adamw", "sgd"], default=None)
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--model", choices=list(MODELS), default=None, help=_per_dataset(0))
+    whole = _number(int, "a whole number, 0 or more", lambda v: v >= 0)
+    positive_int = _number(int, "a positive whole number", lambda v: v > 0)
     p.add_argument(
-        "--limit", type=_positive(int), default=None, help="use only this many training images"
+        "--epochs",
+        metavar="N",
+        type=whole,
+        default=None,
+        help=f"0 only evaluates; {_per_dataset(1)}",
     )
-    p.add_argument("--save", type=Path, default=None, help="write a checkpoint .npz here")
-    p.add_argument("--resume", type=Path, default=None, help="continue from a checkpoint")
-    p.add_argument("--plot", type=Path, default=None, help="PNG of loss and accuracy curves")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--batch-size", metavar="N", type=positive_int, default=None, help=_per_dataset(2)
+    )
+    lr = _number(float, "a positive number", lambda v: v > 0)
+    p.add_argument("--lr", type=lr, default=None, help=_per_dataset(3))
+    p.add_argument(
+        "--optimizer", choices=["adam", "adamw", "sgd"], default=None, help="default: adam"
+    )
+    p.add_argument("--seed", metavar="N", type=int, default=None, help="default: 0")
+    p.add_argument(
+        "--limit",
+        metavar="N",
+        type=positive_int,
+        default=None,
+        help="use only this many training images",
+    )
+    p.add_argument(
+        "--save", metavar="PATH", type=Path, default=None, help="write a checkpoint .npz here"
+    )
+    p.add_argument(
+        "--resume", metavar="PATH", type=Path, default=None, help="continue from a checkpoint"
+    )
+    p.add_argument(
+        "--plot", metavar="PATH", type=Path, default=None, help="PNG of loss and accuracy curves"
+    )
+    p.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (shown with tqdm on a terminal)"
+    )
     args = p.parse_args(argv)
     _folder_exists(p, "--save", args.save)
     _folder_exists(p, "--plot", args.plot)
+    if args.plot is not None and importlib.util.find_spec("matplotlib") is None:
+        p.error(f"--plot {args.plot}: matplotlib is not installed (pip install matplotlib)")
     checkpoint = None
     if args.resume is not None:
         checkpoint = load_checkpoint(p, args.resume)
@@ -310,10 +366,9 @@ def plot(history: dict[str, list[float]], path: Path) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print(
-            f"--plot: matplotlib is not installed, so {path} was not drawn (pip install matplotlib)"
-        )
-        return
+        raise SystemExit(
+            f"--plot {path}: matplotlib is not installed (pip install matplotlib)"
+        ) from None
     epochs = range(1, len(history["loss"]) + 1)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
     ax1.plot(epochs, history["loss"], marker="o")
@@ -323,7 +378,10 @@ def plot(history: dict[str, list[float]], path: Path) -> None:
     ax2.set(xlabel="epoch", ylabel="accuracy")
     ax2.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    try:
+        fig.savefig(path, dpi=100)
+    except (OSError, ValueError) as exc:  # unwritable, or a suffix matplotlib cannot draw
+        raise SystemExit(f"--plot {path}: {exc}") from None
     print(f"wrote {path}")
 
 
@@ -338,7 +396,10 @@ def main(argv: list[str] | None = None) -> float:
             f"--batch-size {args.batch_size} must be a multiple of the {world} processes"
         )
     mg.manual_seed(args.seed)
-    train_set, test_set = load_datasets(args.dataset)
+    try:
+        train_set, test_set = load_datasets(args.dataset)
+    except DownloadError as exc:  # its text says which mirrors failed and how to fix it
+        raise SystemExit(f"error: {exc}") from None
     if args.limit is not None:
         train_set = train_set.from_arrays(
             train_set.images[: args.limit], train_set.labels[: args.limit], train_set.classes
@@ -395,7 +456,11 @@ def main(argv: list[str] | None = None) -> float:
     test_acc = accuracy(model, test_loader) if start_epoch >= args.epochs else 0.0
     for epoch in range(start_epoch, args.epochs):
         t0 = time.perf_counter()
-        bar = Progress(len(train_loader), f"epoch {epoch + 1}", not args.no_progress and rank == 0)
+        bar = progress(
+            len(train_loader),
+            f"epoch {epoch + 1}",
+            False if args.no_progress or rank != 0 else None,
+        )
         loss = train_epoch(model, train_loader, optimizer, on_batch=bar.update)
         loss = float(parallel.all_reduce(np.array([loss]), op="mean")[0])  # over the ranks
         bar.close()

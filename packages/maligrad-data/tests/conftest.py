@@ -19,6 +19,12 @@ from maligrad.data.idx import write_idx
 from maligrad.data.registry import REGISTRY, DatasetSpec, RemoteFile
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Registered here too, so the tests run from an unpacked sdist without the repository's
+    # configuration.
+    config.addinivalue_line("markers", "slow: builds wheels or virtual environments")
+
+
 @dataclass
 class Server:
     """A loopback HTTP server over one folder; ``requests`` records every path asked for."""

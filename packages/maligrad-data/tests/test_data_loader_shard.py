@@ -49,7 +49,9 @@ def test_global_batches_match_one_process() -> None:
 
 def test_set_epoch_reseeds_the_same_on_every_replica() -> None:
     ds = ArrayDataset(np.arange(20), np.zeros(20))
-    loaders = [DataLoader(ds, 20, shuffle=True, generator=7, num_replicas=2, rank=r) for r in (0, 1)]
+    loaders = [
+        DataLoader(ds, 20, shuffle=True, generator=7, num_replicas=2, rank=r) for r in (0, 1)
+    ]
     orders = {}
     for e in (0, 1, 0):
         for loader in loaders:

@@ -9,6 +9,7 @@
 array([2., 4.], dtype=float32)
 """
 
+import typing as _typing
 from pkgutil import extend_path
 
 __path__ = extend_path(__path__, __name__)  # maligrad.nn and maligrad.data ship separately
@@ -16,6 +17,7 @@ __path__ = extend_path(__path__, __name__)  # maligrad.nn and maligrad.data ship
 from maligrad import functional, random
 from maligrad.__about__ import __version__
 from maligrad._namespace import install as _install_namespace_hint
+from maligrad._namespace import lazy_subpackage as _lazy_subpackage
 from maligrad.autograd import grad
 from maligrad.dot import to_dot
 from maligrad.engine import queue_callback
@@ -88,6 +90,11 @@ from maligrad.random import manual_seed
 from maligrad.variable import Variable
 
 _install_namespace_hint()
+
+# `maligrad.nn` / `maligrad.data` on first use; hidden from type checkers, which should
+# still ask for `import maligrad.nn`.
+if not _typing.TYPE_CHECKING:
+    __getattr__ = _lazy_subpackage
 
 __all__ = [
     "Function",

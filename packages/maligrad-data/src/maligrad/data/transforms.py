@@ -99,9 +99,9 @@ class Normalize:
         )
         self.std = std_arr
         self.mean = mean_arr.reshape(-1, 1, 1) if mean_arr.ndim else mean_arr
-        self.inv_std = (np.float32(1.0) / std_arr).astype(np.float32)
+        self._inv_std = (np.float32(1.0) / std_arr).astype(np.float32)
         if std_arr.ndim:
-            self.inv_std = self.inv_std.reshape(-1, 1, 1)
+            self._inv_std = self._inv_std.reshape(-1, 1, 1)
 
     returns_new_array = True
 
@@ -116,7 +116,7 @@ class Normalize:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         self._check(x)
         out = np.subtract(x, self.mean, dtype=np.float32)
-        out *= self.inv_std
+        out *= self._inv_std
         return out
 
     def apply_(self, x: np.ndarray) -> np.ndarray:
@@ -125,7 +125,7 @@ class Normalize:
         if x.dtype != np.float32 or np.broadcast_shapes(x.shape, self.mean.shape) != x.shape:
             return self(x)
         x -= self.mean
-        x *= self.inv_std
+        x *= self._inv_std
         return x
 
     def __repr__(self) -> str:
