@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             train_set.images[: args.limit], train_set.labels[: args.limit]
         )
     prep = Compose([ToFloat(), Normalize(0.1307, 0.3081)])  # uint8 -> standardised float32
-    loader = DataLoader(train_set, batch_size=32, shuffle=True, seed=0, transform=prep)
+    loader = DataLoader(train_set, batch_size=32, shuffle=True, generator=0, transform=prep)
     test_loader = DataLoader(test_set, batch_size=500, transform=prep)
 
     results = {}
