@@ -11,6 +11,7 @@ Example:
 from maligrad.nn import functional, init, optim, utils
 from maligrad.nn.__about__ import __version__
 from maligrad.nn.activation import (
+    ELU,
     GELU,
     LeakyReLU,
     LogSoftmax,
@@ -41,6 +42,7 @@ from maligrad.nn.parameter import Parameter
 from maligrad.nn.state import load, save
 
 __all__ = [
+    "ELU",
     "GELU",
     "BCELoss",
     "BCEWithLogitsLoss",

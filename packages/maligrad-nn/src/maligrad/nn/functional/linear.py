@@ -5,8 +5,8 @@ leading dimensions of ``x`` flattened::
 
     dx = g W        dW = g^T x        db = sum over rows of g
 
-The backward is written with maligrad ops when a graph is recorded, so second
-derivatives work.
+These formulas are maligrad ops (matmuls and a sum), so the same backward gives first and
+higher derivatives.
 
     >>> import numpy as np, maligrad
     >>> import maligrad.nn.functional as F
@@ -25,7 +25,6 @@ import numpy as np
 
 import maligrad
 from maligrad import Function, Variable
-from maligrad.nn.functional._common import recording, wrap
 
 
 class Linear(Function):
@@ -53,23 +52,12 @@ class Linear(Function):
         needs = self.needs_input_grad
         has_b = len(needs) == 3
         gx = gw = gb = None
-        if not recording():
-            g = gy.data
-            xa = x.data
-            if needs[0]:
-                gx = wrap(g @ w.data)
-            g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+        if needs[0]:
+            gx = gy @ w
+        if needs[1] or (has_b and needs[2]):
+            gy2 = gy if gy.ndim == 2 else gy.reshape(-1, gy.shape[-1])
             if needs[1]:
-                x2 = xa.reshape(-1, xa.shape[-1]) if xa.ndim != 2 else xa
-                gw = wrap(g2.T @ x2)
-            if has_b and needs[2]:
-                gb = wrap(g2.sum(axis=0))
-        else:
-            if needs[0]:
-                gx = gy @ w
-            gy2 = gy.reshape(-1, gy.shape[-1])
-            if needs[1]:
-                gw = gy2.T @ x.reshape(-1, x.shape[-1])
+                gw = gy2.T @ (x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
             if has_b and needs[2]:
                 gb = gy2.sum(axis=0)
         return (gx, gw, gb) if has_b else (gx, gw)
