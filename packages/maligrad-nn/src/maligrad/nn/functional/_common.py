@@ -66,9 +66,10 @@ def check_number(
 def normalize_dim(dim: Any, ndim: int, fn: str) -> int:
     if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, numbers.Integral):
         raise TypeError(f"{fn}: dim must be an integer, got {type(dim).__name__}")
-    if not -max(ndim, 1) <= dim < max(ndim, 1):
-        raise IndexError(f"{fn}: dim {dim} is out of range for an input with {ndim} dimensions")
-    return int(dim) % max(ndim, 1)
+    d = int(dim)
+    if not -max(ndim, 1) <= d < max(ndim, 1):
+        raise IndexError(f"{fn}: dim {d} is out of range for an input with {ndim} dimensions")
+    return d % max(ndim, 1)
 
 
 def write_inplace(input: Any, result: Variable, fn: str) -> Any:

@@ -150,9 +150,13 @@ class MSEGrad(_LossGrad):
     def backward(self, gz: Variable) -> Any:
         x, t, gy = self.saved_tensors
         needs = self.needs_input_grad
-        gx = gz * self._g_op(gy) * 2 if needs[0] or needs[1] else None
-        g_gy = self._to_gy(gz * (x - t) * 2) if needs[2] else None
-        return gx, (-gx if needs[1] else None), g_gy
+        gx = gt = g_gy = None
+        if needs[0] or needs[1]:
+            gx = gz * self._g_op(gy) * 2
+            gt = -gx if needs[1] else None
+        if needs[2]:
+            g_gy = self._to_gy(gz * (x - t) * 2)
+        return gx, gt, g_gy
 
 
 def mse_loss(
@@ -537,14 +541,18 @@ class CrossEntropy(_Loss):
     def backward(self, gy: Variable) -> Any:
         x, t = self.saved_tensors
         needs = self.needs_input_grad
-        kw = dict(eps=self.eps, w=self.w, q=self.q, pick=self.pick, **self._params())
+        eps, w, q, pick, r, k = self.eps, self.w, self.q, self.pick, self.reduction, self.scale
         gx = gt = None
         if needs[0]:
-            gx = CrossEntropyGrad.apply(x, t, gy, wrt="input", p=self.e / self.sum_e, **kw)
+            gx = CrossEntropyGrad.apply(
+                x, t, gy, wrt="input", eps=eps, w=w, q=q, pick=pick, reduction=r, scale=k,
+                p=self.e / self.sum_e,
+            )  # fmt: skip
         if needs[1]:
             gt = CrossEntropyGrad.apply(
-                x, t, gy, wrt="target", logp=self.shifted - self.log_s, **kw
-            )
+                x, t, gy, wrt="target", eps=eps, w=w, q=q, pick=pick, reduction=r, scale=k,
+                logp=self.shifted - self.log_s,
+            )  # fmt: skip
         return gx, gt
 
 
@@ -602,8 +610,8 @@ class CrossEntropyGrad(_LossGrad):
         if not isinstance(t, Variable) or not t.requires_grad:
             return self.q
         eps, c = self.eps, x.shape[1]
-        q = t * (1 - eps) + eps / c if eps else t
-        return q if self.w is None else q * self._w_row(x.ndim)
+        qt = t * (1 - eps) + eps / c if eps else t
+        return qt if self.w is None else qt * self._w_row(x.ndim)
 
     def _w_row(self, ndim: int) -> np.ndarray:
         return self.w.reshape((1, -1) + (1,) * (ndim - 2))
