@@ -289,6 +289,10 @@ BAD = [
     (lambda: F.kl_div(X, T, reduction="avg"), ValueError, "reduction"),
     (lambda: F.huber_loss(X, T, reduction="max"), ValueError, "reduction"),
     (lambda: F.smooth_l1_loss(X, T, reduction=["mean"]), ValueError, "reduction"),
+    (lambda: F.linear(X, None), TypeError, "weight expected a Variable or array, got NoneType"),
+    (lambda: F.linear(None, X), TypeError, "input expected a Variable or array, got NoneType"),
+    (lambda: F.linear(X, X, "b"), TypeError, "bias expected a Variable or array, got str"),
+    (lambda: F.linear([[1.0]], X), TypeError, "input expected a Variable or array, got list"),
 ]
 
 

@@ -101,6 +101,9 @@ def linear(input: Variable, weight: Variable, bias: Variable | None = None) -> V
     Returns:
         ``(*, out_features)``.
     """
+    for name, v in (("input", input), ("weight", weight), ("bias", bias)):
+        if not isinstance(v, (Variable, np.ndarray)) and (v is not None or name != "bias"):
+            raise TypeError(f"linear: {name} expected a Variable or array, got {type(v).__name__}")
     if bias is None:
         return Linear.apply(input, weight)
     return Linear.apply(input, weight, bias)
