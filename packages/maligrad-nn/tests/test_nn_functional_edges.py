@@ -309,3 +309,26 @@ def test_smooth_l1_beta_zero_is_l1():
     F.smooth_l1_loss(x, t, beta=0.0).backward()
     np.testing.assert_array_equal(x.grad.data, np.array([1.0, -1.0, 0.0]) / 3)
     assert F.smooth_l1_loss(x, t, beta=0.0).item() == F.l1_loss(x, t).item()
+
+
+THIRD_ORDER = [
+    ("cross_entropy", lambda x, q: F.cross_entropy(x, q)),
+    ("cross_entropy_idx", lambda x, q: F.cross_entropy(x, np.array([0, 3, 1]))),
+    ("gelu", lambda x, q: (F.gelu(x) * q).sum()),
+    ("silu", lambda x, q: (F.silu(x) * q).sum()),
+    ("elu", lambda x, q: (F.elu(x) * q).sum()),
+    ("softmax", lambda x, q: (F.softmax(x, 1) ** 2 * q).sum()),
+    ("layer_norm", lambda x, q: (F.layer_norm(x, (4,)) ** 3 * q).sum()),
+]
+
+
+@pytest.mark.parametrize("name,fn", THIRD_ORDER, ids=[c[0] for c in THIRD_ORDER])
+def test_third_derivatives(name, fn):
+    # the XGrad Functions' backward is itself differentiable: check the gradient's Hessian
+    x = Variable(RNG.uniform(-1, 1, (3, 4)), requires_grad=True)
+    q = RNG.dirichlet(np.ones(4), 3)
+
+    def gradient(x):
+        return maligrad.grad(fn(x, q), [x], create_graph=True)[0]
+
+    assert gradgradcheck(gradient, [x])
