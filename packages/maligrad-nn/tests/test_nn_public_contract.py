@@ -25,16 +25,6 @@ import pytest
 #: The core modules nn and data may import; docs/reference/core.md lists the same ones.
 PUBLIC_MODULES = ("maligrad", "maligrad.functional", "maligrad.random")
 
-#: Files still being moved onto the public API by other work in flight, with the reason.
-#: Violations in these files are tolerated; an entry whose file is clean fails the test,
-#: so this list only shrinks (it is emptied when that work is merged).
-PENDING: dict[str, str] = {
-    "maligrad-nn/src/maligrad/nn/functional/_common.py": "GradMode, object.__new__ (nn-idiom)",
-    "maligrad-nn/src/maligrad/nn/functional/activation.py": "maligrad.ops.erf (nn-idiom)",
-    "maligrad-nn/src/maligrad/nn/functional/normalization.py": "_bump_version (nn-idiom)",
-    "maligrad-nn/src/maligrad/nn/functional/embedding.py": "_bump_version (nn-idiom)",
-}
-
 PACKAGES = Path(__file__).resolve().parents[2]
 CORE_SRC = PACKAGES / "maligrad-core" / "src" / "maligrad"
 SCANNED = [
@@ -157,15 +147,8 @@ def all_violations() -> dict[str, list[str]]:
 
 
 def test_nn_and_data_use_only_the_public_core_api(all_violations: dict[str, list[str]]) -> None:
-    bad = [v for path, vs in all_violations.items() if path not in PENDING for v in vs]
+    bad = [v for vs in all_violations.values() for v in vs]
     assert not bad, "nn/data reach into the core's private API:\n" + "\n".join(bad)
-
-
-def test_pending_list_only_names_files_that_still_need_it(
-    all_violations: dict[str, list[str]],
-) -> None:
-    stale = [p for p in PENDING if not all_violations.get(p)]
-    assert not stale, "remove these clean (or missing) files from PENDING: " + ", ".join(stale)
 
 
 @pytest.mark.parametrize(

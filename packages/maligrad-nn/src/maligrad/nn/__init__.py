@@ -11,6 +11,7 @@ Example:
 from maligrad.nn import functional, init, optim, parallel, utils
 from maligrad.nn.__about__ import __version__
 from maligrad.nn.activation import (
+    ELU,
     GELU,
     LeakyReLU,
     LogSoftmax,
@@ -42,6 +43,7 @@ from maligrad.nn.state import CheckpointError, load, save
 from maligrad.nn.sync_batchnorm import SyncBatchNorm
 
 __all__ = [
+    "ELU",
     "GELU",
     "BCELoss",
     "BCEWithLogitsLoss",

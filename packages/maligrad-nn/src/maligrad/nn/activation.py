@@ -1,5 +1,9 @@
 """Activation layers: thin Modules over :mod:`maligrad.nn.functional`.
 
+Integer and bool inputs are promoted to the default float dtype by every layer whose
+values are not integers (all but ``ReLU``). ``inplace=True`` overwrites the input's array
+outside the graph only (see :func:`maligrad.nn.functional.relu`).
+
 >>> import numpy as np, maligrad
 >>> from maligrad import nn
 >>> nn.Tanh()(maligrad.Variable(np.array([0.0], np.float32))).data
@@ -8,9 +12,20 @@ array([0.], dtype=float32)
 
 from __future__ import annotations
 
-from maligrad import Variable, sigmoid, tanh
+from typing import Any
+
+import numpy as np
+
+from maligrad import Variable
 from maligrad.nn.functional import activation as A
+from maligrad.nn.functional._common import check_number
 from maligrad.nn.module import Module
+
+
+def _inplace_flag(layer: str, inplace: Any) -> bool:
+    if not isinstance(inplace, (bool, np.bool_)):
+        raise TypeError(f"{layer}: inplace must be a bool, got {type(inplace).__name__}")
+    return bool(inplace)
 
 
 class ReLU(Module):
@@ -18,10 +33,13 @@ class ReLU(Module):
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
-        self.inplace = inplace
+        self.inplace = _inplace_flag("ReLU", inplace)
 
     def forward(self, input: Variable) -> Variable:
-        return A.Relu.apply(input)
+        return A.relu(input, self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(Module):
@@ -29,14 +47,29 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
-        self.negative_slope = negative_slope
-        self.inplace = inplace
+        self.negative_slope = check_number("LeakyReLU", "negative_slope", negative_slope)
+        self.inplace = _inplace_flag("LeakyReLU", inplace)
 
     def forward(self, input: Variable) -> Variable:
-        return A.LeakyRelu.apply(input, slope=self.negative_slope)
+        return A.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+
+
+class ELU(Module):
+    """``x`` if ``x > 0`` else ``alpha (e^x - 1)``."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.alpha = check_number("ELU", "alpha", alpha)
+        self.inplace = _inplace_flag("ELU", inplace)
+
+    def forward(self, input: Variable) -> Variable:
+        return A.elu(input, self.alpha, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
 class GELU(Module):
@@ -45,11 +78,11 @@ class GELU(Module):
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         if approximate not in ("none", "tanh"):
-            raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
     def forward(self, input: Variable) -> Variable:
-        return A.Gelu.apply(input, approximate=self.approximate)
+        return A.gelu(input, approximate=self.approximate)
 
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
@@ -60,24 +93,27 @@ class SiLU(Module):
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
-        self.inplace = inplace
+        self.inplace = _inplace_flag("SiLU", inplace)
 
     def forward(self, input: Variable) -> Variable:
-        return A.Silu.apply(input)
+        return A.silu(input, self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class Tanh(Module):
     """Hyperbolic tangent."""
 
     def forward(self, input: Variable) -> Variable:
-        return tanh(input)
+        return A.tanh(input)
 
 
 class Sigmoid(Module):
     """``1 / (1 + e^-x)``."""
 
     def forward(self, input: Variable) -> Variable:
-        return sigmoid(input)
+        return A.sigmoid(input)
 
 
 class Softmax(Module):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from maligrad import Variable
+from maligrad.nn.functional._common import check_number
 from maligrad.nn.functional.dropout import dropout
 from maligrad.nn.module import Module
 
@@ -21,7 +22,8 @@ class Dropout(Module):
 
     Args:
         p: drop probability in ``[0, 1]``.
-        inplace: accepted for PyTorch compatibility (the result is always new).
+        inplace: write the result into the input's array (outside the graph only; see
+            :func:`maligrad.nn.functional.dropout`).
         generator: optional ``numpy.random.Generator`` for the masks (else the default).
     """
 
@@ -29,14 +31,12 @@ class Dropout(Module):
         self, p: float = 0.5, inplace: bool = False, generator: np.random.Generator | None = None
     ) -> None:
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"dropout probability has to be between 0 and 1, got {p}")
-        self.p = p
-        self.inplace = inplace
+        self.p = check_number("Dropout", "p", p, 0.0, 1.0)
+        self.inplace = bool(inplace)
         self.generator = generator
 
     def forward(self, input: Variable) -> Variable:
-        return dropout(input, self.p, self.training, generator=self.generator)
+        return dropout(input, self.p, self.training, self.inplace, generator=self.generator)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"

@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import functools
+import math
+import numbers
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import numpy as np
 
+import maligrad
 from maligrad import Variable
-from maligrad.grad_mode import GradMode
 
-_new = object.__new__
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def wrap(array: np.ndarray) -> Variable:
-    """A constant Variable around ``array`` (no copy, no checks: for gradients)."""
-    v = _new(Variable)
-    v.data = array
-    return v
-
-
-def recording() -> bool:
-    """True inside ``backward(create_graph=True)``: gradients must be built from ops."""
-    return GradMode.enabled
 
 
 def as_variable(x: Any) -> Variable:
@@ -32,15 +21,77 @@ def as_variable(x: Any) -> Variable:
     return x if isinstance(x, Variable) else Variable(np.asarray(x))
 
 
-def check_reduction(reduction: str, allowed: tuple[str, ...] = ("none", "mean", "sum")) -> None:
-    if reduction not in allowed:
+def float_input(x: Any) -> Any:
+    """``x`` with integer or bool values promoted to the default float dtype.
+
+    For ops whose result is not an integer (sigmoid, gelu, softmax, ...), as PyTorch and
+    numpy's ufuncs do. Floating (and complex) Variables are returned unchanged.
+    """
+    if not isinstance(x, Variable):
+        x = Variable(np.asarray(x))
+    if x.data.dtype.kind in "biu":
+        return Variable(x.data.astype(maligrad.get_default_dtype()))
+    return x
+
+
+def check_reduction(reduction: Any, allowed: tuple[str, ...] = ("none", "mean", "sum")) -> None:
+    if not isinstance(reduction, str) or reduction not in allowed:
         raise ValueError(f"reduction must be one of {allowed}, got {reduction!r}")
 
 
-def normalize_dim(dim: int, ndim: int, fn: str) -> int:
-    if not -max(ndim, 1) <= dim < max(ndim, 1):
-        raise IndexError(f"{fn}: dim {dim} is out of range for an input with {ndim} dimensions")
-    return dim % max(ndim, 1)
+def check_number(
+    fn: str,
+    name: str,
+    value: Any,
+    low: float = -math.inf,
+    high: float = math.inf,
+    low_open: bool = False,
+) -> float:
+    """``value`` as a float; TypeError unless a real number, ValueError unless finite and in
+    ``[low, high]`` (``(low, high]`` with ``low_open``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{fn}: {name} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{fn}: {name} must be finite, got {v}")
+    if v < low or v > high or (low_open and v == low):
+        if high == math.inf:
+            want = f"{'positive' if low_open and low == 0 else f'at least {low:g}'}"
+        else:
+            want = f"between {low:g} and {high:g}"
+        raise ValueError(f"{fn}: {name} must be {want}, got {v:g}")
+    return v
+
+
+def normalize_dim(dim: Any, ndim: int, fn: str) -> int:
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{fn}: dim must be an integer, got {type(dim).__name__}")
+    d = int(dim)
+    if not -max(ndim, 1) <= d < max(ndim, 1):
+        raise IndexError(f"{fn}: dim {d} is out of range for an input with {ndim} dimensions")
+    return d % max(ndim, 1)
+
+
+def write_inplace(input: Any, result: Variable, fn: str) -> Any:
+    """Store ``result`` in ``input``'s array and return ``input`` (``inplace=True``).
+
+    As everywhere in maligrad, in-place changes happen outside the graph only: an input that
+    requires grad while the graph is recorded is refused (pass ``inplace=False``). The
+    version counter moves on, so a backward that saved the old values raises.
+    """
+    if not isinstance(input, Variable):
+        raise TypeError(f"{fn}(inplace=True) needs a Variable, got {type(input).__name__}")
+    if input.requires_grad and maligrad.is_grad_enabled():
+        raise RuntimeError(
+            f"{fn}(inplace=True) on a Variable that requires grad while the graph is recorded: "
+            "maligrad changes arrays in place only outside the graph; use inplace=False"
+        )
+    if result.dtype != input.dtype:
+        raise TypeError(
+            f"{fn}(inplace=True): the result of dtype {result.dtype} cannot be stored in an "
+            f"input of dtype {input.dtype}; convert the input first or use inplace=False"
+        )
+    return input.copy_(result)
 
 
 def accepts_unbatched(batched_ndim: int) -> Callable[[F], F]:

@@ -1,6 +1,7 @@
 """``dropout``: zero each element with probability ``p`` and scale the rest by ``1/(1-p)``.
 
-``y = x m / (1 - p)`` with ``m ~ Bernoulli(1 - p)``; the gradient is ``g m / (1 - p)``. In
+``y = x m / (1 - p)`` with ``m ~ Bernoulli(1 - p)``; the gradient ``g m / (1 - p)`` is a
+maligrad op (a product with a constant), so it is differentiable again. In
 evaluation (``training=False``) or with ``p = 0`` it is the identity.
 
     >>> import numpy as np, maligrad
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from maligrad import Function, Variable
-from maligrad.nn.functional._common import recording, wrap
+from maligrad.nn.functional._common import check_number, write_inplace
 from maligrad.random import generator_or_default
 
 
@@ -28,8 +29,6 @@ class Dropout(Function):
         return x * mask
 
     def backward(self, gy: Variable) -> Any:
-        if not recording():
-            return wrap(gy.data * self.mask)
         return gy * self.mask
 
 
@@ -42,10 +41,11 @@ def dropout(
 ) -> Variable:
     """Inverted dropout: zero with probability ``p``, scale the kept elements by ``1/(1-p)``.
 
-    ``inplace`` is accepted for PyTorch compatibility and ignored (the result is new).
+    ``inplace=True`` writes the result into ``input``'s array and returns ``input``; as for
+    every in-place change in maligrad, only outside the graph (an input that requires grad
+    while the graph is recorded raises; see :func:`maligrad.nn.functional.relu`).
     """
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, got {p}")
+    p = check_number("dropout", "p", p, 0.0, 1.0)
     if not training or p == 0.0:
         return input
     data = input.data if isinstance(input, Variable) else np.asarray(input)
@@ -58,4 +58,6 @@ def dropout(
         draw_dtype = data.dtype if data.dtype in (np.float32, np.float64) else np.float64
         keep = rng.random(data.shape, dtype=draw_dtype) >= p
         mask = keep.astype(data.dtype) * np.asarray(1.0 / (1.0 - p), dtype=data.dtype)
+    if inplace:
+        return write_inplace(input, Dropout.apply(input, mask=mask), "dropout")
     return Dropout.apply(input, mask=mask)

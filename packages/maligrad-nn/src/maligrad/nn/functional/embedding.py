@@ -88,9 +88,8 @@ def embedding(
         rows = np.unique(idx)
         norms = np.linalg.norm(weight.data[rows], ord=norm_type, axis=-1, keepdims=True)
         scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
-        with no_grad():
-            weight.data[rows] *= scale.astype(weight.data.dtype)
-            weight._bump_version()
+        with no_grad():  # an in-place assignment: moves weight's version counter on
+            weight[rows] = weight.data[rows] * scale.astype(weight.dtype)
     return Gather.apply(weight, idx=idx, pad=padding_idx)
 
 

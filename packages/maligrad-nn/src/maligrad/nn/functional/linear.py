@@ -5,8 +5,9 @@ leading dimensions of ``x`` flattened::
 
     dx = g W        dW = g^T x        db = sum over rows of g
 
-The backward is written with maligrad ops when a graph is recorded, so second
-derivatives work.
+``dx`` is a maligrad matmul; ``dW`` and ``db`` are Functions of their own (numpy forward,
+backward in maligrad ops), as for the convolutions, so the same code gives first and higher
+derivatives at the cost of a numpy call each.
 
     >>> import numpy as np, maligrad
     >>> import maligrad.nn.functional as F
@@ -25,7 +26,6 @@ import numpy as np
 
 import maligrad
 from maligrad import Function, Variable
-from maligrad.nn.functional._common import recording, wrap
 
 
 class Linear(Function):
@@ -51,28 +51,43 @@ class Linear(Function):
     def backward(self, gy: Variable) -> tuple[Any, ...]:
         x, w = self.saved_tensors
         needs = self.needs_input_grad
-        has_b = len(needs) == 3
-        gx = gw = gb = None
-        if not recording():
-            g = gy.data
-            xa = x.data
-            if needs[0]:
-                gx = wrap(g @ w.data)
-            g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
-            if needs[1]:
-                x2 = xa.reshape(-1, xa.shape[-1]) if xa.ndim != 2 else xa
-                gw = wrap(g2.T @ x2)
-            if has_b and needs[2]:
-                gb = wrap(g2.sum(axis=0))
-        else:
-            if needs[0]:
-                gx = gy @ w
-            gy2 = gy.reshape(-1, gy.shape[-1])
-            if needs[1]:
-                gw = gy2.T @ x.reshape(-1, x.shape[-1])
-            if has_b and needs[2]:
-                gb = gy2.sum(axis=0)
-        return (gx, gw, gb) if has_b else (gx, gw)
+        gx = gy @ w if needs[0] else None
+        gw = LinearWeightGrad.apply(gy, x) if needs[1] else None
+        if len(needs) == 3:
+            return gx, gw, (LinearBiasGrad.apply(gy) if needs[2] else None)
+        return gx, gw
+
+
+def _rows(a: np.ndarray) -> np.ndarray:
+    return a if a.ndim == 2 else a.reshape(-1, a.shape[-1])
+
+
+class LinearWeightGrad(Function):
+    """``dW = g^T x`` over the flattened leading dimensions; bilinear, so its gradients are
+    ``linear(x, gz)`` for ``g`` and ``g @ gz`` for ``x``."""
+
+    def forward(self, g: np.ndarray, x: np.ndarray) -> np.ndarray:
+        self.save_for_backward(g, x)
+        return _rows(g).T @ _rows(x)
+
+    def backward(self, gz: Variable) -> Any:
+        g, x = self.saved_tensors
+        needs = self.needs_input_grad
+        return (
+            Linear.apply(x, gz) if needs[0] else None,
+            g @ gz if needs[1] else None,
+        )
+
+
+class LinearBiasGrad(Function):
+    """``db = sum of the rows of g``; its gradient broadcasts ``gz`` back over the rows."""
+
+    def forward(self, g: np.ndarray) -> np.ndarray:
+        self.shape = g.shape
+        return _rows(g).sum(axis=0)
+
+    def backward(self, gz: Variable) -> Any:
+        return maligrad.broadcast_to(gz, self.shape)
 
 
 def linear(input: Variable, weight: Variable, bias: Variable | None = None) -> Variable:
@@ -86,6 +101,9 @@ def linear(input: Variable, weight: Variable, bias: Variable | None = None) -> V
     Returns:
         ``(*, out_features)``.
     """
+    for name, v in (("input", input), ("weight", weight), ("bias", bias)):
+        if not isinstance(v, (Variable, np.ndarray)) and (v is not None or name != "bias"):
+            raise TypeError(f"linear: {name} expected a Variable or array, got {type(v).__name__}")
     if bias is None:
         return Linear.apply(input, weight)
     return Linear.apply(input, weight, bias)

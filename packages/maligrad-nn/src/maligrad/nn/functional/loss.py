@@ -13,6 +13,11 @@ With ``d = x - t`` and ``g`` the output gradient (divided by the count for ``'me
     cross_entropy  : -sum_c q_c log softmax(x)_c   dx = p sum_c q_c - q
     nll_loss       : -w_t x_t                      kl_div : t (log t - x)
 
+Each loss's gradient is a Function of its own (``MSEGrad``, ``CrossEntropyGrad``, ...):
+its ``forward`` is the numpy formula above, its ``backward`` is written with maligrad ops,
+so ``backward()`` and ``maligrad.grad(..., create_graph=True)`` run the same code. Where
+the gradient is a constant times ``g`` (``l1_loss``, ``nll_loss``) it is that product.
+
 For ``cross_entropy`` the weights ``q`` are the (smoothed, class-weighted) one-hot targets
 or the given probabilities. Softmax-based losses subtract the row maximum first, so logits
 of 1e4 give finite values. ``reduction`` is ``'none'``, ``'sum'`` or ``'mean'`` (for
@@ -35,7 +40,8 @@ import numpy as np
 
 import maligrad
 from maligrad import Function, Variable
-from maligrad.nn.functional._common import check_reduction, recording, wrap
+from maligrad.nn.functional._common import check_number, check_reduction
+from maligrad.nn.functional.activation import LogSoftmax, LogSoftmaxGrad, Softmax, SoftmaxGrad
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -69,33 +75,54 @@ def _const(w: Any, dtype: np.dtype) -> np.ndarray | None:
 
 
 class _Loss(Function):
-    """Reduction bookkeeping shared by the loss ops."""
+    """Reduction bookkeeping shared by the loss ops: ``scale`` is ``1 / count`` for
+    ``'mean'`` (0 when nothing counted: zero gradients) and 1 otherwise."""
 
     reduction: str
-    denom: float
+    scale: float = 1.0
 
     def _reduce(self, elems: np.ndarray, denom: float | None = None) -> np.ndarray:
         r = self.reduction
-        self.shape = elems.shape
         if r == "none":
             return elems
         total = elems.sum()
         if r == "sum":
-            self.denom = 1.0
             return np.asarray(total, dtype=elems.dtype)
-        self.denom = float(elems.size if denom is None else denom)
-        if self.denom == 0:  # every target ignored (or zero weights): nan, as in PyTorch
+        denom = float(elems.size if denom is None else denom)
+        if denom == 0:  # every target ignored (or zero weights): nan, as in PyTorch
+            self.scale = 0.0
             return np.asarray(np.nan, dtype=elems.dtype)
-        return np.asarray(total / self.denom, dtype=elems.dtype)
+        self.scale = 1.0 / denom
+        return np.asarray(total / denom, dtype=elems.dtype)
 
-    def _g(self, gy: Variable) -> Any:
-        """Output gradient as an array (or Variable when recording) that broadcasts."""
+    def _params(self) -> dict[str, Any]:
+        return {"reduction": self.reduction, "scale": self.scale}
+
+
+class _LossGrad(Function):
+    """Base of the loss gradients: ``G``, the output gradient ``gy`` scaled by the
+    reduction and broadcast against the elements (axis 1 added for class losses)."""
+
+    reduction: str
+    scale: float
+    class_axis = False
+
+    def _g(self, gy: np.ndarray) -> Any:
         if self.reduction == "none":
-            return gy.data if not recording() else gy
-        if self.denom == 1.0:
-            return gy.data if not recording() else gy
-        scale = 1.0 / self.denom if self.denom else 0.0  # nothing counted: zero gradients
-        return gy.data * scale if not recording() else gy * scale
+            return np.expand_dims(gy, 1) if self.class_axis else gy
+        return gy * gy.dtype.type(self.scale) if self.scale != 1.0 else gy
+
+    def _g_op(self, gy: Variable) -> Variable:
+        if self.reduction == "none":
+            return gy.unsqueeze(1) if self.class_axis else gy
+        return gy * self.scale if self.scale != 1.0 else gy
+
+    def _to_gy(self, v: Variable) -> Variable:
+        """The gradient for ``gy`` from ``gz * dz/dG`` (elementwise): undo ``_g``."""
+        if self.reduction == "none":
+            return v.sum(axis=1) if self.class_axis else v
+        total = v.sum()
+        return total * self.scale if self.scale != 1.0 else total
 
 
 # -- regression losses -------------------------------------------------------------------
@@ -103,18 +130,33 @@ class MSE(_Loss):
     def forward(self, x: np.ndarray, t: Any, reduction: str) -> np.ndarray:
         self.reduction = reduction
         d = x - t
-        self.d = d
         self.save_for_backward(x, t)
         return self._reduce(d * d)
 
     def backward(self, gy: Variable) -> Any:
         x, t = self.saved_tensors
-        g = self._g(gy)
-        if not recording():
-            gx = g * 2 * self.d
-            return wrap(gx), wrap(-gx)
-        gx = (x - t) * g * 2
-        return gx, -gx
+        gx = MSEGrad.apply(x, t, gy, **self._params())
+        return gx, (-gx if self.needs_input_grad[1] else None)
+
+
+class MSEGrad(_LossGrad):
+    """``2 (x - t) G``."""
+
+    def forward(self, x: np.ndarray, t: Any, gy: np.ndarray, reduction: str, scale: float):
+        self.reduction, self.scale = reduction, scale
+        self.save_for_backward(x, t, gy)
+        return self._g(gy) * 2 * (x - t)
+
+    def backward(self, gz: Variable) -> Any:
+        x, t, gy = self.saved_tensors
+        needs = self.needs_input_grad
+        gx = gt = g_gy = None
+        if needs[0] or needs[1]:
+            gx = gz * self._g_op(gy) * 2
+            gt = -gx if needs[1] else None
+        if needs[2]:
+            g_gy = self._to_gy(gz * (x - t) * 2)
+        return gx, gt, g_gy
 
 
 def mse_loss(
@@ -129,6 +171,8 @@ def mse_loss(
 
 
 class L1(_Loss):
+    """``|x - t|``; the gradient is ``G sign(x - t)``, a product with a constant."""
+
     def forward(self, x: np.ndarray, t: Any, reduction: str) -> np.ndarray:
         self.reduction = reduction
         d = x - t
@@ -136,13 +180,12 @@ class L1(_Loss):
         return self._reduce(np.abs(d))
 
     def backward(self, gy: Variable) -> Any:
-        g = self._g(gy)
-        gx = wrap(g * self.sign) if not recording() else g * self.sign
-        return gx, -gx
+        gx = gy * (self.sign * self.scale if self.scale != 1.0 else self.sign)
+        return gx, (-gx if self.needs_input_grad[1] else None)
 
 
 def l1_loss(input: Variable, target: Any, reduction: str = "mean") -> Variable:
-    """Mean absolute error ``|x - t|``."""
+    """Mean absolute error ``|x - t|`` (the gradient is 0 where ``x = t``)."""
     check_reduction(reduction)
     input, target = _prepare_pair(input, target, "l1_loss")
     return L1.apply(input, target, reduction=reduction)
@@ -151,36 +194,52 @@ def l1_loss(input: Variable, target: Any, reduction: str = "mean") -> Variable:
 class SmoothL1(_Loss):
     """``scale * (d^2 / (2 beta) if |d| < beta else |d| - beta / 2)``."""
 
-    def forward(self, x: np.ndarray, t: Any, reduction: str, beta: float, scale: float):
-        self.reduction, self.beta, self.scale = reduction, beta, scale
+    def forward(self, x: np.ndarray, t: Any, reduction: str, beta: float, hscale: float):
+        self.reduction, self.beta, self.hscale = reduction, beta, hscale
         d = x - t
         a = np.abs(d)
-        self.quad = a < beta
-        self.sign = np.sign(d)
         self.save_for_backward(x, t)
         if beta == 0:
             elems = a
         else:
-            elems = np.where(self.quad, 0.5 * d * d / beta, a - 0.5 * beta)
-        if scale != 1.0:
-            elems = elems * scale
-        self.d = d
+            elems = np.where(a < beta, 0.5 * d * d / beta, a - 0.5 * beta)
+        if hscale != 1.0:
+            elems = elems * hscale
         return self._reduce(elems.astype(x.dtype, copy=False))
 
     def backward(self, gy: Variable) -> Any:
         x, t = self.saved_tensors
-        g = self._g(gy)
-        beta, scale = self.beta, self.scale
-        if not recording():
-            deriv = np.where(self.quad, self.d / beta if beta else 0, self.sign) * scale
-            gx = g * deriv.astype(self.d.dtype, copy=False)
-            return wrap(gx), wrap(-gx)
-        if beta == 0:
-            gx = g * (self.sign * scale)
-        else:
-            sign = (self.sign * scale).astype(self.d.dtype)
-            gx = g * maligrad.where(self.quad, (x - t) * (scale / beta), sign)
-        return gx, -gx
+        gx = SmoothL1Grad.apply(x, t, gy, beta=self.beta, hscale=self.hscale, **self._params())
+        return gx, (-gx if self.needs_input_grad[1] else None)
+
+
+class SmoothL1Grad(_LossGrad):
+    """``G hscale (d / beta if |d| < beta else sign(d))``, ``d = x - t``."""
+
+    def forward(
+        self, x: np.ndarray, t: Any, gy: np.ndarray, beta: float, hscale: float,
+        reduction: str, scale: float,
+    ) -> np.ndarray:  # fmt: skip
+        self.reduction, self.scale, self.beta, self.hscale = reduction, scale, beta, hscale
+        self.save_for_backward(x, t, gy)
+        d = x - t
+        self.quad = np.abs(d) < beta
+        self.sign = np.sign(d)
+        deriv = np.where(self.quad, d / beta if beta else 0, self.sign) * hscale
+        return self._g(gy) * deriv.astype(x.dtype, copy=False)
+
+    def backward(self, gz: Variable) -> Any:
+        x, t, gy = self.saved_tensors
+        needs = self.needs_input_grad
+        beta, hscale = self.beta, self.hscale
+        gx = g_gy = None
+        if (needs[0] or needs[1]) and beta:
+            gx = gz * self._g_op(gy) * (self.quad * (hscale / beta)).astype(x.dtype)
+        if needs[2]:
+            sign = (self.sign * hscale).astype(x.dtype)
+            deriv = maligrad.where(self.quad, (x - t) * (hscale / beta), sign) if beta else sign
+            g_gy = self._to_gy(gz * deriv)
+        return gx, (-gx if needs[1] and gx is not None else None), g_gy
 
 
 def smooth_l1_loss(
@@ -189,12 +248,11 @@ def smooth_l1_loss(
     reduction: str = "mean",
     beta: float = 1.0,
 ) -> Variable:
-    """Smooth L1: quadratic for ``|x - t| < beta``, linear beyond."""
+    """Smooth L1: quadratic for ``|x - t| < beta``, linear beyond (``beta = 0``: L1)."""
     check_reduction(reduction)
-    if beta < 0:
-        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+    beta = check_number("smooth_l1_loss", "beta", beta, 0.0)
     input, target = _prepare_pair(input, target, "smooth_l1_loss")
-    return SmoothL1.apply(input, target, reduction=reduction, beta=float(beta), scale=1.0)
+    return SmoothL1.apply(input, target, reduction=reduction, beta=beta, hscale=1.0)
 
 
 def huber_loss(
@@ -205,10 +263,9 @@ def huber_loss(
 ) -> Variable:
     """Huber: ``d^2 / 2`` for ``|d| < delta``, ``delta (|d| - delta / 2)`` beyond."""
     check_reduction(reduction)
-    if delta <= 0:
-        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    delta = check_number("huber_loss", "delta", delta, 0.0, low_open=True)
     input, target = _prepare_pair(input, target, "huber_loss")
-    return SmoothL1.apply(input, target, reduction=reduction, beta=float(delta), scale=delta)
+    return SmoothL1.apply(input, target, reduction=reduction, beta=delta, hscale=delta)
 
 
 # -- binary cross-entropies ------------------------------------------------------------
@@ -220,10 +277,8 @@ class BCE(_Loss):
                 "binary_cross_entropy: input values must be probabilities in [0, 1], got "
                 f"[{p.min()}, {p.max()}]; use binary_cross_entropy_with_logits for logits"
             )
-        with np.errstate(divide="ignore"):
-            logp = np.maximum(np.log(p), -100)
-            log1mp = np.maximum(np.log1p(-p), -100)
-        self.logp, self.log1mp = logp, log1mp
+        logp, log1mp = _clamped_logs(p)
+        self.logs = logp, log1mp
         elems = -(t * logp + (1 - t) * log1mp)
         if w is not None:
             elems = elems * w
@@ -233,27 +288,69 @@ class BCE(_Loss):
     def backward(self, gy: Variable) -> Any:
         p, t = self.saved_tensors
         needs = self.needs_input_grad
-        g = self._g(gy)
-        w = self.w
-        gp = gt = None
-        if not recording():
-            pa, ta = p.data, _data(t)
-            if needs[0]:
-                d = (pa - ta) / np.maximum(pa * (1 - pa), 1e-12)
-                gp = g * d if w is None else g * d * w
-                gp = wrap(gp.astype(pa.dtype, copy=False))
-            if needs[1]:
-                d = self.log1mp - self.logp
-                gt = g * d if w is None else g * d * w
-                gt = wrap(gt.astype(pa.dtype, copy=False))
-            return gp, gt
-        gw = g if w is None else g * w
-        if needs[0]:
-            gp = gw * (p - t) / maligrad.maximum(p * (1 - p), 1e-12)
-        if needs[1]:
-            log1mp = maligrad.maximum((1 - p).log(), -100.0)
-            gt = gw * (log1mp - maligrad.maximum(p.log(), -100.0))
+        kw = dict(w=self.w, **self._params())
+        gp = BCEGrad.apply(p, t, gy, wrt="input", **kw) if needs[0] else None
+        gt = BCEGrad.apply(p, t, gy, wrt="target", logs=self.logs, **kw) if needs[1] else None
         return gp, gt
+
+
+def _clamped_logs(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``log p`` and ``log(1 - p)``, each clamped at -100 (as PyTorch's BCE)."""
+    with np.errstate(divide="ignore"):
+        return np.maximum(np.log(p), -100), np.maximum(np.log1p(-p), -100)
+
+
+class BCEGrad(_LossGrad):
+    """``wrt='input'``: ``G w (p - t) / max(p (1 - p), 1e-12)``;
+    ``wrt='target'``: ``G w (log(1 - p) - log p)`` (logs clamped at -100)."""
+
+    def forward(
+        self, p: np.ndarray, t: Any, gy: np.ndarray, wrt: str, w: Any, reduction: str,
+        scale: float, logs: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> np.ndarray:  # fmt: skip
+        self.wrt, self.w, self.reduction, self.scale = wrt, w, reduction, scale
+        self.save_for_backward(p, t, gy)
+        g = self._g(gy)
+        if w is not None:
+            g = g * w
+        if wrt == "input":
+            d = (p - t) / np.maximum(p * (1 - p), 1e-12)
+        else:
+            logp, log1mp = _clamped_logs(p) if logs is None else logs
+            d = log1mp - logp
+        return (g * d).astype(p.dtype, copy=False)
+
+    def backward(self, gz: Variable) -> Any:
+        p, t, gy = self.saved_tensors
+        needs = self.needs_input_grad
+        gzw = gz if self.w is None else gz * self.w
+        gp = gt = g_gy = None
+        pd = p.data
+        if self.wrt == "input":
+            pq = pd * (1 - pd)
+            inv = 1 / maligrad.maximum(p * (1 - p), 1e-12)
+            if needs[0]:
+                d_den = (1 - p * 2) * (pq > 1e-12).astype(pd.dtype)
+                gp = gzw * self._g_op(gy) * (inv - (p - t) * d_den * inv * inv)
+            if needs[1]:
+                gt = -gzw * self._g_op(gy) * inv
+            if needs[2]:
+                g_gy = self._to_gy(gzw * (p - t) * inv)
+            return gp, gt, g_gy
+        with np.errstate(divide="ignore"):
+            m0 = np.log(pd) > -100  # where the clamp is inactive
+            m1 = np.log1p(-pd) > -100
+        one = np.ones((), pd.dtype)
+        if needs[0]:
+            inv_p = 1 / maligrad.where(m0, p, one)
+            inv_q = 1 / maligrad.where(m1, 1 - p, one)
+            gp = -gzw * self._g_op(gy) * (inv_q * m1.astype(pd.dtype) + inv_p * m0.astype(pd.dtype))
+        if needs[2]:
+            clamp = np.asarray(-100.0, pd.dtype)
+            logp = maligrad.where(m0, maligrad.where(m0, p, one).log(), clamp)
+            log1mp = maligrad.where(m1, maligrad.where(m1, 1 - p, one).log(), clamp)
+            g_gy = self._to_gy(gzw * (log1mp - logp))
+        return gp, gt, g_gy
 
 
 def binary_cross_entropy(
@@ -262,7 +359,11 @@ def binary_cross_entropy(
     weight: Any = None,
     reduction: str = "mean",
 ) -> Variable:
-    """``-w (t log p + (1 - t) log(1 - p))`` for probabilities ``p``; logs clamped at -100."""
+    """``-w (t log p + (1 - t) log(1 - p))`` for probabilities ``p``; logs clamped at -100.
+
+    At ``p = 0`` or ``1`` the loss is finite (at most 100 per element) and the gradient in
+    ``p`` is ``(p - t) / 1e-12`` where ``p (1 - p) < 1e-12``, as in PyTorch.
+    """
     check_reduction(reduction)
     input, target = _prepare_pair(input, target, "binary_cross_entropy")
     w = _const(weight, input.dtype)
@@ -273,7 +374,6 @@ class BCEWithLogits(_Loss):
     def forward(self, x: np.ndarray, t: Any, reduction: str, w: Any, pw: Any) -> np.ndarray:
         self.reduction, self.w, self.pw = reduction, w, pw
         sp_neg = np.logaddexp(0, -x)  # softplus(-x) = log(1 + e^-x), stable
-        self.sp_neg = sp_neg
         if pw is None:
             elems = (1 - t) * x + sp_neg
         else:
@@ -286,30 +386,56 @@ class BCEWithLogits(_Loss):
     def backward(self, gy: Variable) -> Any:
         x, t = self.saved_tensors
         needs = self.needs_input_grad
-        g = self._g(gy)
-        w, pw = self.w, self.pw
-        gx = gt = None
-        if not recording():
-            xa, ta = x.data, _data(t)
-            s_neg = np.exp(-np.logaddexp(0, xa))  # sigmoid(-x)
-            if needs[0]:
-                lw = 1 if pw is None else 1 + (pw - 1) * ta
-                d = (1 - ta) - lw * s_neg
-                gx = g * d if w is None else g * d * w
-                gx = wrap(gx.astype(xa.dtype, copy=False))
-            if needs[1]:
-                d = -xa if pw is None else -xa + (pw - 1) * self.sp_neg
-                gt = g * d if w is None else g * d * w
-                gt = wrap(gt.astype(xa.dtype, copy=False))
-            return gx, gt
-        gw = g if w is None else g * w
-        s_neg = (-x).sigmoid()
-        if needs[0]:
-            lw = 1 if pw is None else t * (pw - 1) + 1
-            gx = gw * ((1 - t) - lw * s_neg)
-        if needs[1]:
-            gt = gw * (-x if pw is None else (-x).softplus() * (pw - 1) - x)
+        kw = dict(w=self.w, pw=self.pw, **self._params())
+        gx = BCEWithLogitsGrad.apply(x, t, gy, wrt="input", **kw) if needs[0] else None
+        gt = BCEWithLogitsGrad.apply(x, t, gy, wrt="target", **kw) if needs[1] else None
         return gx, gt
+
+
+class BCEWithLogitsGrad(_LossGrad):
+    """``wrt='input'``: ``G w ((1 - t) - l sigmoid(-x))``, ``l = 1 + (pw - 1) t``;
+    ``wrt='target'``: ``G w (-x + (pw - 1) softplus(-x))``."""
+
+    def forward(
+        self, x: np.ndarray, t: Any, gy: np.ndarray, wrt: str, w: Any, pw: Any,
+        reduction: str, scale: float,
+    ) -> np.ndarray:  # fmt: skip
+        self.wrt, self.w, self.pw, self.reduction, self.scale = wrt, w, pw, reduction, scale
+        self.save_for_backward(x, t, gy)
+        g = self._g(gy)
+        if w is not None:
+            g = g * w
+        if wrt == "input":
+            s_neg = np.exp(-np.logaddexp(0, x))  # sigmoid(-x)
+            d = (1 - t) - (s_neg if pw is None else (1 + (pw - 1) * t) * s_neg)
+        else:
+            d = -x if pw is None else -x + (pw - 1) * np.logaddexp(0, -x)
+        return (g * d).astype(x.dtype, copy=False)
+
+    def backward(self, gz: Variable) -> Any:
+        x, t, gy = self.saved_tensors
+        needs = self.needs_input_grad
+        pw = self.pw
+        gzw = gz if self.w is None else gz * self.w
+        gx = gt = g_gy = None
+        s_neg = (-x).sigmoid()
+        # d(input grad)/dt = d(target grad)/dx = -1 - (pw - 1) sigmoid(-x)
+        cross = -1 - (s_neg * (pw - 1) if pw is not None else 0)
+        if self.wrt == "input":
+            lw = 1 if pw is None else t * (pw - 1) + 1
+            if needs[0]:
+                gx = gzw * self._g_op(gy) * (lw * s_neg * (1 - s_neg))
+            if needs[1]:
+                gt = gzw * self._g_op(gy) * cross
+            if needs[2]:
+                g_gy = self._to_gy(gzw * ((1 - t) - lw * s_neg))
+            return gx, gt, g_gy
+        if needs[0]:
+            gx = gzw * self._g_op(gy) * cross
+        if needs[2]:
+            d = -x if pw is None else (-x).softplus() * (pw - 1) - x
+            g_gy = self._to_gy(gzw * d)
+        return gx, gt, g_gy
 
 
 def binary_cross_entropy_with_logits(
@@ -374,20 +500,20 @@ class CrossEntropy(_Loss):
         reduction: str,
         eps: float,
     ) -> np.ndarray:
-        self.reduction, self.eps, self.w = reduction, eps, w
+        self.reduction, self.eps = reduction, eps
         c = x.shape[1]
         shifted = x - x.max(axis=1, keepdims=True)
         e = np.exp(shifted)
         s = e.sum(axis=1, keepdims=True)
         log_s = np.log(s)
-        self.e, self.sum_e, self.q = e, s, None
+        self.e, self.sum_e, self.shifted, self.log_s = e, s, shifted, log_s
+        self.q = self.pick = self.w = None
         self.save_for_backward(x, t)
         if idx is not None:
             safe, keep = _class_targets(idx, x.shape, ignore_index, "cross_entropy")
-            self.safe, self.keep = safe, keep
             if w is None and not eps and x.ndim == 2:
                 rows = np.arange(x.shape[0])
-                self.rows = rows
+                self.pick = rows, safe, keep
                 elems = log_s[:, 0] - shifted[rows, safe]
                 if keep is not None:
                     elems *= keep
@@ -403,8 +529,8 @@ class CrossEntropy(_Loss):
                 denom = float(safe.size if keep is None else keep.sum())
             else:
                 denom = float((w[safe] if keep is None else w[safe] * keep).sum())
-            self.w = None
         else:
+            self.w = w  # soft targets: their gradient needs the class weights
             tt = t * (1 - eps) + eps / c if eps else t
             q = _class_weights(tt.astype(x.dtype, copy=False), w, x.ndim)
             denom = None
@@ -412,58 +538,116 @@ class CrossEntropy(_Loss):
         elems = -(q * (shifted - log_s)).sum(axis=1)
         return self._reduce(elems, float(elems.size) if denom is None else denom)
 
-    def _dense_q(self) -> np.ndarray:
-        if self.q is None:  # the fast path: one-hot rows, zero where ignored
-            q = np.zeros_like(self.e)
-            q[self.rows, self.safe] = 1
-            if self.keep is not None:
-                q *= self.keep[:, None]
-            self.q = q
-        return self.q
-
     def backward(self, gy: Variable) -> Any:
         x, t = self.saved_tensors
         needs = self.needs_input_grad
-        g = self._g(gy)
-        eps = self.eps
+        eps, w, q, pick, r, k = self.eps, self.w, self.q, self.pick, self.reduction, self.scale
         gx = gt = None
-        if not recording():
-            if self.reduction == "none":
-                g = np.expand_dims(g, 1)
-            if needs[0] and self.q is None:
-                gx = self.e / self.sum_e
-                gx[self.rows, self.safe] -= 1
-                if self.keep is not None:
-                    gx *= self.keep[:, None]
-                gx *= g
-                return wrap(gx), None
-            if needs[0]:
-                q = self.q
-                assert q is not None  # the q-is-None case returned above
-                gx = wrap(g * (self.e / self.sum_e * q.sum(axis=1, keepdims=True) - q))
-            if needs[1]:
-                d = -(1 - eps) * (np.log(self.e) - np.log(self.sum_e))
-                d = _class_weights(d, self.w, d.ndim)
-                gt = wrap((g * d).astype(x.data.dtype, copy=False))
-            return gx, gt
-        if self.reduction == "none":
-            g = g.unsqueeze(1)
-        logp = x - x.logsumexp(axis=1, keepdims=True)
-        if needs[1]:
-            c = x.shape[1]
-            q = t * (1 - eps) + eps / c if eps else t
-            wr = None if self.w is None else self.w.reshape((1, -1) + (1,) * (x.ndim - 2))
-            if wr is not None:
-                q = q * wr
-            s = q.sum(axis=1, keepdims=True)
-            d = logp * -(1 - eps)
-            gt = g * (d if wr is None else d * wr)
-        else:
-            q = self._dense_q()
-            s = q.sum(axis=1, keepdims=True)
         if needs[0]:
-            gx = g * (logp.exp() * s - q)
+            gx = CrossEntropyGrad.apply(
+                x, t, gy, wrt="input", eps=eps, w=w, q=q, pick=pick, reduction=r, scale=k,
+                p=self.e / self.sum_e,
+            )  # fmt: skip
+        if needs[1]:
+            gt = CrossEntropyGrad.apply(
+                x, t, gy, wrt="target", eps=eps, w=w, q=q, pick=pick, reduction=r, scale=k,
+                logp=self.shifted - self.log_s,
+            )  # fmt: skip
         return gx, gt
+
+
+def _softmax_np(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _log_softmax_np(x: np.ndarray) -> np.ndarray:
+    shifted = x - x.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+class CrossEntropyGrad(_LossGrad):
+    """``cross_entropy``'s gradients, ``p = softmax(x)`` and ``S = sum_c q_c``:
+
+    * ``wrt='input'``: ``G (p S - q)``; its gradients: ``SoftmaxGrad(p, gz G S)`` for
+      ``x``, ``G (1 - eps) w (sum_c gz_c p_c - gz)`` for soft targets ``t``;
+    * ``wrt='target'``: ``-G (1 - eps) w log p`` (soft targets); its gradient for ``x`` is
+      ``LogSoftmaxGrad(log p, gz K)`` with ``K`` the factor of ``log p``.
+
+    ``log p`` and ``p`` are computed stably (the row maximum subtracted), in every order.
+    """
+
+    class_axis = True
+
+    def forward(
+        self, x: np.ndarray, t: Any, gy: np.ndarray, wrt: str, eps: float, w: Any,
+        q: Any, pick: Any, reduction: str, scale: float, p: Any = None, logp: Any = None,
+    ) -> np.ndarray:  # fmt: skip
+        self.wrt, self.eps, self.w, self.q, self.pick = wrt, eps, w, q, pick
+        self.reduction, self.scale = reduction, scale
+        self.save_for_backward(x, t, gy)
+        g = self._g(gy)
+        if wrt == "target":
+            d = (_log_softmax_np(x) if logp is None else logp) * -(1 - eps)
+            return (g * _class_weights(d, w, x.ndim)).astype(x.dtype, copy=False)
+        gx = _softmax_np(x) if p is None else p
+        if q is None:  # one-hot rows: subtract 1 at the targets, zero the ignored rows
+            rows, safe, keep = pick
+            gx[rows, safe] -= 1
+            if keep is not None:
+                gx *= keep[:, None]
+            gx *= g
+            return gx
+        return g * (gx * q.sum(axis=1, keepdims=True) - q)
+
+    def _q_op(self, x: Variable, t: Any) -> Any:
+        """``q`` as an op of the soft targets, or the constant one-hot ``q``."""
+        if self.q is None:
+            rows, safe, keep = self.pick
+            q = np.zeros(x.shape, x.dtype)
+            q[rows, safe] = 1
+            return q if keep is None else q * keep[:, None]
+        if not isinstance(t, Variable) or not t.requires_grad:
+            return self.q
+        eps, c = self.eps, x.shape[1]
+        qt = t * (1 - eps) + eps / c if eps else t
+        return qt if self.w is None else qt * self._w_row(x.ndim)
+
+    def _w_row(self, ndim: int) -> np.ndarray:
+        return self.w.reshape((1, -1) + (1,) * (ndim - 2))
+
+    def backward(self, gz: Variable) -> Any:
+        x, t, gy = self.saved_tensors
+        needs = self.needs_input_grad
+        eps = self.eps
+        G = self._g_op(gy)
+        gx = gt = g_gy = None
+        if self.wrt == "target":
+            lp = LogSoftmax.apply(x, axis=1)
+            k = G * -(1 - eps)
+            if self.w is not None:
+                k = k * self._w_row(x.ndim)
+            if needs[0]:
+                gx = LogSoftmaxGrad.apply(lp, gz * k, axis=1)
+            if needs[2]:
+                d = lp * -(1 - eps)
+                if self.w is not None:
+                    d = d * self._w_row(x.ndim)
+                g_gy = self._to_gy(gz * d)
+            return gx, gt, g_gy
+        p = Softmax.apply(x, axis=1)
+        q = self._q_op(x, t)
+        s = q.sum(axis=1, keepdims=True)
+        if needs[0]:
+            gx = SoftmaxGrad.apply(p, gz * G * s, axis=1)
+        if needs[1]:
+            k = G * (1 - eps)
+            if self.w is not None:
+                k = k * self._w_row(x.ndim)
+            gt = k * ((gz * p).sum(axis=1, keepdims=True) - gz)
+        if needs[2]:
+            g_gy = self._to_gy(gz * (p * s - q))
+        return gx, gt, g_gy
 
 
 def _unbatched(input: Any, target: Any, probs: bool) -> tuple[Any, Any]:
@@ -495,8 +679,7 @@ def cross_entropy(
         label_smoothing: ``eps`` in ``[0, 1]``: targets become ``(1 - eps) y + eps / C``.
     """
     check_reduction(reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+    eps = check_number("cross_entropy", "label_smoothing", label_smoothing, 0.0, 1.0)
     if not isinstance(input, Variable):
         input = Variable(np.asarray(input))
     if input.dtype.kind != "f":
@@ -517,7 +700,6 @@ def cross_entropy(
     w = _const(weight, input.dtype)
     if w is not None and w.shape != (input.shape[1],):
         raise ValueError(f"cross_entropy: weight has shape {w.shape}, expected ({input.shape[1]},)")
-    eps = float(label_smoothing)
     if probs:
         input, target = _prepare_pair(input, target, "cross_entropy")
         out = CrossEntropy.apply(
@@ -533,23 +715,25 @@ def cross_entropy(
 
 
 class NLL(_Loss):
+    """``-w_t x_t``; the gradient is ``G q`` with the constant ``q = -w_t onehot(t)``."""
+
     def forward(self, x: np.ndarray, idx: Any, w: Any, ignore_index: int, reduction: str):
         self.reduction = reduction
         safe, keep = _class_targets(idx, x.shape, ignore_index, "nll_loss")
         if keep is None:
             keep = np.ones(safe.shape, dtype=bool)
-        tw = keep.astype(x.dtype) if w is None else w[safe] * keep
+        tw = (keep.astype(x.dtype) if w is None else w[safe] * keep).astype(x.dtype, copy=False)
         picked = np.take_along_axis(x, safe[:, None], axis=1)[:, 0]
-        self.safe, self.tw, self.c = safe, tw.astype(x.dtype, copy=False), x.shape[1]
-        return self._reduce((-picked * self.tw).astype(x.dtype, copy=False), float(tw.sum()))
+        self.safe, self.tw, self.c = safe, tw, x.shape[1]
+        return self._reduce((-picked * tw).astype(x.dtype, copy=False), float(tw.sum()))
 
     def backward(self, gy: Variable) -> Any:
-        g = self._g(gy)
-        q = np.zeros(self.shape[:1] + (self.c,) + self.shape[1:], dtype=self.tw.dtype)
+        shape = self.safe.shape
+        q = np.zeros(shape[:1] + (self.c,) + shape[1:], dtype=self.tw.dtype)
         np.put_along_axis(q, self.safe[:, None], -self.tw[:, None], axis=1)
         if self.reduction == "none":
-            g = np.expand_dims(g, 1) if not recording() else g.unsqueeze(1)
-        return wrap(g * q) if not recording() else g * q
+            return gy.unsqueeze(1) * q
+        return gy * (q * self.scale if self.scale != 1.0 else q)
 
 
 def nll_loss(
@@ -580,18 +764,19 @@ def nll_loss(
     return out
 
 
+def _xlogx_log(t: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``log t`` where ``t > 0``, else 0 (so that ``t log t = 0`` at ``t = 0``)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(t > 0, np.log(np.where(t > 0, t, 1)), 0).astype(dtype, copy=False)
+
+
 class KLDiv(_Loss):
     def forward(self, x: np.ndarray, t: Any, reduction: str, log_target: bool) -> np.ndarray:
         self.reduction, self.log_target = reduction, log_target
         if log_target:
-            et = np.exp(t)
-            self.et = et
-            elems = et * (t - x)
+            elems = np.exp(t) * (t - x)
         else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                logt = np.where(t > 0, np.log(np.where(t > 0, t, 1)), 0)
-            self.logt = logt.astype(x.dtype, copy=False)
-            elems = t * (self.logt - x)
+            elems = t * (_xlogx_log(t, x.dtype) - x)
         self.save_for_backward(x, t)
         denom = x.shape[0] if reduction == "batchmean" and x.ndim else None
         if reduction == "batchmean":
@@ -601,33 +786,62 @@ class KLDiv(_Loss):
     def backward(self, gy: Variable) -> Any:
         x, t = self.saved_tensors
         needs = self.needs_input_grad
-        g = self._g(gy)
-        gx = gt = None
-        if not recording():
-            xa, ta = x.data, _data(t)
-            if self.log_target:
-                if needs[0]:
-                    gx = wrap(-g * self.et)
-                if needs[1]:
-                    gt = wrap(g * self.et * (ta - xa + 1))
-            else:
-                if needs[0]:
-                    gx = wrap(-g * ta)
-                if needs[1]:
-                    gt = wrap(g * (self.logt + 1 - xa))
-            return gx, gt
-        if self.log_target:
-            et = t.exp() if isinstance(t, Variable) else self.et
-            if needs[0]:
-                gx = -g * et
-            if needs[1]:
-                gt = g * et * (t - x + 1)
-        else:
-            if needs[0]:
-                gx = -g * t
-            if needs[1]:
-                gt = g * (t.log() + 1 - x)
+        kw = dict(log_target=self.log_target, **self._params())
+        gx = KLDivGrad.apply(x, t, gy, wrt="input", **kw) if needs[0] else None
+        gt = KLDivGrad.apply(x, t, gy, wrt="target", **kw) if needs[1] else None
         return gx, gt
+
+
+class KLDivGrad(_LossGrad):
+    """``wrt='input'``: ``-G f(t)`` with ``f(t) = t`` (``e^t`` for log targets);
+    ``wrt='target'``: ``G (log t + 1 - x)`` (``G e^t (t - x + 1)`` for log targets)."""
+
+    def forward(
+        self, x: np.ndarray, t: Any, gy: np.ndarray, wrt: str, log_target: bool,
+        reduction: str, scale: float,
+    ) -> np.ndarray:  # fmt: skip
+        self.wrt, self.log_target, self.reduction, self.scale = wrt, log_target, reduction, scale
+        self.save_for_backward(x, t, gy)
+        g = self._g(gy)
+        if wrt == "input":
+            return (-g * (np.exp(t) if log_target else t)).astype(x.dtype, copy=False)
+        if log_target:
+            return (g * np.exp(t) * (t - x + 1)).astype(x.dtype, copy=False)
+        return (g * (_xlogx_log(t, x.dtype) + 1 - x)).astype(x.dtype, copy=False)
+
+    def backward(self, gz: Variable) -> Any:
+        x, t, gy = self.saved_tensors
+        needs = self.needs_input_grad
+        G = self._g_op(gy)
+        tv = t if isinstance(t, Variable) else Variable(np.asarray(t))
+        gx = gt = g_gy = None
+        if self.wrt == "input":
+            f = tv.exp() if self.log_target else tv
+            if needs[1]:
+                gt = -gz * G * (f if self.log_target else 1)
+            if needs[2]:
+                g_gy = self._to_gy(-gz * f)
+            return gx, gt, g_gy
+        if self.log_target:
+            et = tv.exp()
+            if needs[0]:
+                gx = -gz * G * et
+            if needs[1]:
+                gt = gz * G * et * (tv - x + 2)
+            if needs[2]:
+                g_gy = self._to_gy(gz * et * (tv - x + 1))
+            return gx, gt, g_gy
+        pos = tv.data > 0
+        if needs[0]:
+            gx = -gz * G
+        if needs[1]:
+            one = np.ones((), tv.dtype)
+            gt = gz * G * pos.astype(tv.dtype) / maligrad.where(pos, tv, one)
+        if needs[2]:
+            one = np.ones((), tv.dtype)
+            logt = maligrad.where(pos, maligrad.where(pos, tv, one).log(), np.zeros((), tv.dtype))
+            g_gy = self._to_gy(gz * (logt + 1 - x))
+        return gx, gt, g_gy
 
 
 def kl_div(

@@ -6,8 +6,8 @@ Each standardises over some axes with one fused op and then applies the optional
     xhat = (x - mean) / sqrt(var + eps)          (biased variance over the axes)
     dx   = (g - mean(g) - xhat mean(g xhat)) / sqrt(var + eps)
 
-During backward with a recorded graph the gradient is built from maligrad ops, so second
-derivatives work.
+The gradient is a Function of its own (``StandardizeGrad``, numpy forward, backward in
+maligrad ops), so first and higher derivatives come from the same code.
 
     >>> import numpy as np, maligrad
     >>> import maligrad.nn.functional as F
@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 
 from maligrad import Function, Variable, no_grad
-from maligrad.nn.functional._common import recording, wrap
 
 
 class Standardize(Function):
@@ -43,19 +42,56 @@ class Standardize(Function):
 
     def backward(self, gy: Variable) -> Any:
         x, xhat = self.saved_tensors
-        axes = self.axes
-        if not recording():
-            g, xh = gy.data, xhat.data
+        return StandardizeGrad.apply(
+            x, gy, axes=self.axes, eps=self.eps, xhat=xhat.data, inv=self.inv
+        )
+
+
+class StandardizeGrad(Function):
+    """``(g - mean(g) - xhat mean(g xhat)) / sqrt(var + eps)``: Standardize's backward.
+
+    It is symmetric in ``g``, so its gradient in ``g`` is ``StandardizeGrad(x, gz)``. In
+    ``x``, with ``inv = 1 / sqrt(var + eps)``, ``a = mean(g xhat)``, ``c = g - mean(g)``
+    and ``z`` this op's output::
+
+        -inv^2 xhat (mean(gz c) - a mean(gz xhat)) - inv a StandardizeGrad(x, gz)
+            - inv mean(gz xhat) z
+    """
+
+    def forward(
+        self, x: np.ndarray, g: np.ndarray, axes: tuple[int, ...], eps: float,
+        xhat: np.ndarray | None = None, inv: np.ndarray | None = None,
+    ) -> np.ndarray:  # fmt: skip
+        if xhat is None or inv is None:
+            xc = x - x.mean(axis=axes, keepdims=True)
+            inv = 1.0 / np.sqrt((xc * xc).mean(axis=axes, keepdims=True) + eps)
+            xhat = xc * inv
+        self.axes, self.eps = axes, eps
+        self.save_for_backward(x, g)
+        gm = g.mean(axis=axes, keepdims=True)
+        return (g - gm - xhat * (g * xhat).mean(axis=axes, keepdims=True)) * inv
+
+    def backward(self, gz: Variable) -> Any:
+        x, g = self.saved_tensors
+        axes, eps = self.axes, self.eps
+        needs = self.needs_input_grad
+        gx = gg = None
+        if needs[0]:
+            xc = x - x.mean(axis=axes, keepdims=True)
+            inv = ((xc * xc).mean(axis=axes, keepdims=True) + eps) ** -0.5
+            xh = xc * inv
+            a = (g * xh).mean(axis=axes, keepdims=True)
+            c = g - g.mean(axis=axes, keepdims=True)
+            gz_xh = (gz * xh).mean(axis=axes, keepdims=True)
+            z = StandardizeGrad.apply(x, g, axes=axes, eps=eps)
             gx = (
-                g - g.mean(axis=axes, keepdims=True) - xh * (g * xh).mean(axis=axes, keepdims=True)
-            ) * self.inv
-            return wrap(gx)
-        mean = x.mean(axis=axes, keepdims=True)
-        xc = x - mean
-        inv = ((xc * xc).mean(axis=axes, keepdims=True) + self.eps) ** -0.5
-        xh = xc * inv
-        gm = gy.mean(axis=axes, keepdims=True)
-        return (gy - gm - xh * (gy * xh).mean(axis=axes, keepdims=True)) * inv
+                -(inv * inv) * xh * ((gz * c).mean(axis=axes, keepdims=True) - a * gz_xh)
+                - inv * a * StandardizeGrad.apply(x, gz, axes=axes, eps=eps)
+                - inv * gz_xh * z
+            )
+        if needs[1]:
+            gg = StandardizeGrad.apply(x, gz, axes=axes, eps=eps)
+        return gx, gg
 
 
 def _affine(y: Variable, weight: Any, bias: Any, shape: tuple[int, ...]) -> Variable:
@@ -108,14 +144,11 @@ def batch_norm(
             else:
                 mean = data.mean(axis=axes)
                 var = data.var(axis=axes)
-            with no_grad():
+            with no_grad():  # public in-place updates: each moves the version counter on
                 rm, rv = running_mean, running_var
-                rm.data *= 1 - momentum
-                rm.data += (momentum * mean).astype(rm.data.dtype, copy=False)
-                rv.data *= 1 - momentum
-                rv.data += (momentum * var * (n / max(n - 1, 1))).astype(rv.data.dtype, copy=False)
-                rm._bump_version()
-                rv._bump_version()
+                rm.mul_(1 - momentum).add_((momentum * mean).astype(rm.dtype, copy=False))
+                unbiased = momentum * var * (n / max(n - 1, 1))
+                rv.mul_(1 - momentum).add_(unbiased.astype(rv.dtype, copy=False))
         return _affine(y, weight, bias, shape)
     inv = 1.0 / np.sqrt(running_var.data + eps)
     scale = inv.astype(x.data.dtype, copy=False)
