@@ -32,8 +32,6 @@ def _variables(x: Any, name: str) -> list[Variable]:
     for i, v in enumerate(x):
         if not isinstance(v, Variable):
             raise TypeError(f"grad(): {name}[{i}] is a {type(v).__name__}, not a Variable")
-    if not x:
-        raise ValueError(f"grad(): {name} is empty")
     return list(x)
 
 

@@ -238,7 +238,8 @@ def _traverse(
             if isinstance(p, Function):
                 if run is not None and p not in run and (captured is None or p not in captured):
                     continue
-                if data.shape != p.out_shape or data.dtype != p.out_dtype:
+                dtype = data.dtype  # dtypes are singletons: ``is`` settles nearly every case
+                if data.shape != p.out_shape or (dtype is not p.out_dtype and dtype != p.out_dtype):
                     gx = _conform(fn, gx, p.out_shape, p.out_dtype)
                 prev = grads.get(p)
                 if prev is None:
@@ -252,8 +253,12 @@ def _traverse(
                 key = id(p)
                 if wanted_leaves is not None and key not in wanted_leaves:
                     continue
-                if data.shape != p.data.shape or data.dtype != p.data.dtype:
-                    gx = _conform(fn, gx, p.data.shape, p.data.dtype)
+                leaf_data = p.data
+                dtype = data.dtype
+                if data.shape != leaf_data.shape or (
+                    dtype is not leaf_data.dtype and dtype != leaf_data.dtype
+                ):
+                    gx = _conform(fn, gx, leaf_data.shape, leaf_data.dtype)
                 prev = leaf_grads.get(key)
                 if prev is None:
                     leaf_grads[key] = gx
