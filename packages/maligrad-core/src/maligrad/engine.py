@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from heapq import heappop, heappush
 from typing import Any
 
@@ -139,20 +138,23 @@ def _run_hooks(hooks: list[Any], grad: Variable, shape: tuple[int, ...], what: s
     return grad
 
 
-@contextmanager
-def _pass_mode(create_graph: bool) -> Any:
-    """Record the pass only for ``create_graph``; pause the cyclic GC while it runs."""
+def _begin_pass(create_graph: bool) -> tuple[bool, bool]:
+    """Record the pass only for ``create_graph``; pause the cyclic GC while it runs.
+
+    Returns what :func:`_end_pass` restores (call it in a ``finally``).
+    """
     prev_mode = GradMode.enabled
     GradMode.enabled = create_graph
     collecting = gc.isenabled()
     if collecting:
         gc.disable()
-    try:
-        yield
-    finally:
-        GradMode.enabled = prev_mode
-        if collecting:
-            gc.enable()
+    return prev_mode, collecting
+
+
+def _end_pass(state: tuple[bool, bool]) -> None:
+    GradMode.enabled = state[0]
+    if state[1]:
+        gc.enable()
 
 
 def _start(
@@ -289,30 +291,38 @@ def run_backward(
     """
     heap, grads, leaf_grads, leaves = _start(outputs, grad_outputs, create_graph)
     handed_out: set[int] = set()  # memory given to leaves' .grad in this pass
-
-    def ready(leaf: Variable, grad: Variable) -> None:
-        _accumulate(leaf, grad, create_graph, handed_out)
-
-    waiting = None
+    waiting = ready = None
     if post_hooks_in_use:
         waiting = _count_edges_into_hooked_leaves([fn for _, fn in heap])
+
+        def ready(leaf: Variable, grad: Variable) -> None:
+            _accumulate(leaf, grad, create_graph, handed_out)
+
     callbacks: list[Callable[[], None]] = []
     _callbacks.append(callbacks)
+    state = _begin_pass(create_graph)
     try:
-        with _pass_mode(create_graph):
-            _traverse(
-                heap,
-                grads,
-                leaf_grads,
-                leaves,
-                retain_graph,
-                create_graph,
-                waiting=waiting,
-                ready=ready,
-            )
-            for key, grad in leaf_grads.items():
-                _accumulate(leaves[key], grad, create_graph, handed_out)
+        _traverse(
+            heap, grads, leaf_grads, leaves, retain_graph, create_graph,
+            waiting=waiting, ready=ready,
+        )  # fmt: skip
+        for key, grad in leaf_grads.items():
+            leaf = leaves[key]
+            data = grad.data
+            root = id(data if data.base is None else data.base)
+            if (
+                leaf.grad is None
+                and leaf._hooks is None
+                and leaf._post_accumulate_hooks is None
+                and leaf.requires_grad
+                and root not in handed_out
+            ):  # the common case, in short
+                handed_out.add(root)
+                leaf.grad = grad
+            else:
+                _accumulate(leaf, grad, create_graph, handed_out)
     finally:
+        _end_pass(state)
         _callbacks.pop()
     for callback in callbacks:
         callback()
@@ -342,18 +352,14 @@ def run_grad(
                 run.add(fn)
                 break
     captured: dict[Function, Variable | None] = dict.fromkeys(targets)
-    with _pass_mode(create_graph):
+    state = _begin_pass(create_graph)
+    try:
         _traverse(
-            heap,
-            grads,
-            leaf_grads,
-            leaves,
-            retain_graph,
-            create_graph,
-            run=run,
-            captured=captured,
-            wanted_leaves=wanted_leaves,
-        )
+            heap, grads, leaf_grads, leaves, retain_graph, create_graph,
+            run=run, captured=captured, wanted_leaves=wanted_leaves,
+        )  # fmt: skip
+    finally:
+        _end_pass(state)
     results = [
         captured[x.grad_fn] if x.grad_fn is not None else leaf_grads.get(id(x)) for x in inputs
     ]

@@ -59,7 +59,7 @@ class Function:
     out_dtype: np.dtype
     parents: list[Any] | None
     _saved: tuple[Any, ...] | None
-    _saved_refs: list[Any] | None
+    _saved_refs: tuple[Any, ...] | None
     _hooks: list[Any] | None = None
 
     # -- the two methods an op defines -------------------------------------------------
@@ -90,21 +90,26 @@ class Function:
         refs = self._saved_refs
         if refs is None:
             return self._saved or ()
+        # ``refs`` holds three entries per saved item: (None, _, _) for a constant,
+        # (version box, None, _) for the output, (Variable, version, grad_fn) for an input.
         out = []
-        for array, ref in zip(self._saved, refs):  # type: ignore[arg-type]
+        i = 0
+        for array in self._saved:  # type: ignore[union-attr]
+            ref = refs[i]
+            version = refs[i + 1]
             if ref is None:
                 out.append(array)
-            elif len(ref) == 1:  # the output: rebuilt, so that the node holds no cycle
-                if ref[0][0] != 0:
-                    raise self._modified(array, 0, ref[0][0])
+            elif version is None:  # the output: rebuilt, so that the node holds no cycle
+                if ref[0] != 0:
+                    raise self._modified(array, 0, ref[0])
                 out.append(_variable_from_saved(array, True, self))
             else:
-                var, version = ref[0], ref[1]
-                box = var._version_box
+                box = ref._version_box
                 if (0 if box is None else box[0]) == version:
-                    out.append(var)
+                    out.append(ref)
                 else:
-                    out.append(self._unpack_modified(array, *ref))
+                    out.append(self._unpack_modified(array, ref, version, refs[i + 2]))
+            i += 3
         return tuple(out)
 
     def _unpack_modified(self, array: Any, var: Any, version: int, grad_fn: Any) -> Any:
@@ -198,10 +203,12 @@ class Function:
             result = _new(Variable)
             result.data = out
             return result
-        parents: list[Any] = [
-            (x.grad_fn or x) if isinstance(x, Variable) and x.requires_grad else None
-            for x in inputs
-        ]
+        parents: list[Any] = []
+        for x in inputs:
+            if isinstance(x, Variable) and x.requires_grad:
+                parents.append(x.grad_fn or x)
+            else:
+                parents.append(None)
         self.parents = parents
         self.seq = _next_seq()
         self.out_shape = out.shape
@@ -211,25 +218,26 @@ class Function:
         result.requires_grad = True
         result.grad_fn = self
         saved = self._saved
-        if saved is not None:
-            refs: list[Any] = []
-            for array in saved:
-                if array is out:
-                    box = result._version_box = [0]
-                    refs.append((box,))
-                    continue
-                if type(array) is float or type(array) is int:  # a constant, nothing to track
-                    refs.append(None)
-                    continue
+        if saved is None:
+            self._saved_refs = None
+            return result
+        # One flat tuple (see ``saved_tensors``): a single object for the cyclic GC to walk.
+        refs: list[Any] = []
+        for array in saved:
+            if array is out:
+                box = result._version_box = [0]
+                refs += (box, None, None)
+                continue
+            if type(array) is not float and type(array) is not int:  # constants: nothing to track
                 for x in inputs:
                     if isinstance(x, Variable) and x.data is array:
-                        refs.append((x, x._version, x.grad_fn))
+                        refs += (x, x._version, x.grad_fn)
                         break
                 else:
-                    refs.append(None)
-            self._saved_refs = refs
-        else:
-            self._saved_refs = None
+                    refs += (None, None, None)
+            else:
+                refs += (None, None, None)
+        self._saved_refs = tuple(refs)  # type: ignore[assignment]
         return result
 
     def input_shape(self, i: int) -> tuple[int, ...]:
