@@ -1,4 +1,5 @@
-"""Core-engine workloads: per-op overhead (``smallops``) and very deep graphs (``deep``).
+"""Core-engine workloads: per-op overhead (``smallops``), leaves used many times (``fanin``)
+and very deep graphs (``deep``).
 
 Each is the same computation written with maligrad and by hand in numpy (the forward
 chain, then its derivative chain), float32.
@@ -82,6 +83,40 @@ def _deep_maligrad(x0: np.ndarray, n: int) -> np.ndarray:
     return x.grad.data
 
 
+def _fanin_numpy(
+    x0: np.ndarray, a: np.ndarray, b: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    x = x0
+    saved = []
+    for _ in range(n):
+        t = np.tanh(x * b + a)
+        y = np.exp(t)
+        saved.append((x, t, y))
+        x = y
+    g = np.ones_like(x)
+    ga = np.zeros_like(a)
+    gb = np.zeros_like(b)
+    for x, t, y in reversed(saved):
+        g = g * y  # exp
+        g = g * (1 - t * t)  # tanh
+        ga = ga + g  # + a
+        gb = gb + g * x  # * b
+        g = g * b
+    return ga, gb
+
+
+def _fanin_maligrad(
+    x0: np.ndarray, a0: np.ndarray, b0: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    a = mg.Variable(a0, requires_grad=True)
+    b = mg.Variable(b0, requires_grad=True)
+    x = mg.Variable(x0)
+    for _ in range(n):
+        x = (x * b + a).tanh().exp()
+    x.backward(np.ones_like(x.data))
+    return a.grad.data, b.grad.data
+
+
 def _retained_after_backward(depth: int) -> dict[str, float]:
     """Memory held while the graph exists and after backward (tracemalloc, MiB)."""
     x0 = np.ones(4, np.float32)
@@ -144,6 +179,27 @@ def workloads(quick: bool = False) -> list[Workload]:
             repeats=5 if quick else 15,
         )
     ]
+    a16 = (0.1 * rng.normal(size=16)).astype(np.float32)
+    b16 = (0.5 * rng.normal(size=16)).astype(np.float32)
+    n_fanin = 100 if quick else 500
+    for got, want in zip(_fanin_maligrad(x16, a16, b16, 20), _fanin_numpy(x16, a16, b16, 20)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+    fanin = {
+        "numpy": lambda: _fanin_numpy(x16, a16, b16, n_fanin),
+        "maligrad": lambda: _fanin_maligrad(x16, a16, b16, n_fanin),
+    }
+    if torch_contenders.available():
+        fanin["torch"] = lambda: torch_contenders.fanin(x16, a16, b16, n_fanin)
+    out.append(
+        Workload(
+            "fanin",
+            fanin,
+            description=f"x = exp(tanh(x * b + a)), {n_fanin} times on (16,): leaves a, b "
+            f"used {n_fanin} times each, forward + backward to both",
+            target=4.5,
+            repeats=5 if quick else 15,
+        )
+    )
     for depth in (10_000,) if quick else (10_000, 100_000):
         out.append(
             Workload(

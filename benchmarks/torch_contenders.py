@@ -81,3 +81,13 @@ def smallops(x0: np.ndarray, n: int, add: float, mul: float) -> np.ndarray:
             y = torch.exp(y)
     y.backward(torch.ones_like(y))
     return x.grad.numpy()
+
+
+def fanin(x0: np.ndarray, a0: np.ndarray, b0: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    a = torch.tensor(a0, requires_grad=True)
+    b = torch.tensor(b0, requires_grad=True)
+    x = torch.tensor(x0)
+    for _ in range(n):
+        x = torch.exp(torch.tanh(x * b + a))
+    x.backward(torch.ones_like(x))
+    return a.grad.numpy(), b.grad.numpy()

@@ -330,3 +330,165 @@ def test_queue_callback_runs_after_every_leaf_is_accumulated():
     assert order == ["b", ("done", 4.0, 10.0)]
     with pytest.raises(RuntimeError, match="during a backward"):
         mg.queue_callback(lambda: None)
+
+
+class _TooFew(mg.Function):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a * b
+
+    def backward(self, gy: Variable) -> Variable:
+        return gy  # one gradient for two inputs
+
+
+class _ReturnsNone(mg.Function):
+    def forward(self, x: np.ndarray) -> None:
+        return None
+
+    def backward(self, gy: Variable) -> Variable:
+        return gy
+
+
+class _ReturnsObjects(mg.Function):
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.array([object()] * x.size)
+
+    def backward(self, gy: Variable) -> Variable:
+        return gy
+
+
+def _leaf(n: int = 3) -> Variable:
+    return Variable(np.ones(n, np.float32), requires_grad=True)
+
+
+def _hook_wrong_shape_on_leaf() -> None:
+    x = _leaf()
+    x.register_hook(lambda g: Variable(np.ones(4, np.float32)))
+    (x * 2).sum().backward()
+
+
+def _hook_wrong_shape_on_intermediate() -> None:
+    h = _leaf() * 2
+    h.register_hook(lambda g: Variable(np.ones(4, np.float32)))
+    h.sum().backward()
+
+
+def _grad_assigned_wrong_shape() -> None:
+    x = _leaf()
+    x.grad = Variable(np.ones(1, np.float32))
+    (x * 2).sum().backward()
+
+
+def _seed_of_wrong_dtype() -> None:
+    y = _leaf() * 2
+    y.backward(Variable(np.ones(3, np.float64)))
+
+
+# (what is done wrong, the exception, what its message must name)
+ENGINE_ERRORS = [
+    (_hook_wrong_shape_on_leaf, RuntimeError, r"\(3,\).*\(4,\)"),
+    (_hook_wrong_shape_on_intermediate, RuntimeError, r"\(3,\).*\(4,\)"),
+    (_grad_assigned_wrong_shape, RuntimeError, r"\(1,\).*\(3,\)"),
+    (_seed_of_wrong_dtype, TypeError, "float64.*float32"),
+    (lambda: mg.grad(None, _leaf()), TypeError, "outputs must be a Variable.*NoneType"),
+    (lambda: mg.grad((_leaf() * 2).sum(), None), TypeError, "inputs must be.*NoneType"),
+    (lambda: mg.grad([(_leaf() * 2).sum(), 3.0], _leaf()), TypeError, r"outputs\[1\].*float"),
+    (lambda: mg.grad((_leaf() * 2).sum(), [np.ones(3)]), TypeError, r"inputs\[0\].*ndarray"),
+    (lambda: mg.grad(np.ones(3), _leaf()), TypeError, "outputs must be.*ndarray"),
+    (lambda: _TooFew.apply(_leaf(), _leaf()).sum().backward(), RuntimeError, "1 gradients for 2"),
+    (lambda: _ReturnsNone.apply(_leaf()), TypeError, "_ReturnsNone.forward returned None"),
+    (lambda: _ReturnsObjects.apply(_leaf()), TypeError, "_ReturnsObjects.*dtype object"),
+]
+
+
+@pytest.mark.parametrize(
+    ("bad", "error", "message"), ENGINE_ERRORS, ids=[f[0].__name__ for f in ENGINE_ERRORS]
+)
+def test_engine_errors_name_the_problem(bad, error, message) -> None:
+    with pytest.raises(error, match=message):
+        bad()
+
+
+def test_leaf_switched_off_after_the_graph_was_built_gets_no_grad() -> None:
+    x, w = _leaf(), _leaf()
+    y = (x * w * 3).sum()
+    w.requires_grad_(False)
+    y.backward()
+    assert w.grad is None
+    np.testing.assert_array_equal(x.grad.data, [3, 3, 3])
+
+
+def test_leaf_hook_runs_once_on_the_summed_gradient() -> None:
+    x = _leaf()
+    seen = []
+    x.register_hook(lambda g: seen.append(g.data.copy()))
+    (x * 2 + x * 5).sum().backward()
+    assert len(seen) == 1
+    np.testing.assert_array_equal(seen[0], [7, 7, 7])
+
+
+def test_the_same_output_twice_in_grad_adds_its_gradients() -> None:
+    x = Variable(f32(3), requires_grad=True)
+    y = (x * x).sum()
+    (once,) = mg.grad(y, x, retain_graph=True)
+    (twice,) = mg.grad([y, y], x, retain_graph=True)
+    np.testing.assert_allclose(twice.data, 2 * once.data)
+    z = x * x
+    (weighted,) = mg.grad([z, z], x, [np.ones(3, np.float32), np.full(3, 2, np.float32)])
+    np.testing.assert_allclose(weighted.data, 3 * 2 * x.data)
+    assert weighted.dtype == np.float32
+
+
+def test_intermediate_gradients_take_their_variables_dtype() -> None:
+    x = Variable(f32(3), requires_grad=True)
+    h64 = x.astype(np.float64) * 2.0  # a float64 stretch inside a float32 graph
+    h32 = h64.astype(np.float32) * 3.0
+    seen: dict[str, np.dtype] = {}
+    h64.register_hook(lambda g: seen.update(h64=g.dtype))
+    h32.register_hook(lambda g: seen.update(h32=g.dtype))
+    w64 = Variable(np.ones(3, np.float64), requires_grad=True)
+    (h32 * w64).sum().backward()  # float32 * float64: the product is float64
+    assert seen == {"h64": np.float64, "h32": np.float32}
+    assert x.grad.dtype == np.float32 and w64.grad.dtype == np.float64
+    np.testing.assert_allclose(x.grad.data, np.full(3, 6.0))
+
+
+def test_seed_array_is_cast_to_the_outputs_dtype() -> None:
+    x = _leaf()
+    (x * 2).backward(np.ones(3, np.float64))  # a numpy seed is converted, as a constant
+    assert x.grad.dtype == np.float32
+
+
+def test_grad_runs_only_what_it_needs_and_leaves_the_rest_intact() -> None:
+    x, w = _leaf(), _leaf()
+    z = x.exp()
+    y = z.sum() + (w * 2).sum()
+    (gw,) = mg.grad(y, w)
+    np.testing.assert_array_equal(gw.data, [2, 2, 2])
+    with pytest.raises(RuntimeError, match="second time"):  # what it ran is freed
+        mg.grad(y, w)
+    z.sum().backward()  # the branch it did not need is intact
+    np.testing.assert_allclose(x.grad.data, np.exp(1.0) * np.ones(3), rtol=1e-6)
+    assert w.grad is None  # grad() accumulates nothing
+
+
+def test_integer_outputs_of_an_op_do_not_require_grad() -> None:
+    class Floor(mg.Function):
+        def forward(self, x: np.ndarray) -> np.ndarray:
+            return np.floor(x).astype(np.int64)
+
+    out = Floor.apply(_leaf())
+    assert out.dtype == np.int64 and not out.requires_grad and out.grad_fn is None
+
+
+def test_backward_error_restores_grad_mode_and_the_garbage_collector() -> None:
+    class Fails(mg.Function):
+        def forward(self, x: np.ndarray) -> np.ndarray:
+            return x * 2
+
+        def backward(self, gy: Variable) -> Variable:
+            raise ValueError("boom")
+
+    assert gc.isenabled()
+    with pytest.raises(ValueError, match="boom"):
+        Fails.apply(_leaf()).sum().backward(create_graph=True)
+    assert gc.isenabled() and mg.is_grad_enabled()

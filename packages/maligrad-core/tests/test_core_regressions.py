@@ -22,6 +22,118 @@ def test_list_index_inside_tuple_accumulates_repeats() -> None:
     np.testing.assert_array_equal(y.grad.data, [[0, 0, 0], [2, 0, 1]])
 
 
+_REPEATED_KEYS = {
+    "list": [0, 0, 1],
+    "array": np.array([0, 0, 1]),
+    "variable": Variable(np.array([0, 0, 1])),
+    "tuple-of-tuples": ((0, 0), (1, 1)),
+    "tuple-of-lists": ([0, 0], [1, 1]),
+    "tuple-of-arrays": (np.array([0, 0]), np.array([1, 1])),
+    "tuple-and-int": ((0, 0), 1),
+    "int-and-tuple": (1, (0, 0)),
+    "slice-and-tuple": (slice(None), (1, 1)),
+    "slice-and-list": (slice(None), [1, 1]),
+    "tuple-and-slice": ((0, 0), slice(None)),
+    "nested-list": [[0, 0], [1, 0]],
+    "ellipsis-and-tuple": (Ellipsis, (0, 0)),
+    "tuple-and-variable": ((0, 0), Variable(np.array([1, 1]))),
+}
+
+
+@pytest.mark.parametrize("key", _REPEATED_KEYS.values(), ids=_REPEATED_KEYS.keys())
+def test_every_spelling_of_a_repeated_index_accumulates(key) -> None:
+    x = Variable(np.zeros((2, 2)), requires_grad=True)
+    x[key].sum().backward()
+    plain = key.data if isinstance(key, Variable) else key
+    if isinstance(plain, tuple):  # numpy reads inner sequences as index arrays
+        plain = tuple(
+            k.data
+            if isinstance(k, Variable)
+            else np.asarray(k)
+            if isinstance(k, (list, tuple))
+            else k
+            for k in plain
+        )
+    want = np.zeros((2, 2))
+    np.add.at(want, plain, 1.0)
+    assert want.max() >= 2  # the key really repeats a position
+    np.testing.assert_array_equal(x.grad.data, want)
+
+
+def test_repeated_tuple_index_from_the_review() -> None:
+    x = Variable(np.zeros((2, 2)), requires_grad=True)
+    x[(0, 0), (1, 1)].sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[0, 2], [0, 0]])
+    assert mg.gradgradcheck(
+        lambda v: v[(0, 0), (1, 1)] ** 2, Variable(np.ones((2, 2)), requires_grad=True)
+    )
+
+
+def test_prod_hessian_at_a_zero() -> None:
+    h = F.hessian(lambda v: mg.prod(v), np.array([2.0, 0.0, 3.0]))
+    np.testing.assert_allclose(h.data, [[0, 3, 0], [3, 0, 2], [0, 2, 0]])
+    h2 = F.hessian(lambda v: mg.prod(v), np.array([0.0, 5.0, 0.0]))
+    np.testing.assert_allclose(h2.data, [[0, 0, 5], [0, 0, 0], [5, 0, 0]])
+
+
+@pytest.mark.parametrize(
+    "point",
+    [[2.0, 0.0, 3.0], [0.0, 0.0, 3.0], [0.0, 0.0, 0.0], [1.5, -2.0, 0.5, 0.0, 3.0], [0.0]],
+    ids=["one-zero", "two-zeros", "all-zeros", "five-one-zero", "single-zero"],
+)
+def test_prod_is_twice_differentiable_at_zeros(point) -> None:
+    x = Variable(np.array(point), requires_grad=True)
+    assert mg.gradcheck(lambda v: v.prod(), x)
+    assert mg.gradgradcheck(lambda v: v.prod(), x)
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2, (0, 2), None])
+def test_prod_with_zeros_over_any_axes(axis) -> None:
+    data = np.random.default_rng(1).normal(size=(3, 4, 5))
+    data[1, 2, 3] = 0.0
+    data[0, 1, :2] = 0.0
+    x = Variable(data, requires_grad=True)
+    assert mg.gradcheck(lambda v: v.prod(axis=axis), x)
+    assert mg.gradgradcheck(lambda v: v.prod(axis=axis, keepdims=True), x)
+
+
+def test_shape_keywords_use_numpy_spelling() -> None:
+    x = Variable(np.arange(6.0))
+    assert mg.reshape(x, shape=(2, 3)).shape == (2, 3)
+    assert mg.broadcast_to(Variable(np.ones(3)), shape=(2, 3)).shape == (2, 3)
+    assert mg.permute(Variable(np.zeros((2, 3, 4))), axes=(2, 0, 1)).shape == (4, 2, 3)
+    assert mg.unsqueeze(x, axis=0).shape == (1, 6)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "equal",
+        "not_equal",
+        "less",
+        "less_equal",
+        "greater",
+        "greater_equal",
+        "permute",
+        "unsqueeze",
+    ],
+)
+def test_former_aliases_are_functions_of_their_own(name) -> None:
+    import inspect
+
+    fn = getattr(mg, name)
+    assert inspect.isfunction(fn) and fn.__name__ == name
+    assert ">>>" in (fn.__doc__ or "")
+
+
+def test_einsum_with_ellipsis() -> None:
+    a = Variable(np.random.default_rng(0).normal(size=(2, 3, 4)), requires_grad=True)
+    b = Variable(np.random.default_rng(1).normal(size=(4, 5)), requires_grad=True)
+    out = mg.einsum("...ij,jk->...ik", a, b)
+    np.testing.assert_allclose(out.data, np.einsum("...ij,jk->...ik", a.data, b.data))
+    assert mg.gradcheck(lambda u, v: mg.einsum("...ij,jk->...ik", u, v), (a, b))
+
+
 @pytest.mark.parametrize(
     "modify",
     [

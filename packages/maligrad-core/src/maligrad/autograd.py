@@ -17,13 +17,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from maligrad.engine import run_backward, seed_gradients
+from maligrad.engine import run_grad, seed_gradients
 from maligrad.variable import Variable
 
 
-def _as_list(x: Any) -> list[Any]:
+def _variables(x: Any, name: str) -> list[Variable]:
+    """``x`` as a list of Variables; anything else is a TypeError naming the argument."""
     if isinstance(x, Variable):
         return [x]
+    if not isinstance(x, (list, tuple)):
+        raise TypeError(
+            f"grad(): {name} must be a Variable or a sequence of Variables, got {type(x).__name__}"
+        )
+    for i, v in enumerate(x):
+        if not isinstance(v, Variable):
+            raise TypeError(f"grad(): {name}[{i}] is a {type(v).__name__}, not a Variable")
     return list(x)
 
 
@@ -46,10 +54,10 @@ def grad(
         allow_unused: give None for an input the outputs do not depend on, instead of an
             error.
     """
-    outs = _as_list(outputs)
-    ins = _as_list(inputs)
+    outs = _variables(outputs, "outputs")
+    ins = _variables(inputs, "inputs")
     for i, x in enumerate(ins):
-        if not isinstance(x, Variable) or not x.requires_grad:
+        if not x.requires_grad:
             raise RuntimeError(f"input {i} of grad() does not require grad")
     if grad_outputs is not None and (
         isinstance(grad_outputs, Variable) or not isinstance(grad_outputs, (list, tuple))
@@ -58,6 +66,4 @@ def grad(
     seeds = seed_gradients(outs, grad_outputs)
     if retain_graph is None:
         retain_graph = create_graph
-    result = run_backward(outs, seeds, retain_graph, create_graph, ins, allow_unused)
-    assert result is not None
-    return tuple(result)
+    return tuple(run_grad(outs, seeds, ins, retain_graph, create_graph, allow_unused))

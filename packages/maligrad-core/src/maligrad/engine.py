@@ -1,14 +1,28 @@
 """The backward engine: walk the graph in reverse topological order, without recursion.
 
-Given output Variables and their gradients, :func:`run_backward` visits each
-:class:`~maligrad.Function` node once, after every node that consumes its output, calls
-its ``backward`` and passes the results on to the node's parents: other nodes, or leaf
-Variables whose ``.grad`` accumulates. A node's incoming gradient is dropped as soon as it
-has been used, and its saved arrays are released unless ``retain_graph`` is set.
+One traversal, :func:`_traverse`, serves two drivers. Given output Variables and their
+gradients, it visits each :class:`~maligrad.Function` node once, after every node that
+consumes its output, calls its ``backward`` and passes the results on to the node's
+parents: other nodes, whose incoming gradients are summed until they run, or leaf
+Variables, whose gradients are summed for the end of the pass. A node's incoming gradient
+is dropped as soon as it has been used, and its saved arrays are released unless
+``retain_graph`` is set.
+
+- :func:`run_backward` (``Variable.backward``) runs every node and accumulates each leaf's
+  summed gradient into its ``.grad``: leaf hooks, then ``.grad``, then post-accumulate
+  hooks, once per leaf and pass.
+- :func:`run_grad` (``maligrad.grad``) runs only the nodes from which an input can be
+  reached and returns the gradients with respect to the inputs; it accumulates nothing,
+  and the nodes it did not need are left as they were (not freed).
+
+While a pass runs, Python's cyclic garbage collector is paused: the graph holds no cycles
+(refcounting frees each node as it is released), and otherwise the collector walks the
+whole live graph again and again.
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Sequence
 from heapq import heappop, heappush
 from typing import Any
@@ -17,6 +31,7 @@ import numpy as np
 
 from maligrad.function import Function
 from maligrad.grad_mode import GradMode
+from maligrad.ops.elementwise import Cast
 from maligrad.variable import Variable
 
 #: Set once any leaf has a post-accumulate-grad hook: only then does backward count the
@@ -51,7 +66,7 @@ def _reachable(roots: list[Function]) -> list[Function]:
     """Every live node reachable from ``roots`` (iterative depth-first search).
 
     Nodes freed by an earlier backward are left out, with what lies behind them: they
-    are an error only if they must run (see ``run_backward``).
+    are an error only if they must run.
     """
     seen: set[Function] = set()
     order: list[Function] = []
@@ -83,9 +98,183 @@ def _conform(fn: Function, grad: Variable, shape: tuple[int, ...], dtype: np.dty
             f"{fn.name}.backward returned a gradient of shape {grad.data.shape} for an input "
             f"of shape {shape}"
         )
-    from maligrad.ops.elementwise import Cast
-
     return Cast.apply(grad, dtype=dtype)
+
+
+def _not_a_variable(fn: Function, gx: Any) -> Variable:
+    if isinstance(gx, Variable):  # a subclass
+        return gx
+    raise TypeError(
+        f"{fn.name}.backward must return Variables (or None), got {type(gx).__name__}; "
+        "wrap arrays in maligrad.Variable"
+    )
+
+
+def _wrap(data: np.ndarray) -> Variable:
+    v = _new(Variable)
+    v.data = data
+    return v
+
+
+_new = object.__new__
+
+
+def _run_hooks(hooks: list[Any], grad: Variable, shape: tuple[int, ...], what: str) -> Variable:
+    """``grad`` passed through ``hooks``; a hook's replacement must keep the shape."""
+    for hook in hooks:
+        new = hook(grad)
+        if new is None:
+            continue
+        if not isinstance(new, Variable):
+            raise TypeError(
+                f"a hook on {what} returned a {type(new).__name__}; return a Variable or None"
+            )
+        if new.data.shape != shape:
+            raise RuntimeError(
+                f"a hook on {what} of shape {shape} returned a gradient of shape "
+                f"{new.data.shape}; a gradient's shape must equal its Variable's"
+            )
+        grad = new
+    return grad
+
+
+def _begin_pass(create_graph: bool) -> tuple[bool, bool]:
+    """Record the pass only for ``create_graph``; pause the cyclic GC while it runs.
+
+    Returns what :func:`_end_pass` restores (call it in a ``finally``).
+    """
+    prev_mode = GradMode.enabled
+    GradMode.enabled = create_graph
+    collecting = gc.isenabled()
+    if collecting:
+        gc.disable()
+    return prev_mode, collecting
+
+
+def _end_pass(state: tuple[bool, bool]) -> None:
+    GradMode.enabled = state[0]
+    if state[1]:
+        gc.enable()
+
+
+def _start(
+    outputs: Sequence[Variable], grad_outputs: Sequence[Variable], create_graph: bool
+) -> tuple[list[tuple[int, Function]], dict[Function, Variable], dict[int, Variable], dict]:
+    """The heap of output nodes, their summed seeds, and the seeds of outputs that are leaves."""
+    heap: list[tuple[int, Function]] = []
+    grads: dict[Function, Variable] = {}
+    leaf_grads: dict[int, Variable] = {}
+    leaves: dict[int, Variable] = {}
+    for out, g in zip(outputs, grad_outputs):
+        fn = out.grad_fn
+        if fn is None:
+            prev = leaf_grads.get(id(out))
+            leaf_grads[id(out)] = g if prev is None else _add(prev, g, create_graph)
+            leaves[id(out)] = out
+            continue
+        if fn.parents is None:
+            raise _freed(fn)
+        prev = grads.get(fn)
+        if prev is None:
+            grads[fn] = g
+            heappush(heap, (-fn.seq, fn))
+        else:
+            grads[fn] = _add(prev, g, create_graph)
+    return heap, grads, leaf_grads, leaves
+
+
+def _add(a: Variable, b: Variable, create_graph: bool) -> Variable:
+    return a + b if create_graph else _wrap(a.data + b.data)
+
+
+def _traverse(
+    heap: list[tuple[int, Function]],
+    grads: dict[Function, Variable],
+    leaf_grads: dict[int, Variable],
+    leaves: dict[int, Variable],
+    retain_graph: bool,
+    create_graph: bool,
+    run: set[Function] | None = None,
+    captured: dict[Function, Variable | None] | None = None,
+    wanted_leaves: set[int] | None = None,
+    waiting: dict[int, int] | None = None,
+    ready: Callable[[Variable, Variable], None] | None = None,
+) -> None:
+    """Run the nodes on ``heap`` from the most recently created down, summing gradients.
+
+    Nodes are visited by decreasing creation number (a max-heap), which is a topological
+    order: every consumer of a node's output was created after it. The gradients reaching
+    leaves are summed into ``leaf_grads`` (keyed by ``id``; ``leaves`` maps back).
+
+    For :func:`run_grad`: only the nodes in ``run`` are run; a node that is a key of
+    ``captured`` has its output gradient stored there; only leaves in ``wanted_leaves``
+    collect gradients. For post-accumulate hooks: ``waiting`` counts the gradients each
+    hooked leaf has still to receive, and ``ready(leaf, grad)`` is called when none is left.
+    """
+    while heap:
+        fn = heappop(heap)[1]
+        gy = grads.pop(fn)
+        if fn._hooks is not None:
+            gy = _run_hooks(fn._hooks, gy, fn.out_shape, f"the output of {fn.name}")
+        if run is not None:
+            if captured is not None and fn in captured:
+                captured[fn] = gy
+            if fn not in run:
+                continue
+        parents = fn.parents
+        if parents is None:
+            raise _freed(fn)
+        gxs = fn.backward(gy)
+        if type(gxs) is not tuple:
+            gxs = (gxs,)
+        if len(gxs) != len(parents):
+            raise RuntimeError(
+                f"{fn.name}.backward returned {len(gxs)} gradients for {len(parents)} inputs"
+            )
+        for p, gx in zip(parents, gxs):
+            if p is None or gx is None:
+                continue
+            if type(gx) is not Variable:
+                gx = _not_a_variable(fn, gx)
+            data = gx.data
+            if isinstance(p, Function):
+                if run is not None and p not in run and (captured is None or p not in captured):
+                    continue
+                dtype = data.dtype  # dtypes are singletons: ``is`` settles nearly every case
+                if data.shape != p.out_shape or (dtype is not p.out_dtype and dtype != p.out_dtype):
+                    gx = _conform(fn, gx, p.out_shape, p.out_dtype)
+                prev = grads.get(p)
+                if prev is None:
+                    grads[p] = gx
+                    heappush(heap, (-p.seq, p))
+                elif create_graph:
+                    grads[p] = prev + gx
+                else:
+                    grads[p] = _wrap(prev.data + gx.data)
+            else:
+                key = id(p)
+                if wanted_leaves is not None and key not in wanted_leaves:
+                    continue
+                leaf_data = p.data
+                dtype = data.dtype
+                if data.shape != leaf_data.shape or (
+                    dtype is not leaf_data.dtype and dtype != leaf_data.dtype
+                ):
+                    gx = _conform(fn, gx, leaf_data.shape, leaf_data.dtype)
+                prev = leaf_grads.get(key)
+                if prev is None:
+                    leaf_grads[key] = gx
+                    leaves[key] = p
+                elif create_graph:
+                    leaf_grads[key] = prev + gx
+                else:
+                    leaf_grads[key] = _wrap(prev.data + gx.data)
+                if waiting is not None and key in waiting:
+                    waiting[key] -= 1
+                    if not waiting[key]:
+                        ready(p, leaf_grads.pop(key))  # type: ignore[misc]
+        if not retain_graph:
+            fn.release()
 
 
 def run_backward(
@@ -93,148 +282,87 @@ def run_backward(
     grad_outputs: Sequence[Variable],
     retain_graph: bool = False,
     create_graph: bool = False,
-    inputs: Sequence[Variable] | None = None,
-    allow_unused: bool = False,
-) -> list[Variable | None] | None:
-    """Backpropagate ``grad_outputs`` from ``outputs``.
+) -> None:
+    """Backpropagate ``grad_outputs`` from ``outputs`` into ``.grad`` of the leaves.
 
-    Nodes are visited from the most recently created down (a max-heap on their creation
-    number), which is a topological order: every consumer of a node's output was created
-    after it. With ``inputs=None`` the gradients accumulate into ``.grad`` of the leaves.
-    Otherwise nothing is accumulated and the gradients with respect to ``inputs`` are
-    returned (the engine behind :func:`maligrad.grad`).
+    Each leaf that still requires grad receives its gradient once per pass, summed over
+    every path: its hooks see that sum, then it is added to ``.grad``, then its
+    post-accumulate hooks run. Callbacks queued during the pass run at its end.
     """
-    grads: dict[Function, Variable] = {}
-    heap: list[tuple[int, Function]] = []
-    leaf_seeds: list[tuple[Variable, Variable]] = []
-    for out, g in zip(outputs, grad_outputs):
-        fn = out.grad_fn
-        if fn is None:
-            leaf_seeds.append((out, g))
-        elif fn in grads:
-            grads[fn] = grads[fn] + g
-        else:
-            if fn.parents is None:
-                raise _freed(fn)
-            grads[fn] = g
-            heappush(heap, (-fn.seq, fn))
-
-    # With explicit inputs, results are captured instead of accumulated into leaves, and
-    # only the nodes from which some input can be reached are run.
-    capture = inputs is not None
-    if inputs is not None:
-        captured: dict[int, Variable | None] = {}
-        node_targets: dict[Function, Variable] = {}
-        useful: set[Function] = set()
-        for x in inputs:
-            captured[id(x)] = None
-            if x.grad_fn is not None:
-                node_targets[x.grad_fn] = x
-        nodes = _reachable([fn for _, fn in heap])
-        nodes.sort(key=lambda fn: fn.seq)
-        for fn in nodes:
-            for p in fn.parents:  # type: ignore[union-attr]
-                if p is None:
-                    continue
-                if p in useful or p in node_targets or id(p) in captured:
-                    useful.add(fn)
-                    break
-        for out, g in leaf_seeds:
-            if id(out) in captured:
-                prev = captured[id(out)]
-                captured[id(out)] = g if prev is None else prev + g
-    else:
-        for out, g in leaf_seeds:
-            _accumulate_leaf(out, g)
-            _run_post_hooks(out)
+    heap, grads, leaf_grads, leaves = _start(outputs, grad_outputs, create_graph)
     handed_out: set[int] = set()  # memory given to leaves' .grad in this pass
+    waiting = ready = None
+    if post_hooks_in_use:
+        waiting = _count_edges_into_hooked_leaves([fn for _, fn in heap])
 
-    prev_mode = GradMode.enabled
-    GradMode.enabled = create_graph
-    if not capture:
-        _callbacks.append([])
-        waiting = (
-            _count_edges_into_hooked_leaves([fn for _, fn in heap]) if (post_hooks_in_use) else None
-        )
+        def ready(leaf: Variable, grad: Variable) -> None:
+            _accumulate(leaf, grad, create_graph, handed_out)
+
+    callbacks: list[Callable[[], None]] = []
+    _callbacks.append(callbacks)
+    state = _begin_pass(create_graph)
     try:
-        while heap:
-            fn = heappop(heap)[1]
-            gy = grads.pop(fn)
-            if fn._hooks is not None:
-                for hook in fn._hooks:
-                    new = hook(gy)
-                    if new is not None:
-                        gy = new
-            if capture:
-                target = node_targets.get(fn)
-                if target is not None:
-                    captured[id(target)] = gy
-                if fn not in useful:
-                    if not retain_graph:
-                        fn.release()
-                    continue
-            parents = fn.parents
-            if parents is None:
-                raise _freed(fn)
-            gxs = fn.backward(gy)
-            if type(gxs) is not tuple:
-                gxs = (gxs,)
-            if len(gxs) != len(parents):
-                raise RuntimeError(
-                    f"{fn.name}.backward returned {len(gxs)} gradients for {len(parents)} inputs"
-                )
-            for p, gx in zip(parents, gxs):
-                if p is None or gx is None:
-                    continue
-                if type(gx) is not Variable and not isinstance(gx, Variable):
-                    raise TypeError(
-                        f"{fn.name}.backward must return Variables (or None), got "
-                        f"{type(gx).__name__}; wrap arrays in maligrad.Variable"
-                    )
-                if isinstance(p, Function):
-                    data = gx.data
-                    if data.shape != p.out_shape or data.dtype != p.out_dtype:
-                        gx = _conform(fn, gx, p.out_shape, p.out_dtype)
-                    prev = grads.get(p)
-                    if prev is None:
-                        grads[p] = gx
-                        heappush(heap, (-p.seq, p))
-                    else:
-                        grads[p] = prev + gx
-                else:
-                    data = gx.data
-                    if data.shape != p.data.shape or data.dtype != p.data.dtype:
-                        gx = _conform(fn, gx, p.data.shape, p.data.dtype)
-                    if not capture:
-                        # One array never becomes the .grad of two leaves (``a + b`` hands
-                        # both the same gradient): in-place use of one would change both.
-                        root = id(data if data.base is None else data.base)
-                        if root in handed_out:
-                            gx = gx.clone() if create_graph else Variable(data.copy())
-                        else:
-                            handed_out.add(root)
-                        if p.grad is None and p._hooks is None:
-                            p.grad = gx
-                        else:
-                            _accumulate_leaf(p, gx)
-                        if waiting is not None and p._post_accumulate_hooks is not None:
-                            waiting[id(p)] -= 1
-                            if not waiting[id(p)]:
-                                _run_post_hooks(p)
-                    elif id(p) in captured:
-                        prev = captured[id(p)]
-                        captured[id(p)] = gx if prev is None else prev + gx
-            if not retain_graph:
-                fn.release()
+        _traverse(
+            heap, grads, leaf_grads, leaves, retain_graph, create_graph,
+            waiting=waiting, ready=ready,
+        )  # fmt: skip
+        for key, grad in leaf_grads.items():
+            leaf = leaves[key]
+            data = grad.data
+            root = id(data if data.base is None else data.base)
+            if (
+                leaf.grad is None
+                and leaf._hooks is None
+                and leaf._post_accumulate_hooks is None
+                and leaf.requires_grad
+                and root not in handed_out
+            ):  # the common case, in short
+                handed_out.add(root)
+                leaf.grad = grad
+            else:
+                _accumulate(leaf, grad, create_graph, handed_out)
     finally:
-        GradMode.enabled = prev_mode
-        pending = _callbacks.pop() if not capture else []
-    for callback in pending:
+        _end_pass(state)
+        _callbacks.pop()
+    for callback in callbacks:
         callback()
 
-    if inputs is None:
-        return None
-    results = [captured[id(x)] for x in inputs]
+
+def run_grad(
+    outputs: Sequence[Variable],
+    grad_outputs: Sequence[Variable],
+    inputs: Sequence[Variable],
+    retain_graph: bool = False,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> list[Variable | None]:
+    """The gradients of ``outputs`` (seeded with ``grad_outputs``) with respect to ``inputs``.
+
+    Nothing is accumulated and no leaf hook runs. Only the nodes from which some input can
+    be reached are run (and then released unless ``retain_graph``); the others are left
+    intact, so that another backward can still go through them.
+    """
+    heap, grads, leaf_grads, leaves = _start(outputs, grad_outputs, create_graph)
+    targets = {x.grad_fn for x in inputs if x.grad_fn is not None}
+    wanted_leaves = {id(x) for x in inputs if x.grad_fn is None}
+    run: set[Function] = set()
+    for fn in sorted(_reachable([fn for _, fn in heap]), key=lambda fn: fn.seq):
+        for p in fn.parents:  # type: ignore[union-attr]
+            if p is not None and (p in run or p in targets or id(p) in wanted_leaves):
+                run.add(fn)
+                break
+    captured: dict[Function, Variable | None] = dict.fromkeys(targets)
+    state = _begin_pass(create_graph)
+    try:
+        _traverse(
+            heap, grads, leaf_grads, leaves, retain_graph, create_graph,
+            run=run, captured=captured, wanted_leaves=wanted_leaves,
+        )  # fmt: skip
+    finally:
+        _end_pass(state)
+    results = [
+        captured[x.grad_fn] if x.grad_fn is not None else leaf_grads.get(id(x)) for x in inputs
+    ]
     if not allow_unused:
         for i, (x, r) in enumerate(zip(inputs, results)):
             if r is None:
@@ -245,16 +373,39 @@ def run_backward(
     return results
 
 
-def _accumulate_leaf(leaf: Variable, grad: Variable) -> None:
-    if not leaf.requires_grad:
+def _accumulate(leaf: Variable, grad: Variable, create_graph: bool, handed_out: set[int]) -> None:
+    """Leaf hooks, then ``leaf.grad += grad``, then post-accumulate hooks (once per pass)."""
+    if not leaf.requires_grad:  # switched off after the graph was built: skipped, as PyTorch
         return
-    hooks = leaf._hooks
-    if hooks is not None:
-        for hook in hooks:
-            new = hook(grad)
-            if new is not None:
-                grad = new
-    leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+    shape = leaf.data.shape
+    if leaf._hooks is not None:
+        grad = _run_hooks(leaf._hooks, grad, shape, "a Variable")
+    old = leaf.grad
+    if old is None:
+        # One array never becomes the .grad of two leaves (``a + b`` hands both the same
+        # gradient): in-place use of one would change both.
+        data = grad.data
+        root = id(data if data.base is None else data.base)
+        if root in handed_out:
+            grad = grad.clone() if create_graph else _wrap(data.copy())
+        else:
+            handed_out.add(root)
+        leaf.grad = grad
+    else:
+        if not isinstance(old, Variable):
+            raise TypeError(
+                f".grad of a Variable of shape {shape} is a {type(old).__name__}; it must be a "
+                "Variable or None"
+            )
+        if old.data.shape != shape:
+            raise RuntimeError(
+                f".grad has shape {old.data.shape} but its Variable has shape {shape}; a "
+                "gradient's shape must equal its Variable's (set .grad = None to start afresh)"
+            )
+        leaf.grad = old + grad if create_graph else _wrap(old.data + grad.data)
+    if leaf._post_accumulate_hooks is not None:
+        for post in leaf._post_accumulate_hooks:
+            post(leaf)
 
 
 def _count_edges_into_hooked_leaves(roots: list[Function]) -> dict[int, int]:
@@ -265,12 +416,6 @@ def _count_edges_into_hooked_leaves(roots: list[Function]) -> dict[int, int]:
             if isinstance(p, Variable) and p._post_accumulate_hooks is not None:
                 waiting[id(p)] = waiting.get(id(p), 0) + 1
     return waiting
-
-
-def _run_post_hooks(leaf: Variable) -> None:
-    if leaf._post_accumulate_hooks is not None and leaf.requires_grad:
-        for post in leaf._post_accumulate_hooks:
-            post(leaf)
 
 
 def seed_gradients(outputs: Sequence[Variable], grad_outputs: Sequence[Any] | None) -> list[Any]:

@@ -49,16 +49,17 @@ class Function:
     #: ``parents``, one entry per input: the input's ``grad_fn``, the input itself when it is
     #: a leaf that requires grad, or None. Captured at call time, so later rebinding of a
     #: Variable (``x[i] = v``) does not change this node's edges; None once released.
-    # The node's place in the graph lives in slots, outside ``__dict__``: ``release()``
-    # clears the dict (saved arrays, masks, anything an op kept) and the slots remain.
-    __slots__ = ("__dict__", "out_dtype", "out_shape", "parents", "seq")
+    # The node's place in the graph and what ``save_for_backward`` kept live in slots, so
+    # that most nodes need no ``__dict__`` (one object fewer for the cyclic GC to walk);
+    # ``release()`` clears the saved slots and the dict (masks, anything else an op kept).
+    __slots__ = ("__dict__", "_saved", "_saved_refs", "out_dtype", "out_shape", "parents", "seq")
     #: Creation number (nodes are run from the highest down), output shape and dtype.
     seq: int
     out_shape: tuple[int, ...]
     out_dtype: np.dtype
     parents: list[Any] | None
-    _saved: tuple[Any, ...] | None = None
-    _saved_refs: list[Any] | None = None
+    _saved: tuple[Any, ...] | None
+    _saved_refs: tuple[Any, ...] | None
     _hooks: list[Any] | None = None
 
     # -- the two methods an op defines -------------------------------------------------
@@ -89,21 +90,26 @@ class Function:
         refs = self._saved_refs
         if refs is None:
             return self._saved or ()
+        # ``refs`` holds three entries per saved item: (None, _, _) for a constant,
+        # (version box, None, _) for the output, (Variable, version, grad_fn) for an input.
         out = []
-        for array, ref in zip(self._saved, refs):  # type: ignore[arg-type]
+        i = 0
+        for array in self._saved:  # type: ignore[union-attr]
+            ref = refs[i]
+            version = refs[i + 1]
             if ref is None:
                 out.append(array)
-            elif len(ref) == 1:  # the output: rebuilt, so that the node holds no cycle
-                if ref[0][0] != 0:
-                    raise self._modified(array, 0, ref[0][0])
+            elif version is None:  # the output: rebuilt, so that the node holds no cycle
+                if ref[0] != 0:
+                    raise self._modified(array, 0, ref[0])
                 out.append(_variable_from_saved(array, True, self))
             else:
-                var, version = ref[0], ref[1]
-                box = var._version_box
+                box = ref._version_box
                 if (0 if box is None else box[0]) == version:
-                    out.append(var)
+                    out.append(ref)
                 else:
-                    out.append(self._unpack_modified(array, *ref))
+                    out.append(self._unpack_modified(array, ref, version, refs[i + 2]))
+            i += 3
         return tuple(out)
 
     def _unpack_modified(self, array: Any, var: Any, version: int, grad_fn: Any) -> Any:
@@ -125,6 +131,7 @@ class Function:
     def apply(cls, *inputs: Any, **params: Any) -> Any:
         """Run the op on Variables (or constants) and return the output Variable."""
         fn = _new(cls)
+        fn._saved = None
         # Unrolled for one and two inputs: this is the hottest line of the library.
         if len(inputs) == 1:
             x = inputs[0]
@@ -172,43 +179,65 @@ class Function:
 
     def _as_array(self, out: Any) -> np.ndarray:
         # numpy reductions return scalars; a saved output must stay the output's array.
+        if out is None:
+            raise TypeError(f"{type(self).__name__}.forward returned None; return an array")
         array = _asarray(out)
+        if array.dtype.kind not in "biufc":
+            raise self._not_numeric(array)
         saved = self._saved
         if saved is not None:
             self._saved = tuple(array if s is out else s for s in saved)
         return array
 
+    def _not_numeric(self, out: np.ndarray) -> TypeError:
+        return TypeError(
+            f"{type(self).__name__}.forward returned an array of dtype {out.dtype}; an op must "
+            "return a numeric array (bool, integer, floating or complex)"
+        )
+
     def _record(self, inputs: tuple[Any, ...], out: np.ndarray) -> Any:
-        parents: list[Any] = [
-            (x.grad_fn or x) if isinstance(x, Variable) and x.requires_grad else None
-            for x in inputs
-        ]
+        dtype = out.dtype
+        if dtype.kind not in "fc":  # integer and bool outputs do not require grad
+            if dtype.kind not in "biu":
+                raise self._not_numeric(out)
+            result = _new(Variable)
+            result.data = out
+            return result
+        parents: list[Any] = []
+        for x in inputs:
+            if isinstance(x, Variable) and x.requires_grad:
+                parents.append(x.grad_fn or x)
+            else:
+                parents.append(None)
         self.parents = parents
         self.seq = _next_seq()
         self.out_shape = out.shape
-        self.out_dtype = out.dtype
+        self.out_dtype = dtype
         result = _new(Variable)
         result.data = out
         result.requires_grad = True
         result.grad_fn = self
         saved = self._saved
-        if saved is not None:
-            refs: list[Any] = []
-            for array in saved:
-                if array is out:
-                    box = result._version_box = [0]
-                    refs.append((box,))
-                    continue
-                if type(array) is float or type(array) is int:  # a constant, nothing to track
-                    refs.append(None)
-                    continue
+        if saved is None:
+            self._saved_refs = None
+            return result
+        # One flat tuple (see ``saved_tensors``): a single object for the cyclic GC to walk.
+        refs: list[Any] = []
+        for array in saved:
+            if array is out:
+                box = result._version_box = [0]
+                refs += (box, None, None)
+                continue
+            if type(array) is not float and type(array) is not int:  # constants: nothing to track
                 for x in inputs:
                     if isinstance(x, Variable) and x.data is array:
-                        refs.append((x, x._version, x.grad_fn))
+                        refs += (x, x._version, x.grad_fn)
                         break
                 else:
-                    refs.append(None)
-            self._saved_refs = refs
+                    refs += (None, None, None)
+            else:
+                refs += (None, None, None)
+        self._saved_refs = tuple(refs)  # type: ignore[assignment]
         return result
 
     def input_shape(self, i: int) -> tuple[int, ...]:
@@ -229,6 +258,7 @@ class Function:
         ``grad`` with respect to its output can still be captured.
         """
         self.__dict__.clear()
+        self._saved = self._saved_refs = None
         self.parents = None
 
     def register_hook(self, hook: Any) -> None:

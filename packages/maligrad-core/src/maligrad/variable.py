@@ -640,7 +640,9 @@ class Variable:
         return MatMul.apply(self, other)
 
 
-# The ops and the engine need Variable; Variable's methods need them.
+# The one place where the variable <-> ops cycle is closed: the engine and every ops module
+# import Variable at their top, and Variable's methods need them, imported here once the
+# class exists (``function.py`` imports Variable after defining Function, for the same reason).
 from maligrad import engine  # noqa: E402
 from maligrad.ops import comparison, reductions  # noqa: E402
 from maligrad.ops import shape as shape_ops  # noqa: E402

@@ -15,12 +15,14 @@ Gradients (``g`` is the output gradient; each is summed back to its input's shap
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from maligrad.function import Function
 from maligrad.ops.broadcast import sum_to
+from maligrad.ops.elementwise import Log, where
+from maligrad.variable import Variable
 
 
 def _shape(x: Any) -> tuple[int, ...]:
@@ -28,7 +30,7 @@ def _shape(x: Any) -> tuple[int, ...]:
     return x.shape if hasattr(x, "shape") else np.shape(x)
 
 
-def _check_broadcast(op: str, a: Any, b: Any) -> None:
+def _raise_broadcast_error(op: str, a: Any, b: Any) -> NoReturn:
     raise ValueError(
         f"{op}: operands could not be broadcast together with shapes {_shape(a)} and {_shape(b)}"
     )
@@ -39,8 +41,7 @@ class Add(Function):
         try:
             return a + b
         except ValueError:
-            _check_broadcast("add", a, b)
-            raise
+            _raise_broadcast_error("add", a, b)
 
     def backward(self, gy: Any) -> Any:
         pa, pb = self.parents  # type: ignore[misc]
@@ -55,8 +56,7 @@ class Sub(Function):
         try:
             return a - b
         except ValueError:
-            _check_broadcast("subtract", a, b)
-            raise
+            _raise_broadcast_error("subtract", a, b)
 
     def backward(self, gy: Any) -> Any:
         pa, pb = self.parents  # type: ignore[misc]
@@ -72,8 +72,7 @@ class Mul(Function):
         try:
             return a * b
         except ValueError:
-            _check_broadcast("multiply", a, b)
-            raise
+            _raise_broadcast_error("multiply", a, b)
 
     def backward(self, gy: Any) -> Any:
         a, b = self.saved_tensors
@@ -90,8 +89,7 @@ class Div(Function):
         try:
             return a / b
         except ValueError:
-            _check_broadcast("divide", a, b)
-            raise
+            _raise_broadcast_error("divide", a, b)
 
     def backward(self, gy: Any) -> Any:
         a, b = self.saved_tensors
@@ -124,9 +122,6 @@ class Pow(Function):
         return out
 
     def backward(self, gy: Any) -> Any:
-        from maligrad.ops.elementwise import Log, where
-        from maligrad.variable import Variable
-
         a, b, out = self.saved_tensors
         needs = self.needs_input_grad
         ga = gb = None

@@ -11,37 +11,97 @@ gradient), like numpy's comparison ufuncs::
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from maligrad.variable import Variable
 
-def _compare(ufunc: Callable[..., Any], name: str) -> Callable[[Any, Any], Any]:
-    def compare(a: Any, b: Any) -> Any:
-        from maligrad.variable import Variable
-
-        x = a.data if isinstance(a, Variable) else a
-        y = b.data if isinstance(b, Variable) else b
-        try:
-            out = ufunc(x, y)
-        except ValueError:
-            raise ValueError(
-                f"{name}: operands could not be broadcast together with shapes "
-                f"{np.shape(x)} and {np.shape(y)}"
-            ) from None
-        v = object.__new__(Variable)
-        v.data = np.asarray(out)
-        return v
-
-    compare.__name__ = name
-    compare.__doc__ = f"Elementwise ``{name}`` of two Variables or arrays (no gradient)."
-    return compare
+_new = object.__new__
 
 
-equal = _compare(np.equal, "equal")
-not_equal = _compare(np.not_equal, "not_equal")
-less = _compare(np.less, "less")
-less_equal = _compare(np.less_equal, "less_equal")
-greater = _compare(np.greater, "greater")
-greater_equal = _compare(np.greater_equal, "greater_equal")
+def _compare(ufunc: np.ufunc, name: str, a: Any, b: Any) -> Variable:
+    x = a.data if isinstance(a, Variable) else a
+    y = b.data if isinstance(b, Variable) else b
+    try:
+        out = ufunc(x, y)
+    except ValueError:
+        raise ValueError(
+            f"{name}: operands could not be broadcast together with shapes "
+            f"{np.shape(x)} and {np.shape(y)}"
+        ) from None
+    v = _new(Variable)
+    v.data = np.asarray(out)
+    return v
+
+
+def equal(a: Any, b: Any) -> Variable:
+    """``a == b`` elementwise, as a boolean Variable (broadcasting).
+
+    A step function: no gradient flows through it (the result does not require grad).
+
+        >>> import maligrad as mg
+        >>> mg.equal(mg.Variable([1.0, 2.0]), 2.0).data
+        array([False,  True])
+    """
+    return _compare(np.equal, "equal", a, b)
+
+
+def not_equal(a: Any, b: Any) -> Variable:
+    """``a != b`` elementwise, as a boolean Variable (broadcasting).
+
+    A step function: no gradient flows through it (the result does not require grad).
+
+        >>> import maligrad as mg
+        >>> mg.not_equal(mg.Variable([1.0, 2.0]), 2.0).data
+        array([ True, False])
+    """
+    return _compare(np.not_equal, "not_equal", a, b)
+
+
+def less(a: Any, b: Any) -> Variable:
+    """``a < b`` elementwise, as a boolean Variable (broadcasting).
+
+    A step function: no gradient flows through it (the result does not require grad).
+
+        >>> import maligrad as mg
+        >>> mg.less(mg.Variable([1.0, 2.0]), 2.0).data
+        array([ True, False])
+    """
+    return _compare(np.less, "less", a, b)
+
+
+def less_equal(a: Any, b: Any) -> Variable:
+    """``a <= b`` elementwise, as a boolean Variable (broadcasting).
+
+    A step function: no gradient flows through it (the result does not require grad).
+
+        >>> import maligrad as mg
+        >>> mg.less_equal(mg.Variable([1.0, 3.0]), 2.0).data
+        array([ True, False])
+    """
+    return _compare(np.less_equal, "less_equal", a, b)
+
+
+def greater(a: Any, b: Any) -> Variable:
+    """``a > b`` elementwise, as a boolean Variable (broadcasting).
+
+    A step function: no gradient flows through it (the result does not require grad).
+
+        >>> import maligrad as mg
+        >>> mg.greater(mg.Variable([1.0, 3.0]), 2.0).data
+        array([False,  True])
+    """
+    return _compare(np.greater, "greater", a, b)
+
+
+def greater_equal(a: Any, b: Any) -> Variable:
+    """``a >= b`` elementwise, as a boolean Variable (broadcasting).
+
+    A step function: no gradient flows through it (the result does not require grad).
+
+        >>> import maligrad as mg
+        >>> mg.greater_equal(mg.Variable([1.0, 2.0]), 2.0).data
+        array([False,  True])
+    """
+    return _compare(np.greater_equal, "greater_equal", a, b)

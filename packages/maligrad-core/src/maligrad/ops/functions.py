@@ -16,8 +16,10 @@ from typing import Any
 
 from maligrad.ops import elementwise as ew
 from maligrad.ops import reductions as red
-from maligrad.ops import reorder, shape
+from maligrad.ops import reorder
+from maligrad.ops import shape as shape_ops
 from maligrad.ops.broadcast import BroadcastTo
+from maligrad.ops.linalg import MatMul
 from maligrad.variable import Axis, Variable
 
 
@@ -126,38 +128,62 @@ def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Variable:
     return red.argmin(x, axis, keepdims)
 
 
-def reshape(x: Any, shape_: Any) -> Variable:
-    return as_variable(x).reshape(shape_)
+def reshape(x: Any, shape: Any) -> Variable:
+    """``x`` with a new ``shape`` (one entry may be -1), as ``np.reshape``."""
+    return as_variable(x).reshape(shape)
 
 
 def transpose(x: Any, axes: Any = None) -> Variable:
-    return shape.Transpose.apply(as_variable(x), axes=axes)
+    return shape_ops.Transpose.apply(as_variable(x), axes=axes)
 
 
-permute = transpose
+def permute(x: Any, axes: Any) -> Variable:
+    """Reorder the axes of ``x``: axis ``i`` of the result is axis ``axes[i]`` of ``x``.
+
+    PyTorch's name for :func:`transpose` with explicit axes:
+    ``y[i_0, ..., i_n] = x[i_{p^-1(0)}, ...]``. The gradient is ``g`` permuted back by the
+    inverse permutation (``np.argsort(axes)``).
+
+        >>> import numpy as np
+        >>> import maligrad as mg
+        >>> mg.permute(mg.Variable(np.zeros((2, 3, 4))), (2, 0, 1)).shape
+        (4, 2, 3)
+    """
+    return shape_ops.Transpose.apply(as_variable(x), axes=tuple(axes))
 
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> Variable:
-    return shape.swapaxes(as_variable(x), axis1, axis2)
+    return shape_ops.swapaxes(as_variable(x), axis1, axis2)
 
 
 def squeeze(x: Any, axis: Axis = None) -> Variable:
-    return shape.squeeze(as_variable(x), axis)
+    return shape_ops.squeeze(as_variable(x), axis)
 
 
 def expand_dims(x: Any, axis: int) -> Variable:
-    return shape.expand_dims(as_variable(x), axis)
+    return shape_ops.expand_dims(as_variable(x), axis)
 
 
-unsqueeze = expand_dims
+def unsqueeze(x: Any, axis: int) -> Variable:
+    """Insert an axis of length one at ``axis`` (PyTorch's name for :func:`expand_dims`).
+
+    A reshape: ``y`` has the elements of ``x`` in the same order, so the gradient is ``g``
+    reshaped back to ``x``'s shape.
+
+        >>> import numpy as np
+        >>> import maligrad as mg
+        >>> mg.unsqueeze(mg.Variable(np.zeros((2, 3))), 1).shape
+        (2, 1, 3)
+    """
+    return shape_ops.expand_dims(as_variable(x), axis)
 
 
 def flatten(x: Any, start_axis: int = 0, end_axis: int = -1) -> Variable:
-    return shape.flatten(as_variable(x), start_axis, end_axis)
+    return shape_ops.flatten(as_variable(x), start_axis, end_axis)
 
 
-def broadcast_to(x: Any, shape_: Any) -> Variable:
-    return BroadcastTo.apply(as_variable(x), shape=tuple(shape_))
+def broadcast_to(x: Any, shape: Any) -> Variable:
+    return BroadcastTo.apply(as_variable(x), shape=tuple(shape))
 
 
 def flip(x: Any, axis: Axis = None) -> Variable:
@@ -177,6 +203,4 @@ def tile(x: Any, reps: Any) -> Variable:
 
 
 def matmul(a: Any, b: Any) -> Variable:
-    from maligrad.ops.linalg import MatMul
-
     return MatMul.apply(a, b)

@@ -23,22 +23,34 @@ import numpy as np
 from maligrad.function import Function
 from maligrad.grad_mode import GradMode
 from maligrad.ops.broadcast import sum_to
+from maligrad.variable import Variable
 
 
 def _plain_key(key: Any) -> Any:
-    """Replace Variables and lists inside an index by arrays (as numpy reads them)."""
-    from maligrad.variable import Variable
+    """Replace Variables, lists and inner tuples of an index by arrays, as numpy reads them.
 
+    ``x[(0, 0), (1, 1)]`` indexes with two integer arrays (numpy's advanced indexing), so
+    that repeated positions take the accumulating path of the gradient.
+    """
     if isinstance(key, Variable):
         return key.data
     if isinstance(key, tuple):
         return tuple(
-            k.data if isinstance(k, Variable) else np.asarray(k) if isinstance(k, list) else k
+            k.data
+            if isinstance(k, Variable)
+            else _index_array(k)
+            if isinstance(k, (list, tuple))
+            else k
             for k in key
         )
     if isinstance(key, list):
-        return np.asarray(key)
+        return _index_array(key)
     return key
+
+
+def _index_array(seq: list[Any] | tuple[Any, ...]) -> np.ndarray:
+    array = np.asarray(seq)
+    return array.astype(np.intp) if array.size == 0 else array
 
 
 def _has_int_array(key: Any) -> bool:
@@ -115,8 +127,6 @@ def _describe(key: Any) -> str:
 
 def set_item(x: Any, key: Any, value: Any) -> None:
     """``x[key] = value``: recorded in the graph when ``x`` or ``value`` requires grad."""
-    from maligrad.variable import Variable
-
     key = _plain_key(key)
     value_requires = isinstance(value, Variable) and value.requires_grad
     if GradMode.enabled and (x.requires_grad or value_requires):

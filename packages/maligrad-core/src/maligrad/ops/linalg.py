@@ -159,7 +159,16 @@ class DiagonalEmbed(Function):
 
 
 def einsum(subscripts: str, *operands: Any) -> Any:
-    """Einstein summation over Variables (no '...'; explicit or implicit output)."""
+    """Einstein summation over Variables, as ``np.einsum``: explicit (``"ij,jk->ik"``) or
+    implicit output, ``...`` for broadcast leading axes, repeated letters for traces and
+    diagonals.
+
+        >>> import numpy as np
+        >>> import maligrad as mg
+        >>> a = mg.Variable(np.ones((5, 2, 3)))
+        >>> mg.einsum("...ij,jk->...ik", a, np.ones((3, 4))).shape
+        (5, 2, 4)
+    """
     return Einsum.apply(*operands, subscripts=subscripts)
 
 

@@ -27,6 +27,8 @@ from maligrad.function import Function
 from maligrad.grad_mode import GradMode
 from maligrad.ops.broadcast import BroadcastTo
 from maligrad.ops.elementwise import to_float
+from maligrad.ops.indexing import IndexAdd
+from maligrad.variable import Variable
 
 
 def normalize_axis(axis: Any, ndim: int) -> tuple[int, ...]:
@@ -100,9 +102,9 @@ class Mean(_Reduction):
 
 
 class Prod(_Reduction):
-    """Product. The gradient is ``g y / x``; where ``x`` has zeros it is computed as the
-    product of the other entries (exclusive cumulative products), which is exact but, for
-    those reductions only, not differentiated again."""
+    """Product. The gradient is ``g y / x`` where ``x`` has no zero; otherwise ``g`` times
+    the product of the other entries, built from multiplications only (no division), so
+    that it is exact and differentiable again at zeros (Hessians, ``gradgradcheck``)."""
 
     def forward(self, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
         axes = self._setup(x, axis, keepdims)
@@ -115,19 +117,45 @@ class Prod(_Reduction):
         x, y = self.saved_tensors
         if not self.has_zero:
             return self._expand(gy * y) / x
-        return self._expand(gy) * _product_of_others(x.data, self.axes)
+        return self._expand(gy) * _product_of_others(x, self.axes)
 
 
-def _product_of_others(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
-    """For each entry, the product of the other entries of its reduction group."""
+def _product_of_others(x: Any, axes: tuple[int, ...]) -> Any:
+    """For each entry ``x_i``, ``prod_{k != i} x_k`` over its reduction group (a Variable).
+
+    The reduced axes are moved last and flattened to one axis of length ``n``; the result
+    is the exclusive prefix product times the exclusive suffix product along it, each a
+    Hillis-Steele scan (``log2 n`` steps of one multiplication by a shifted copy).
+    """
     rest = [i for i in range(x.ndim) if i not in axes]
-    moved = x.transpose(rest + list(axes))
+    order = rest + list(axes)
+    moved = x.transpose(order)
     flat = moved.reshape(moved.shape[: len(rest)] + (-1,))
-    ones = np.ones(flat.shape[:-1] + (1,), dtype=x.dtype)
-    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
-    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    left = _exclusive_cumprod(flat)
+    right = _exclusive_cumprod(flat[..., ::-1])[..., ::-1]
     others = (left * right).reshape(moved.shape)
-    return others.transpose(np.argsort(rest + list(axes)))
+    return others.transpose(tuple(int(i) for i in np.argsort(order)))
+
+
+def _exclusive_cumprod(v: Any) -> Any:
+    """``out[..., j] = prod_{k < j} v[..., k]`` (1 at ``j = 0``) with multiplications only."""
+    n = v.shape[-1]
+    out = _shift(v, 1)
+    step = 1
+    while step < n:
+        out = out * _shift(out, step)
+        step *= 2
+    return out
+
+
+def _shift(v: Any, k: int) -> Any:
+    """``v`` moved ``k`` places along its last axis, with ones coming in at the start."""
+    n = v.shape[-1]
+    if k >= n:
+        return Variable(np.ones(v.shape, dtype=v.dtype))
+    ones = np.zeros(v.shape, dtype=v.dtype)
+    ones[..., :k] = 1
+    return IndexAdd.apply(v[..., : n - k], key=(Ellipsis, slice(k, None)), shape=v.shape) + ones
 
 
 class Var(_Reduction):
@@ -275,15 +303,11 @@ def cumsum(x: Any, axis: int | None = None) -> Any:
 
 def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
     """Indices of the maxima (int64, not differentiable)."""
-    from maligrad.variable import Variable
-
     return Variable(np.argmax(_data(x), axis=axis, keepdims=keepdims).astype(np.int64))
 
 
 def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
     """Indices of the minima (int64, not differentiable)."""
-    from maligrad.variable import Variable
-
     return Variable(np.argmin(_data(x), axis=axis, keepdims=keepdims).astype(np.int64))
 
 
