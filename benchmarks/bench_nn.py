@@ -1,4 +1,4 @@
-"""maligrad.nn workloads: one SGD training step of an MLP, a tiny MLP and LeNet.
+"""maligrad.nn workloads: one SGD training step of an MLP, a tiny MLP, LeNet and a ResNet.
 
 Each maligrad step (``nn`` layers, ``cross_entropy``, ``optim.SGD``) is paired with a
 hand-written numpy step of the same computation (forward, backward, SGD update), float32,
@@ -8,6 +8,9 @@ slice-adds over kernel offsets, 2x2 max pooling by reshape.
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch_contenders
@@ -244,9 +247,42 @@ def _lenet_workload(quick: bool) -> Workload:
         contenders,
         description="conv5-relu-pool2, conv5-relu-pool2, linear; batch 64 of 1x28x28, CE + SGD",
         target=1.2,
+        torch_target=1.0,
         repeats=5 if quick else 21,
         inner=2 if quick else 5,
         warmup=2,
+    )
+
+
+# --- resnet-small -------------------------------------------------------------------------
+
+
+def _resnet_workload(quick: bool) -> Workload | None:
+    """The main job's CIFAR-10 model against the same model in PyTorch (no numpy version)."""
+    if not torch_contenders.available():
+        return None
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+    from models import resnet_small
+
+    rng = np.random.default_rng(0)
+    mg.manual_seed(0)
+    model = resnet_small((3, 32, 32))
+    ps = _params_numpy(model)
+    x = rng.normal(size=(64, 3, 32, 32)).astype(np.float32)
+    y = rng.integers(0, 10, size=64)
+    opt = optim.SGD(model.parameters(), lr=LR)
+    torch_step = torch_contenders.resnet_small_step(ps, x, y, LR)
+    step = _maligrad_step(model, opt, mg.Variable(x), y)
+    np.testing.assert_allclose(float(step().data), torch_step(), rtol=1e-3)
+    return Workload(
+        "resnet-small",
+        {"torch": torch_step, "maligrad": step},
+        description="examples/models.py resnet_small (BatchNorm), batch 64 of 3x32x32, CE + SGD",
+        reference="torch",
+        torch_target=1.5,
+        repeats=3 if quick else 9,
+        inner=1,
+        warmup=1,
     )
 
 
@@ -261,4 +297,5 @@ def workloads(quick: bool = False) -> list[Workload]:
             repeats=5 if quick else 21, inner=200 if quick else 1000, warmup=50,
         ),
         _lenet_workload(quick),
+        *filter(None, [_resnet_workload(quick)]),
     ]  # fmt: skip

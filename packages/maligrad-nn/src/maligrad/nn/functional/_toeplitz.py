@@ -163,9 +163,7 @@ def conv(p: np.ndarray, w: np.ndarray, b: np.ndarray | None, pl: Plan) -> np.nda
     return output(p @ toeplitz(w, b, pl), pl)
 
 
-def input_grad(
-    g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], pad: Quad
-) -> np.ndarray:
+def input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], pad: Quad) -> np.ndarray:
     """``dx`` of ``conv2d`` for ``gy`` (or ready rows ``g``) and weight ``w``."""
     pl = plan(x_shape, w.shape, pad)
     if g.ndim == 4:

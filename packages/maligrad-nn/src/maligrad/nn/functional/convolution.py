@@ -10,7 +10,8 @@ For an input ``x`` of shape ``(N, C, H, W)`` and a weight ``w`` of shape
 by building the window matrix ``cols`` (im2col, a strided view copied once) and one batched
 matmul ``w @ cols``. Stride-1, undilated, ungrouped convolutions (the common case) take a
 faster route with the same maths: one GEMM with a banded weight matrix, the bias fused as a
-column of ones (see ``_toeplitz``). Three Functions, each the adjoint of the others, make up the family:
+column of ones (see ``_toeplitz``). Three Functions, each the adjoint of the others, make up
+the family:
 
     Conv2d(x, w)              y  = w @ im2col(x)
     Conv2dInputGrad(gy, w)    gx = col2im(w^T @ gy)          (the transposed convolution)
@@ -42,9 +43,18 @@ from typing import Any
 import numpy as np
 
 import maligrad as mg
-from maligrad.nn.functional._common import accepts_unbatched, as_variable
 from maligrad.nn.functional import _toeplitz
-from maligrad.nn.functional._im2col import Pair, Quad, col2im, out_size, pad_hw, pair, windows
+from maligrad.nn.functional._common import accepts_unbatched, as_variable
+from maligrad.nn.functional._im2col import (
+    Pair,
+    Quad,
+    col2im,
+    ints,
+    out_size,
+    pad_hw,
+    pair,
+    windows,
+)
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
@@ -58,7 +68,6 @@ FAST = True
 
 def _fast(stride: Pair, dilation: Pair, groups: int) -> bool:
     return FAST and _toeplitz.applies(stride, dilation, groups)
-
 
 
 def _im2col(x: np.ndarray, k: Pair, s: Pair, p: Quad, d: Pair, groups: int) -> np.ndarray:
@@ -242,13 +251,17 @@ def _padding(padding: Any, k: Pair, s: Pair, d: Pair) -> Quad:
                 raise ValueError("padding='same' is not supported for strided convolutions")
             return _same_padding(k, d)
         raise ValueError(f"padding must be 'valid', 'same', an int or a pair, got {padding!r}")
-    ph, pw = pair(padding, "padding")
-    if ph < 0 or pw < 0:
-        raise ValueError(f"padding must be non-negative, got {padding!r}")
+    ph, pw = pair(padding, "conv2d: padding", 0)
     return ph, ph, pw, pw
 
 
 def _check_conv(x: Any, w: Any, b: Any, groups: int, name: str, transposed: bool) -> None:
+    for arg, v in (("input", x), ("weight", w), ("bias", b)):
+        if v is not None and v.dtype.kind not in "iufc":
+            raise TypeError(
+                f"{name}: {arg} must hold numbers (float, int or complex), got dtype {v.dtype}"
+            )
+    ints(groups, 1, f"{name}: groups", 1)
     if x.ndim != 4:
         raise ValueError(
             f"{name}: expected a 4-D input (N, C, H, W) or a 3-D one (C, H, W), got shape {x.shape}"
@@ -304,9 +317,9 @@ def conv2d(
     b = None if bias is None else as_variable(bias)
     _check_conv(x, w, b, groups, "conv2d", transposed=False)
     k = (w.shape[2], w.shape[3])
-    s, d = pair(stride, "stride"), pair(dilation, "dilation")
-    if min(s) < 1 or min(d) < 1:
-        raise ValueError(f"conv2d: stride and dilation must be positive, got {s} and {d}")
+    if min(k) < 1:
+        raise ValueError(f"conv2d: the kernel size {k} (weight shape {w.shape}) must be positive")
+    s, d = pair(stride, "conv2d: stride", 1), pair(dilation, "conv2d: dilation", 1)
     p = _padding(padding, k, s, d)
     ho, wo = _conv_out(x.shape, k, s, p, d)
     if ho < 1 or wo < 1:
@@ -381,10 +394,13 @@ def conv_transpose2d(
     x, w = as_variable(input), as_variable(weight)
     b = None if bias is None else as_variable(bias)
     _check_conv(x, w, b, groups, "conv_transpose2d", transposed=True)
-    s, d = pair(stride, "stride"), pair(dilation, "dilation")
-    ph, pw = pair(padding, "padding")
-    op = pair(output_padding, "output_padding")
-    if op[0] >= max(s[0], d[0]) or op[1] >= max(s[1], d[1]) or min(op) < 0:
+    name = "conv_transpose2d"
+    s, d = pair(stride, f"{name}: stride", 1), pair(dilation, f"{name}: dilation", 1)
+    ph, pw = pair(padding, f"{name}: padding", 0)
+    op = pair(output_padding, f"{name}: output_padding", 0)
+    if min(w.shape[2:]) < 1:
+        raise ValueError(f"{name}: the kernel size (weight shape {w.shape}) must be positive")
+    if op[0] >= max(s[0], d[0]) or op[1] >= max(s[1], d[1]):
         raise ValueError(
             f"conv_transpose2d: output_padding {op} must be smaller than stride {s} or dilation {d}"
         )
