@@ -28,7 +28,7 @@ def _sgd_step(model, x, y, lr: float) -> Callable[[], float]:  # type: ignore[no
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        return float(loss)
+        return float(loss.detach())
 
     return step
 
