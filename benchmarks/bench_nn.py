@@ -286,16 +286,19 @@ def _resnet_workload(quick: bool) -> Workload | None:
     )
 
 
-def workloads(quick: bool = False) -> list[Workload]:
-    return [
-        _mlp_workload(
+def workloads(quick: bool = False, only: str | None = None) -> list[Workload]:
+    """Every workload of this file, or only the one named ``only`` (a fresh-process run)."""
+    builders = {
+        "mlp": lambda: _mlp_workload(
             "mlp", [784, 512, 512, 10], 128, quick, 1.1,
             repeats=5 if quick else 21, inner=2 if quick else 5, warmup=2,
         ),
-        _mlp_workload(
+        "mlp-tiny": lambda: _mlp_workload(
             "mlp-tiny", [7, 5, 3], 1, quick, 2.5,
             repeats=5 if quick else 21, inner=200 if quick else 1000, warmup=50,
         ),
-        _lenet_workload(quick),
-        *filter(None, [_resnet_workload(quick)]),
-    ]  # fmt: skip
+        "lenet": lambda: _lenet_workload(quick),
+        "resnet-small": lambda: _resnet_workload(quick),
+    }  # fmt: skip
+    built = [build() for name, build in builders.items() if only is None or name == only]
+    return [w for w in built if w is not None]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.util
+import inspect
 import json
 import platform
 import statistics
@@ -75,7 +76,12 @@ def commit() -> str | None:
 
 
 def all_workloads(modules: list, quick: bool) -> list[Workload]:
-    return [w for module in modules for w in module.workloads(quick)]
+    out = []
+    for module in modules:
+        for w in module.workloads(quick):
+            w.extra.setdefault("module", module.__name__)
+            out.append(w)
+    return out
 
 
 def select(workloads: list[Workload], names: list[str]) -> list[Workload] | None:
@@ -96,10 +102,21 @@ def select(workloads: list[Workload], names: list[str]) -> list[Workload] | None
 # --- fresh-process mode ---------------------------------------------------------------
 
 
-def child(name: str, contender: str, steps: int, quick: bool) -> int:
-    """In a fresh process: time ``steps`` units of one contender; print JSON seconds."""
-    for w in all_workloads(load_modules(), quick):
-        if w.name == name:
+def child(name: str, contender: str, steps: int, quick: bool, module: str | None) -> int:
+    """In a fresh process: time ``steps`` units of one contender; print JSON seconds.
+
+    Only ``module`` (the workload's file) is loaded, and asked for ``name`` alone when its
+    ``workloads`` takes ``only``, so that the process builds little besides the workload.
+    """
+    modules = [m for m in load_modules() if module is None or m.__name__ == module]
+    for m in modules:
+        if "only" in inspect.signature(m.workloads).parameters:
+            found = m.workloads(quick, only=name)
+        else:
+            found = m.workloads(quick)
+        for w in found:
+            if w.name != name:
+                continue
             fn = w.contenders[contender]
             start = time.perf_counter()
             fn()
@@ -129,6 +146,8 @@ def measure_fresh(workload: Workload, quick: bool, processes: int) -> Result:
         for name in workload.contenders:
             cmd = [sys.executable, str(Path(__file__).resolve()), "--child", workload.name, name]
             cmd += ["--steps", str(steps)] + (["--quick"] if quick else [])
+            if "module" in workload.extra:
+                cmd += ["--module", str(workload.extra["module"])]
             done = subprocess.run(cmd, capture_output=True, text=True)
             if done.returncode != 0:
                 raise RuntimeError(f"fresh run of {workload.name}/{name} failed:\n{done.stderr}")
@@ -206,9 +225,10 @@ def main(argv: list[str] | None = None) -> int:
         "--child", nargs=2, metavar=("WORKLOAD", "CONTENDER"), help=argparse.SUPPRESS
     )
     parser.add_argument("--steps", type=int, default=5, help=argparse.SUPPRESS)
+    parser.add_argument("--module", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        return child(args.child[0], args.child[1], args.steps, args.quick)
+        return child(args.child[0], args.child[1], args.steps, args.quick, args.module)
 
     modules = load_modules()
     workloads = all_workloads(modules, args.quick)

@@ -56,8 +56,6 @@ def _run(case, seed):
 
 @pytest.mark.parametrize("case", CASES)
 def test_fast_conv_matches_general_path(case, general_path):
-    n, c, h, w, o, k, pad, _ = case
-    kh, kw = (k, k) if isinstance(k, int) else k
     assert _toeplitz.applies((1, 1), (1, 1), 1)
     fast = _run(case, 0)
     general_path(False)
@@ -70,7 +68,7 @@ def test_fast_conv_matches_general_path(case, general_path):
 
 @pytest.mark.parametrize("case", CASES[:3])
 def test_fast_conv_gradcheck_first_and_second_order(case):
-    n, c, h, w, o, k, pad, _ = case
+    _, c, h, w, o, k, pad, _ = case
     kh, kw = (k, k) if isinstance(k, int) else k
     rng = np.random.default_rng(1)
     x = mg.Variable(rng.normal(size=(1, c, min(h, 6), min(w, 7))), requires_grad=True)
