@@ -88,8 +88,9 @@ def plan(x_shape: tuple[int, ...], w_shape: tuple[int, ...], pad: Quad) -> Plan:
     ho = h + pad[0] + pad[1] - kh + 1
     wo = w + pad[2] + pad[3] - kw + 1
     # Wider blocks waste more multiply-adds on the band's zeros; worth it while the
-    # patch is short (few channels, the first layers), not on deep 3x3 layers.
-    block = min(wo, 4) if c * kh * kw <= 256 else 1
+    # patch is short (few channels, the first layers), not on deep 3x3 layers nor for 1x1
+    # kernels (whose band would be all waste).
+    block = min(wo, 4) if c * kh * kw <= 256 and kw > 1 else 1
     nb = -(-wo // block)
     return Plan(n, c, h, w, o, kh, kw, pad, ho, wo, block, nb)
 
