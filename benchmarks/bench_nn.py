@@ -1,4 +1,4 @@
-"""maligrad.nn workloads: one SGD training step of an MLP, a tiny MLP and LeNet.
+"""maligrad.nn workloads: one SGD training step of an MLP, a tiny MLP, LeNet and a ResNet.
 
 Each maligrad step (``nn`` layers, ``cross_entropy``, ``optim.SGD``) is paired with a
 hand-written numpy step of the same computation (forward, backward, SGD update), float32,
@@ -8,6 +8,9 @@ slice-adds over kernel offsets, 2x2 max pooling by reshape.
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch_contenders
@@ -244,21 +247,58 @@ def _lenet_workload(quick: bool) -> Workload:
         contenders,
         description="conv5-relu-pool2, conv5-relu-pool2, linear; batch 64 of 1x28x28, CE + SGD",
         target=1.2,
+        torch_target=1.0,
         repeats=5 if quick else 21,
         inner=2 if quick else 5,
         warmup=2,
     )
 
 
-def workloads(quick: bool = False) -> list[Workload]:
-    return [
-        _mlp_workload(
+# --- resnet-small -------------------------------------------------------------------------
+
+
+def _resnet_workload(quick: bool) -> Workload | None:
+    """The main job's CIFAR-10 model against the same model in PyTorch (no numpy version)."""
+    if not torch_contenders.available():
+        return None
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+    from models import resnet_small
+
+    rng = np.random.default_rng(0)
+    mg.manual_seed(0)
+    model = resnet_small((3, 32, 32))
+    ps = _params_numpy(model)
+    x = rng.normal(size=(64, 3, 32, 32)).astype(np.float32)
+    y = rng.integers(0, 10, size=64)
+    opt = optim.SGD(model.parameters(), lr=LR)
+    torch_step = torch_contenders.resnet_small_step(ps, x, y, LR)
+    step = _maligrad_step(model, opt, mg.Variable(x), y)
+    np.testing.assert_allclose(float(step().data), torch_step(), rtol=1e-3)
+    return Workload(
+        "resnet-small",
+        {"torch": torch_step, "maligrad": step},
+        description="examples/models.py resnet_small (BatchNorm), batch 64 of 3x32x32, CE + SGD",
+        reference="torch",
+        torch_target=1.5,
+        repeats=3 if quick else 9,
+        inner=1,
+        warmup=1,
+    )
+
+
+def workloads(quick: bool = False, only: str | None = None) -> list[Workload]:
+    """Every workload of this file, or only the one named ``only`` (a fresh-process run)."""
+    builders = {
+        "mlp": lambda: _mlp_workload(
             "mlp", [784, 512, 512, 10], 128, quick, 1.1,
             repeats=5 if quick else 21, inner=2 if quick else 5, warmup=2,
         ),
-        _mlp_workload(
+        "mlp-tiny": lambda: _mlp_workload(
             "mlp-tiny", [7, 5, 3], 1, quick, 2.5,
             repeats=5 if quick else 21, inner=200 if quick else 1000, warmup=50,
         ),
-        _lenet_workload(quick),
-    ]  # fmt: skip
+        "lenet": lambda: _lenet_workload(quick),
+        "resnet-small": lambda: _resnet_workload(quick),
+    }  # fmt: skip
+    built = [build() for name, build in builders.items() if only is None or name == only]
+    return [w for w in built if w is not None]

@@ -3,7 +3,9 @@
 A :class:`Workload` holds one computation written several ways ("contenders"): the
 hand-written numpy reference, maligrad, and optionally PyTorch. :func:`measure` runs the
 contenders in turn, repeat by repeat, so that each maligrad time is divided by a numpy
-time taken moments before it (pair by pair), and reports the median of those ratios.
+time taken moments before it (pair by pair), and reports the median of those ratios and
+their spread (the lowest and highest over the repeats). A workload with no numpy version
+names another reference (PyTorch for ``resnet-small``).
 """
 
 from __future__ import annotations
@@ -23,14 +25,18 @@ class Workload:
     """One computation and the contenders that perform it.
 
     ``contenders`` maps a name to a zero-argument callable doing one unit of work
-    (for example one training step); ``"numpy"`` is the reference. ``target`` is the
-    ratio maligrad aims to stay under, shown in the report.
+    (for example one training step); ``reference`` (``"numpy"`` unless said) is the one
+    the others are divided by. ``target`` is the ratio to the reference maligrad aims to
+    stay under, ``torch_target`` its ratio to PyTorch's time (checked when PyTorch is
+    installed).
     """
 
     name: str
     contenders: dict[str, Callable[[], object]]
     description: str = ""
     target: float | None = None
+    torch_target: float | None = None
+    reference: str = REFERENCE
     repeats: int = 7
     inner: int = 1
     warmup: int = 1
@@ -40,7 +46,14 @@ class Workload:
 
 @dataclass
 class Result:
-    """Medians in seconds per unit of work and median ratios against the reference."""
+    """Medians in seconds per unit of work and median ratios against the reference.
+
+    ``spread`` holds ``[lowest, highest]`` of each figure over the repeats: seconds under
+    each contender's name, ratios under ``"<contender>/<reference>"`` and
+    ``"maligrad/torch"``. ``vs_torch`` is maligrad's time as a multiple of PyTorch's.
+    ``mode`` is ``"in-process"`` (contenders interleaved in one process) or ``"fresh"``
+    (each run in its own new process, as a user's script is).
+    """
 
     name: str
     seconds: dict[str, float]
@@ -49,15 +62,38 @@ class Result:
     target: float | None
     description: str
     extra: dict[str, object]
+    reference: str = REFERENCE
+    torch_target: float | None = None
+    vs_torch: float | None = None
+    spread: dict[str, list[float]] = field(default_factory=dict)
+    mode: str = "in-process"
+
+    def misses(self) -> list[str]:
+        """Why this result misses its targets (empty when it meets them)."""
+        out = []
+        ratio = self.ratios.get("maligrad")
+        if self.target is not None and ratio is not None and ratio > self.target:
+            out.append(
+                f"{self.name} ({self.mode}): {ratio:.2f}x {self.reference} > {self.target:.2f}x"
+            )
+        vs = self.vs_torch
+        if self.torch_target is not None and vs is not None and vs > self.torch_target:
+            out.append(f"{self.name} ({self.mode}): {vs:.2f}x torch > {self.torch_target:.2f}x")
+        return out
 
     def as_dict(self) -> dict[str, object]:
         return {
             "name": self.name,
+            "mode": self.mode,
             "description": self.description,
+            "reference": self.reference,
             "seconds": self.seconds,
             "ratios": self.ratios,
+            "vs_torch": self.vs_torch,
+            "spread": self.spread,
             "peak_mib": self.peak_mib,
             "target": self.target,
+            "torch_target": self.torch_target,
             **self.extra,
         }
 
@@ -91,37 +127,69 @@ def measure(workload: Workload, memory: bool = True) -> Result:
         for name in names:
             gc.collect()
             times[name].append(_time(workload.contenders[name], workload.inner))
-    reference = times[REFERENCE]
-    ratios = {
-        name: statistics.median(t / r for t, r in zip(times[name], reference))
-        for name in names
-        if name != REFERENCE
-    }
     peaks = {name: _peak_mib(workload.contenders[name]) for name in names} if memory else {}
+    return summarize(workload, times, peaks)
+
+
+def summarize(
+    workload: Workload,
+    times: dict[str, list[float]],
+    peaks: dict[str, float] | None = None,
+    mode: str = "in-process",
+) -> Result:
+    """Medians, pairwise ratios and their spread from each contender's list of times."""
+    ref = workload.reference
+    spread: dict[str, list[float]] = {n: [min(t), max(t)] for n, t in times.items()}
+    ratios = {}
+    for name in times:
+        if name != ref and ref in times:
+            pairs = [t / r for t, r in zip(times[name], times[ref])]
+            ratios[name] = statistics.median(pairs)
+            spread[f"{name}/{ref}"] = [min(pairs), max(pairs)]
+    vs_torch = None
+    if "torch" in times and "maligrad" in times:
+        pairs = [m / t for m, t in zip(times["maligrad"], times["torch"])]
+        vs_torch = statistics.median(pairs)
+        spread["maligrad/torch"] = [min(pairs), max(pairs)]
     return Result(
         name=workload.name,
         seconds={name: statistics.median(t) for name, t in times.items()},
         ratios=ratios,
-        peak_mib=peaks,
+        peak_mib=peaks or {},
         target=workload.target,
         description=workload.description,
         extra={k: v() if callable(v) else v for k, v in workload.extra.items()},
+        reference=ref,
+        torch_target=workload.torch_target,
+        vs_torch=vs_torch,
+        spread=spread,
+        mode=mode,
     )
 
 
 def format_table(results: list[Result]) -> str:
-    """A plain-text table: one row per workload, medians in ms and ratios to numpy."""
-    rows = [("workload", "numpy ms", "maligrad ms", "ratio", "target", "torch ratio", "peak MiB")]
+    """A plain-text table: one row per workload and mode, medians in ms and ratios."""
+    head = ("workload", "mode", "numpy ms", "maligrad ms", "torch ms", "ratio", "target")
+    rows = [(*head, "vs torch", "torch target", "peak MiB")]
+    nan = float("nan")
+
+    def ms(r: Result, name: str) -> str:
+        return f"{r.seconds[name] * 1e3:.3f}" if name in r.seconds else ""
+
     for r in results:
+        ratio = r.ratios.get("maligrad")
         rows.append(
             (
                 r.name,
-                f"{r.seconds[REFERENCE] * 1e3:.3f}",
-                f"{r.seconds.get('maligrad', float('nan')) * 1e3:.3f}",
-                f"{r.ratios.get('maligrad', float('nan')):.2f}x",
+                r.mode,
+                ms(r, "numpy"),
+                ms(r, "maligrad"),
+                ms(r, "torch"),
+                f"{ratio:.2f}x" if ratio is not None and r.reference == REFERENCE else "",
                 f"<= {r.target:.2f}x" if r.target is not None else "",
-                f"{r.ratios['torch']:.2f}x" if "torch" in r.ratios else "",
-                f"{r.peak_mib.get('maligrad', float('nan')):.1f}" if r.peak_mib else "",
+                f"{r.vs_torch:.2f}x" if r.vs_torch is not None else "",
+                f"<= {r.torch_target:.2f}x" if r.torch_target is not None else "",
+                f"{r.peak_mib.get('maligrad', nan):.1f}" if r.peak_mib else "",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

@@ -28,7 +28,7 @@ def _sgd_step(model, x, y, lr: float) -> Callable[[], float]:  # type: ignore[no
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        return float(loss)
+        return float(loss.detach())
 
     return step
 
@@ -91,3 +91,41 @@ def fanin(x0: np.ndarray, a0: np.ndarray, b0: np.ndarray, n: int) -> tuple[np.nd
         x = torch.exp(torch.tanh(x * b + a))
     x.backward(torch.ones_like(x))
     return a.grad.numpy(), b.grad.numpy()
+
+
+def resnet_small_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, lr: float):  # type: ignore[no-untyped-def]
+    """The main job's CIFAR-10 ``resnet-small`` (examples/models.py), layer for layer."""
+    nn = torch.nn
+
+    class Block(nn.Module):
+        def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.relu = nn.ReLU()
+            self.skip: nn.Module = nn.Identity()
+            if stride != 1 or cin != cout:
+                self.skip = nn.Sequential(
+                    nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout)
+                )
+
+        def forward(self, x):  # type: ignore[no-untyped-def]
+            out = self.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            return self.relu(out + self.skip(x))
+
+    model = nn.Sequential(
+        nn.Conv2d(x.shape[1], 16, 3, padding=1, bias=False),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        Block(16, 16),
+        Block(16, 32, stride=2),
+        Block(32, 64, stride=2),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(64, 10),
+    )
+    _load(model, params)
+    return _sgd_step(model, x, y, lr)

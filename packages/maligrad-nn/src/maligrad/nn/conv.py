@@ -21,6 +21,7 @@ import numpy as np
 
 from maligrad import Variable
 from maligrad.nn import init
+from maligrad.nn.functional._im2col import ints
 from maligrad.nn.functional.convolution import (
     conv1d,
     conv2d,
@@ -31,14 +32,6 @@ from maligrad.nn.module import Module
 from maligrad.nn.parameter import Parameter, parameter_dtype
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
-
-
-def _tuple(value: Any, n: int, name: str) -> tuple[int, ...]:
-    if isinstance(value, (int, np.integer)):
-        return (int(value),) * n
-    if isinstance(value, (tuple, list)) and len(value) == n:
-        return tuple(int(v) for v in value)
-    raise ValueError(f"{name} must be an int or a {n}-tuple of ints, got {value!r}")
 
 
 class _ConvNd(Module):
@@ -64,6 +57,9 @@ class _ConvNd(Module):
     ) -> None:
         super().__init__()
         name = type(self).__name__
+        for arg, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+            ints(value, 1, f"{name}: {arg}", 1)
+        ints(groups, 1, f"{name}: groups", 1)
         if groups < 1 or in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"{name}: in_channels={in_channels} and out_channels={out_channels} must "
@@ -73,9 +69,9 @@ class _ConvNd(Module):
             raise NotImplementedError(f"{name}: only padding_mode='zeros' is supported")
         n = self._dims
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = _tuple(kernel_size, n, "kernel_size")
-        self.stride = _tuple(stride, n, "stride")
-        self.dilation = _tuple(dilation, n, "dilation")
+        self.kernel_size = ints(kernel_size, n, f"{name}: kernel_size", 1)
+        self.stride = ints(stride, n, f"{name}: stride", 1)
+        self.dilation = ints(dilation, n, f"{name}: dilation", 1)
         if isinstance(padding, str):
             if padding not in ("same", "valid") or self._transposed:
                 raise ValueError(f"{name}: unsupported padding {padding!r}")
@@ -83,8 +79,14 @@ class _ConvNd(Module):
                 raise ValueError(f"{name}: padding='same' needs stride 1, got {self.stride}")
             self.padding: Any = padding
         else:
-            self.padding = _tuple(padding, n, "padding")
-        self.output_padding = _tuple(output_padding, n, "output_padding")
+            self.padding = ints(padding, n, f"{name}: padding", 0)
+        self.output_padding = ints(output_padding, n, f"{name}: output_padding", 0)
+        for op, s, d in zip(self.output_padding, self.stride, self.dilation):
+            if op >= max(s, d):
+                raise ValueError(
+                    f"{name}: output_padding {self.output_padding} must be smaller than "
+                    f"stride {self.stride} or dilation {self.dilation}"
+                )
         if self._transposed:
             shape = (in_channels, out_channels // groups, *self.kernel_size)
         else:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from maligrad import Variable
+from maligrad.nn.functional._im2col import ints
 from maligrad.nn.functional.pooling import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -32,6 +33,16 @@ __all__ = [
     "MaxPool1d",
     "MaxPool2d",
 ]
+
+
+def _check(layer: Module, kernel_size: Any, stride: Any, padding: Any, dilation: Any) -> None:
+    """Refuse bad sizes when the layer is built (the functional form checks them again)."""
+    name, n = type(layer).__name__, 1 if type(layer).__name__.endswith("1d") else 2
+    ints(kernel_size, n, f"{name}: kernel_size", 1)
+    if stride is not None and stride != ():
+        ints(stride, n, f"{name}: stride", 1)
+    ints(padding, n, f"{name}: padding", 0)
+    ints(dilation, n, f"{name}: dilation", 1)
 
 
 class MaxPool2d(Module):
@@ -58,6 +69,7 @@ class MaxPool2d(Module):
         super().__init__()
         if return_indices:
             raise NotImplementedError("MaxPool: return_indices=True is not supported")
+        _check(self, kernel_size, stride, padding, dilation)
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.dilation, self.ceil_mode = dilation, ceil_mode
 
@@ -107,6 +119,7 @@ class AvgPool2d(Module):
         count_include_pad: bool = True,
     ) -> None:
         super().__init__()
+        _check(self, kernel_size, stride, padding, 1)
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
 

@@ -18,13 +18,36 @@ Pair = tuple[int, int]
 Quad = tuple[int, int, int, int]
 
 
-def pair(value: Any, name: str) -> Pair:
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def ints(value: Any, n: int, name: str, minimum: int | None = None) -> tuple[int, ...]:
+    """``3 -> (3,) * n``; an ``n``-tuple of ints stays; each at least ``minimum``.
+
+    Anything else is an error naming ``name``: a TypeError for what is not an int (floats,
+    strings, bools), a ValueError for a wrong length or a value below ``minimum``.
+    """
+    if _is_int(value):
+        out = (int(value),) * n
+    elif isinstance(value, (tuple, list)) and all(_is_int(v) for v in value):
+        if len(value) != n:
+            raise ValueError(f"{name} must be an int or {n} ints, got {value!r}")
+        out = tuple(int(v) for v in value)
+    else:
+        raise TypeError(
+            f"{name} must be an int or a tuple of {n} ints, got {type(value).__name__} {value!r}"
+        )
+    if minimum is not None and min(out) < minimum:
+        what = "positive" if minimum == 1 else f"at least {minimum}"
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    return out
+
+
+def pair(value: Any, name: str, minimum: int | None = None) -> Pair:
     """``3 -> (3, 3)``; ``(2, 3)`` stays; anything else is an error naming ``name``."""
-    if isinstance(value, (int, np.integer)):
-        return int(value), int(value)
-    if isinstance(value, (tuple, list)) and len(value) == 2:
-        return int(value[0]), int(value[1])
-    raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    h, w = ints(value, 2, name, minimum)
+    return h, w
 
 
 def out_size(size: int, k: int, s: int, d: int, p0: int, p1: int) -> int:
@@ -66,11 +89,3 @@ def col2im(cols: np.ndarray, shape: tuple[int, int, int, int], s: Pair, d: Pair)
             w0 = j * dw
             out[:, :, hs, w0 : w0 + sw * (wo - 1) + 1 : sw] += cols[:, :, i, j]
     return out
-
-
-def tiles(x: np.ndarray, k: Pair, out: Pair) -> np.ndarray:
-    """View ``(N, C, Ho, kh, Wo, kw)`` of non-overlapping ``k`` tiles (stride == kernel)."""
-    (kh, kw), (ho, wo) = k, out
-    n, c = x.shape[:2]
-    x = x[:, :, : ho * kh, : wo * kw]
-    return x.reshape(n, c, ho, kh, wo, kw)

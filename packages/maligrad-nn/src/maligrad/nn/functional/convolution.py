@@ -8,7 +8,10 @@ For an input ``x`` of shape ``(N, C, H, W)`` and a weight ``w`` of shape
                                                        s_w j + d_w q - pad_l]
 
 by building the window matrix ``cols`` (im2col, a strided view copied once) and one batched
-matmul ``w @ cols``. Three Functions, each the adjoint of the others, make up the family:
+matmul ``w @ cols``. Stride-1, undilated, ungrouped convolutions (the common case) take a
+faster route with the same maths: one GEMM with a banded weight matrix, the bias fused as a
+column of ones (see ``_toeplitz``). Three Functions, each the adjoint of the others, make up
+the family:
 
     Conv2d(x, w)              y  = w @ im2col(x)
     Conv2dInputGrad(gy, w)    gx = col2im(w^T @ gy)          (the transposed convolution)
@@ -40,13 +43,31 @@ from typing import Any
 import numpy as np
 
 import maligrad as mg
+from maligrad.nn.functional import _toeplitz
 from maligrad.nn.functional._common import accepts_unbatched, as_variable
-from maligrad.nn.functional._im2col import Pair, Quad, col2im, out_size, pad_hw, pair, windows
+from maligrad.nn.functional._im2col import (
+    Pair,
+    Quad,
+    col2im,
+    ints,
+    out_size,
+    pad_hw,
+    pair,
+    windows,
+)
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
 
 # --- numpy kernels ----------------------------------------------------------------------
+
+#: Use the banded-GEMM kernels of ``_toeplitz`` where they apply (tests switch it off to
+#: compare them with the general im2col kernels below).
+FAST = True
+
+
+def _fast(stride: Pair, dilation: Pair, groups: int) -> bool:
+    return FAST and _toeplitz.applies(stride, dilation, groups)
 
 
 def _im2col(x: np.ndarray, k: Pair, s: Pair, p: Quad, d: Pair, groups: int) -> np.ndarray:
@@ -96,6 +117,13 @@ class Conv2d(mg.Function):
         self, x: np.ndarray, w: np.ndarray, b: Any, stride: Pair, padding: Quad,
         dilation: Pair, groups: int,
     ) -> np.ndarray:  # fmt: skip
+        self.plan = None
+        if _fast(stride, dilation, groups):
+            self.plan = pl = _toeplitz.plan(x.shape, w.shape, padding)
+            self.cols = _toeplitz.patches(x, pl)
+            self.params = (stride, padding, dilation, groups)
+            self.save_for_backward(x, w)
+            return _toeplitz.conv(self.cols, w, b, pl)
         n = x.shape[0]
         o, _, kh, kw = w.shape
         ho, wo = _conv_out(x.shape, (kh, kw), stride, padding, dilation)
@@ -113,19 +141,27 @@ class Conv2d(mg.Function):
         x, w = self.saved_tensors
         stride, padding, dilation, groups = self.params
         needs = self.needs_input_grad
+        pl = self.plan
+        # The output gradient in the fast kernels' row layout, shared by both GEMMs.
+        rows = None
+        if pl is not None:
+            rows = _toeplitz.grad_rows(gy.data if isinstance(gy, mg.Variable) else gy, pl)
         gx = gw = gb = None
         if needs[0]:
             gx = Conv2dInputGrad.apply(
                 gy, w, x_shape=x.shape, stride=stride, padding=padding,
-                dilation=dilation, groups=groups,
+                dilation=dilation, groups=groups, rows=rows,
             )  # fmt: skip
         if needs[1]:
             gw = Conv2dWeightGrad.apply(
                 x, gy, w_shape=w.shape, stride=stride, padding=padding,
-                dilation=dilation, groups=groups, cols=self.cols,
+                dilation=dilation, groups=groups, cols=self.cols, rows=rows,
             )  # fmt: skip
         if len(needs) > 2 and needs[2]:
-            gb = gy.sum(axis=(0, 2, 3))
+            if rows is not None and not isinstance(gy, mg.Variable):
+                gb = rows.sum(axis=0).reshape(pl.o, pl.block).sum(axis=1)  # type: ignore[union-attr]
+            else:
+                gb = gy.sum(axis=(0, 2, 3))
         return gx, gw, gb
 
 
@@ -134,10 +170,12 @@ class Conv2dInputGrad(mg.Function):
 
     def forward(
         self, gy: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], stride: Pair,
-        padding: Quad, dilation: Pair, groups: int,
+        padding: Quad, dilation: Pair, groups: int, rows: np.ndarray | None = None,
     ) -> np.ndarray:  # fmt: skip
         self.params = (stride, padding, dilation, groups)
         self.save_for_backward(gy, w)
+        if _fast(stride, dilation, groups):
+            return _toeplitz.input_grad(gy if rows is None else rows, w, x_shape, padding)
         return _input_grad(gy, w, x_shape, stride, padding, dilation, groups)
 
     def backward(self, ggx: Any) -> Any:
@@ -163,7 +201,15 @@ class Conv2dWeightGrad(mg.Function):
     def forward(
         self, x: np.ndarray, gy: np.ndarray, w_shape: tuple[int, ...], stride: Pair,
         padding: Quad, dilation: Pair, groups: int, cols: np.ndarray | None = None,
+        rows: np.ndarray | None = None,
     ) -> np.ndarray:  # fmt: skip
+        if _fast(stride, dilation, groups):
+            self.params = (stride, padding, dilation, groups)
+            self.save_for_backward(x, gy)
+            pl = _toeplitz.plan(x.shape, w_shape, padding)
+            cols = _toeplitz.patches(x, pl) if cols is None else cols
+            rows = _toeplitz.grad_rows(gy, pl) if rows is None else rows
+            return _toeplitz.weight_grad(cols, rows, w_shape, pl)[0]
         if cols is None:
             cols = _im2col(x, tuple(w_shape[2:]), stride, padding, dilation, groups)
         self.params = (stride, padding, dilation, groups)
@@ -205,13 +251,17 @@ def _padding(padding: Any, k: Pair, s: Pair, d: Pair) -> Quad:
                 raise ValueError("padding='same' is not supported for strided convolutions")
             return _same_padding(k, d)
         raise ValueError(f"padding must be 'valid', 'same', an int or a pair, got {padding!r}")
-    ph, pw = pair(padding, "padding")
-    if ph < 0 or pw < 0:
-        raise ValueError(f"padding must be non-negative, got {padding!r}")
+    ph, pw = pair(padding, "conv2d: padding", 0)
     return ph, ph, pw, pw
 
 
 def _check_conv(x: Any, w: Any, b: Any, groups: int, name: str, transposed: bool) -> None:
+    for arg, v in (("input", x), ("weight", w), ("bias", b)):
+        if v is not None and v.dtype.kind not in "iufc":
+            raise TypeError(
+                f"{name}: {arg} must hold numbers (float, int or complex), got dtype {v.dtype}"
+            )
+    ints(groups, 1, f"{name}: groups", 1)
     if x.ndim != 4:
         raise ValueError(
             f"{name}: expected a 4-D input (N, C, H, W) or a 3-D one (C, H, W), got shape {x.shape}"
@@ -267,9 +317,9 @@ def conv2d(
     b = None if bias is None else as_variable(bias)
     _check_conv(x, w, b, groups, "conv2d", transposed=False)
     k = (w.shape[2], w.shape[3])
-    s, d = pair(stride, "stride"), pair(dilation, "dilation")
-    if min(s) < 1 or min(d) < 1:
-        raise ValueError(f"conv2d: stride and dilation must be positive, got {s} and {d}")
+    if min(k) < 1:
+        raise ValueError(f"conv2d: the kernel size {k} (weight shape {w.shape}) must be positive")
+    s, d = pair(stride, "conv2d: stride", 1), pair(dilation, "conv2d: dilation", 1)
     p = _padding(padding, k, s, d)
     ho, wo = _conv_out(x.shape, k, s, p, d)
     if ho < 1 or wo < 1:
@@ -344,10 +394,13 @@ def conv_transpose2d(
     x, w = as_variable(input), as_variable(weight)
     b = None if bias is None else as_variable(bias)
     _check_conv(x, w, b, groups, "conv_transpose2d", transposed=True)
-    s, d = pair(stride, "stride"), pair(dilation, "dilation")
-    ph, pw = pair(padding, "padding")
-    op = pair(output_padding, "output_padding")
-    if op[0] >= max(s[0], d[0]) or op[1] >= max(s[1], d[1]) or min(op) < 0:
+    name = "conv_transpose2d"
+    s, d = pair(stride, f"{name}: stride", 1), pair(dilation, f"{name}: dilation", 1)
+    ph, pw = pair(padding, f"{name}: padding", 0)
+    op = pair(output_padding, f"{name}: output_padding", 0)
+    if min(w.shape[2:]) < 1:
+        raise ValueError(f"{name}: the kernel size (weight shape {w.shape}) must be positive")
+    if op[0] >= max(s[0], d[0]) or op[1] >= max(s[1], d[1]):
         raise ValueError(
             f"conv_transpose2d: output_padding {op} must be smaller than stride {s} or dilation {d}"
         )

@@ -217,14 +217,10 @@ def _params(
         raise ValueError(
             f"{name}: expected a 4-D input (N, C, H, W) or a 3-D one (C, H, W), got shape {shape}"
         )
-    k = pair(kernel_size, "kernel_size")
-    s = k if stride is None or stride == () else pair(stride, "stride")
-    ph, pw = pair(padding, "padding")
-    d = pair(dilation, "dilation")
-    if min(k) < 1 or min(s) < 1 or min(d) < 1:
-        raise ValueError(
-            f"{name}: kernel_size, stride and dilation must be positive, got {k}, {s}, {d}"
-        )
+    k = pair(kernel_size, f"{name}: kernel_size", 1)
+    s = k if stride is None or stride == () else pair(stride, f"{name}: stride", 1)
+    ph, pw = pair(padding, f"{name}: padding", 0)
+    d = pair(dilation, f"{name}: dilation", 1)
     if ph > k[0] // 2 or pw > k[1] // 2 or min(ph, pw) < 0:
         raise ValueError(
             f"{name}: padding {(ph, pw)} must be non-negative and at most half the kernel {k}"

@@ -1,0 +1,128 @@
+"""The banded-GEMM (row-Toeplitz) conv kernels against the general im2col kernels.
+
+Each case runs ``conv2d`` (and ``conv_transpose2d``, whose stride-1 form uses the fast input
+gradient) with the fast path on and off on the same random data and compares outputs, first
+derivatives and a second-order product; gradcheck and gradgradcheck run on the fast path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import maligrad as mg
+import maligrad.nn.functional as F
+from maligrad.nn.functional import _toeplitz, convolution
+
+
+@pytest.fixture
+def general_path(monkeypatch):
+    def switch(fast: bool) -> None:
+        monkeypatch.setattr(convolution, "FAST", fast)
+
+    return switch
+
+
+# (N, C, H, W, O, kernel, padding, bias): widths that do and do not fill whole blocks,
+# short patches (blocks of 4) and long ones (blocks of 1), 'same' with an even kernel.
+CASES = [
+    (2, 1, 9, 11, 3, 5, 0, True),
+    (3, 2, 7, 8, 4, 3, 1, True),
+    (1, 3, 6, 13, 2, (2, 4), (1, 2), False),
+    (2, 30, 6, 6, 5, 3, 1, True),
+    (1, 1, 5, 5, 1, 1, 0, True),
+    (2, 3, 8, 8, 2, 3, "same", False),
+    (2, 2, 5, 6, 3, (4, 2), "same", True),
+    (2, 4, 4, 4, 3, 4, 0, True),
+]
+
+
+def _run(case, seed):
+    n, c, h, w, o, k, pad, bias = case
+    kh, kw = (k, k) if isinstance(k, int) else k
+    rng = np.random.default_rng(seed)
+    x = mg.Variable(rng.normal(size=(n, c, h, w)), requires_grad=True)
+    wt = mg.Variable(rng.normal(size=(o, c, kh, kw)), requires_grad=True)
+    b = mg.Variable(rng.normal(size=o), requires_grad=True) if bias else None
+    y = F.conv2d(x, wt, b, padding=pad)
+    gy = mg.Variable(rng.normal(size=y.shape))
+    args = [x, wt] + ([b] if bias else [])
+    grads = mg.grad((y * gy).sum(), args, create_graph=True)
+    # A second-order product: d/d(x, w) of <grad_x, v> for a random v.
+    v = mg.Variable(rng.normal(size=x.shape))
+    second = mg.grad((grads[0] * v).sum() + (grads[1] * grads[1]).sum(), [x, wt])
+    return [y.data] + [g.data for g in grads] + [g.data for g in second]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_fast_conv_matches_general_path(case, general_path):
+    assert _toeplitz.applies((1, 1), (1, 1), 1)
+    fast = _run(case, 0)
+    general_path(False)
+    general = _run(case, 0)
+    assert len(fast) == len(general)
+    for a, b in zip(fast, general):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("case", CASES[:3])
+def test_fast_conv_gradcheck_first_and_second_order(case):
+    _, c, h, w, o, k, pad, _ = case
+    kh, kw = (k, k) if isinstance(k, int) else k
+    rng = np.random.default_rng(1)
+    x = mg.Variable(rng.normal(size=(1, c, min(h, 6), min(w, 7))), requires_grad=True)
+    wt = mg.Variable(rng.normal(size=(o, c, kh, kw)), requires_grad=True)
+    b = mg.Variable(rng.normal(size=o), requires_grad=True)
+    fn = lambda x, w, b: F.conv2d(x, w, b, padding=pad)  # noqa: E731
+    assert mg.gradcheck(fn, [x, wt, b])
+    assert mg.gradgradcheck(fn, [x, wt, b])
+
+
+def test_fast_conv_float32_within_rounding_of_general_path(general_path):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(8, 8, 12, 12)).astype(np.float32)
+    w = rng.normal(size=(16, 8, 5, 5)).astype(np.float32)
+    b = rng.normal(size=16).astype(np.float32)
+    out = []
+    for fast in (True, False):
+        general_path(fast)
+        xv, wv, bv = (mg.Variable(a, requires_grad=True) for a in (x, w, b))
+        y = F.conv2d(xv, wv, bv)
+        y.backward(np.ones_like(y.data))
+        assert y.dtype == np.float32 and xv.grad.data.dtype == np.float32
+        out.append([y.data, xv.grad.data, wv.grad.data, bv.grad.data])
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * np.abs(b).max())
+
+
+@pytest.mark.parametrize("pad", [0, 1])
+def test_stride1_transposed_conv_matches_general_path(pad, general_path):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2, 3, 5, 6))
+    w = rng.normal(size=(3, 2, 3, 3))
+    out = []
+    for fast in (True, False):
+        general_path(fast)
+        xv, wv = mg.Variable(x, requires_grad=True), mg.Variable(w, requires_grad=True)
+        y = F.conv_transpose2d(xv, wv, padding=pad)
+        y.backward(np.cos(y.data))
+        out.append([y.data, xv.grad.data, wv.grad.data])
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+def test_graph_kept_alive_and_retained_backward_stay_correct():
+    """Patches saved by one step are not reused by another: two live graphs, twice each."""
+    rng = np.random.default_rng(4)
+    w = mg.Variable(rng.normal(size=(2, 1, 3, 3)), requires_grad=True)
+    xs = [mg.Variable(rng.normal(size=(1, 1, 6, 6))) for _ in range(2)]
+    losses = [(F.conv2d(x, w) ** 2).sum() for x in xs]
+    grads = [mg.grad(loss, [w], retain_graph=True)[0].data for loss in losses]
+    again = [mg.grad(loss, [w])[0].data for loss in losses]
+    for x, g, g2 in zip(xs, grads, again):
+        y = F.conv2d(x, w).data
+        cols = np.lib.stride_tricks.sliding_window_view(x.data[0, 0], (3, 3))
+        ref = np.einsum("oij,ijpq->opq", 2 * y[0], cols)[:, None]
+        np.testing.assert_allclose(g, ref, rtol=1e-10)
+        np.testing.assert_allclose(g2, ref, rtol=1e-10)
