@@ -16,9 +16,17 @@ from maligrad import Variable
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def as_variable(x: Any) -> Variable:
-    """``x`` itself if it is a Variable, else a constant Variable of ``np.asarray(x)``."""
-    return x if isinstance(x, Variable) else Variable(np.asarray(x))
+def as_variable(x: Any, name: str | None = None) -> Variable:
+    """``x`` itself if it is a Variable, else a constant Variable of ``np.asarray(x)``; an
+    array the core refuses (strings, objects) is a TypeError that names the argument."""
+    if isinstance(x, Variable):
+        return x
+    try:
+        return Variable(np.asarray(x))
+    except TypeError as exc:
+        if name is None:
+            raise
+        raise TypeError(f"{name}: {exc}") from None
 
 
 def float_input(x: Any) -> Any:

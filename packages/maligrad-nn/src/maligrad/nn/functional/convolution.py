@@ -313,8 +313,8 @@ def conv2d(
         ...        stride=2).shape
         (1, 3, 2, 2)
     """
-    x, w = as_variable(input), as_variable(weight)
-    b = None if bias is None else as_variable(bias)
+    x, w = as_variable(input, "input"), as_variable(weight, "weight")
+    b = None if bias is None else as_variable(bias, "bias")
     _check_conv(x, w, b, groups, "conv2d", transposed=False)
     k = (w.shape[2], w.shape[3])
     if min(k) < 1:
@@ -350,7 +350,7 @@ def conv1d(
         ...        mg.Variable(np.ones((1, 1, 2)))).data
         array([[[1., 3., 5., 7.]]])
     """
-    x, w = as_variable(input), as_variable(weight)
+    x, w = as_variable(input, "input"), as_variable(weight, "weight")
     if x.ndim != 3 or w.ndim != 3:
         raise ValueError(
             f"conv1d: expected input (N, C, L) and weight (O, C/groups, k), got shapes "
@@ -391,8 +391,8 @@ def conv_transpose2d(
                [1., 1., 1., 1.],
                [1., 1., 1., 1.]])
     """
-    x, w = as_variable(input), as_variable(weight)
-    b = None if bias is None else as_variable(bias)
+    x, w = as_variable(input, "input"), as_variable(weight, "weight")
+    b = None if bias is None else as_variable(bias, "bias")
     _check_conv(x, w, b, groups, "conv_transpose2d", transposed=True)
     name = "conv_transpose2d"
     s, d = pair(stride, f"{name}: stride", 1), pair(dilation, f"{name}: dilation", 1)
@@ -433,7 +433,7 @@ def conv_transpose1d(
     dilation: int = 1,
 ) -> mg.Variable:
     """Transposed 1-D convolution: :func:`conv_transpose2d` on a height-1 image."""
-    x, w = as_variable(input), as_variable(weight)
+    x, w = as_variable(input, "input"), as_variable(weight, "weight")
     if x.ndim != 3 or w.ndim != 3:
         raise ValueError(
             f"conv_transpose1d: expected input (N, C, L) and weight (C, O/groups, k), got "
