@@ -7,7 +7,7 @@ downloadable datasets (MNIST, Fashion-MNIST, CIFAR), as ``torch.utils.data`` and
 
 A dataset is anything with ``__len__`` and ``__getitem__(i)``. Datasets backed by arrays
 also define ``__getitems__(indices)``, which takes an int64 index array and returns a
-whole batch at once; :class:`~maligrad.data.loader.DataLoader` uses it to batch without a
+whole batch at once; [`DataLoader`][maligrad.data.DataLoader] uses it to batch without a
 per-sample Python loop.
 
 Example::
@@ -38,7 +38,14 @@ from ._checks import check_dataset
 
 @runtime_checkable
 class Dataset(Protocol):
-    """Anything with a length and integer indexing (``dataset[i]`` is one sample)."""
+    """Anything with a length and integer indexing (``dataset[i]`` is one sample).
+
+    A structural protocol, as ``torch.utils.data.Dataset`` is a base class: nothing needs
+    to inherit from it, and ``isinstance`` checks the two methods.
+
+    >>> isinstance([10, 20, 30], Dataset), isinstance(3, Dataset)
+    (True, False)
+    """
 
     def __len__(self) -> int: ...
 
@@ -162,7 +169,12 @@ class Subset:
 
 
 def collate(samples: Sequence[Any]) -> Any:
-    """Stack samples into a batch: tuples field by field, arrays and scalars with ``np.stack``."""
+    """Stack samples into a batch: tuples field by field, arrays and scalars with ``np.stack``.
+
+    >>> x, y = collate([(np.zeros(2), 0), (np.ones(2), 1)])
+    >>> x.shape, y.tolist()
+    ((2, 2), [0, 1])
+    """
     first = samples[0]
     if isinstance(first, tuple):
         return tuple(np.stack(field) for field in zip(*samples, strict=True))
@@ -187,9 +199,15 @@ def random_split(
     """Split ``dataset`` into non-overlapping random subsets of the given ``lengths``.
 
     ``lengths`` are counts that sum to ``len(dataset)``, or fractions that sum to 1 (the
-    remainder of rounding down goes to the first subsets, one each). ``generator`` (an int
-    seed or a ``numpy.random.Generator``) makes the split reproducible; ``seed=`` is its
-    deprecated old name.
+    remainder of rounding down goes to the first subsets, one each): with ``n`` samples,
+    subset ``i`` gets ``floor(n * lengths[i])`` plus one for each ``i < r``, where ``r`` is
+    ``n`` minus the sum of the floors. ``generator`` (an int seed or a
+    ``numpy.random.Generator``) makes the split reproducible; ``seed=`` is its deprecated
+    old name.
+
+    >>> ds = ArrayDataset(np.arange(10))
+    >>> [len(s) for s in random_split(ds, [0.25, 0.25, 0.5], generator=0)]  # 2+2+5, r=1
+    [3, 2, 5]
     """
     generator = renamed_keyword("seed", seed, "generator", generator, "random_split")
     check_dataset(dataset)

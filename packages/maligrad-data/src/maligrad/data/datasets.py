@@ -7,7 +7,7 @@ blocks they rest on (the ``Dataset`` protocol, ``ArrayDataset``, ``Subset``,
 Each class takes ``(root=None, train=True, download=True)``: files are looked up in the
 cache folder (``root``, else ``$MALIGRAD_DATA_DIR``, else ``pooch.os_cache("maligrad")``),
 verified by sha256, downloaded from the mirrors when missing or bad, then parsed. A
-keyword-only ``spec`` swaps in another :class:`~maligrad.data.registry.DatasetSpec`
+keyword-only ``spec`` swaps in another [`DatasetSpec`][maligrad.data.DatasetSpec]
 (other hashes or mirrors; the tests use it).
 
 Example (downloads about 11 MB on first use)::
@@ -57,7 +57,7 @@ class ImageDataset:
     classes: tuple[str, ...]
     train: bool
     indices: np.ndarray | None = None
-    """For a sample (:func:`~maligrad.data.mnist_sample`): positions in the canonical file."""
+    """For a sample ([`mnist_sample`][maligrad.data.mnist_sample]): positions in the full file."""
 
     def _set(self, images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]) -> None:
         if images.ndim != 4 or images.dtype != np.uint8:
@@ -156,7 +156,8 @@ class _IDXDataset(ImageDataset):
 class MNIST(_IDXDataset):
     """MNIST digits: 60,000 training / 10,000 test images of 1 x 28 x 28, labels 0..9.
 
-    For the bundled offline sample (no download) use :func:`maligrad.data.mnist_sample`.
+    For the bundled offline sample (no download) use
+    [`mnist_sample`][maligrad.data.mnist_sample].
     """
 
     _spec_name = "mnist"

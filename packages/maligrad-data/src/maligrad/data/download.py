@@ -93,7 +93,7 @@ def check_file(path: Path, file: RemoteFile) -> str:
 
 
 def status(spec: DatasetSpec, root: str | os.PathLike[str] | None = None) -> list[tuple[Path, str]]:
-    """Each file of ``spec`` with its state in the cache (see :func:`check_file`)."""
+    """Each file of ``spec`` with its state in the cache (see `check_file`)."""
     folder = cache_dir(root)
     return [(folder / f.key, check_file(folder / f.key, f)) for f in spec.files]
 
@@ -159,8 +159,8 @@ def fetch_file(
     """Return the verified path of ``file`` in the cache, downloading it if needed.
 
     ``urls`` are tried in order with ``pooch.retrieve``. A cached file with the wrong
-    size or sha256 is removed first. Raises :class:`DownloadError` when the file is
-    missing and ``download`` is false, or when every URL fails.
+    size or sha256 is removed first. Raises [`DownloadError`][maligrad.data.DownloadError]
+    when the file is missing and ``download`` is false, or when every URL fails.
     """
     folder = cache_dir(root)
     path = folder / file.key
@@ -226,8 +226,8 @@ def remove_stale_partials(folder: Path) -> list[Path]:
     """Remove the staging folders of killed downloads in ``folder``; return them.
 
     A staging folder is stale when the process in its name is gone, or when nothing in
-    it was written for :data:`STALE_AFTER_S` seconds (a live download keeps writing, or
-    times out after :data:`TIMEOUT_S`). Another process's download in progress is kept.
+    it was written for `STALE_AFTER_S` seconds (a live download keeps writing, or
+    times out after `TIMEOUT_S`). Another process's download in progress is kept.
     """
     removed: list[Path] = []
     try:

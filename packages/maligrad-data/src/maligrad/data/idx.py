@@ -1,7 +1,7 @@
 """Reading IDX files (the MNIST format), gzip-compressed or not, with every header checked.
 
 An IDX file is two zero bytes, a type code, the number of dimensions, one big-endian
-uint32 per dimension, then the data in C order. :func:`read_idx` checks the magic
+uint32 per dimension, then the data in C order. `read_idx` checks the magic
 number, the dimensions and that the data length is exactly what the header promises,
 and names the file in every error.
 

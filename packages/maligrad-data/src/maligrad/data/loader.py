@@ -43,6 +43,18 @@ class DataLoader:
     shares are disjoint, cover the dataset and hold ``ceil(n / num_replicas)`` samples each
     (the same number of batches on every rank). ``batch_size`` is then the per-rank batch.
     ``set_epoch(epoch)`` makes the next order depend only on ``(seed, epoch)``.
+
+    With ``n`` samples, each replica's epoch holds ``m = ceil(n / num_replicas)`` samples
+    (``m = n`` without replicas) in ``len(loader) = ceil(m / batch_size)`` batches
+    (``floor`` with ``drop_last``).
+
+    >>> import numpy as np
+    >>> from maligrad.data import ArrayDataset
+    >>> ds = ArrayDataset(np.arange(10))
+    >>> [b[0].tolist() for b in DataLoader(ds, batch_size=4)]
+    [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    >>> [b[0].tolist() for b in DataLoader(ds, batch_size=2, num_replicas=3, rank=1)]
+    [[1, 4], [7, 0]]
     """
 
     def __init__(
@@ -78,12 +90,23 @@ class DataLoader:
         self.generator = as_generator(generator)
         self.transform = transform
         self.epoch: int | None = None
+        """The epoch given to [`set_epoch`][maligrad.data.DataLoader.set_epoch], or None."""
         self._epoch_seed: int | None = (
             int(generator) if isinstance(generator, (int, np.integer)) else None
         )
 
     def set_epoch(self, epoch: int) -> None:
-        """Seed the next epochs' shuffle from ``(seed, epoch)``: the same on every replica."""
+        """Seed the next epochs' shuffle from ``(seed, epoch)``: the same on every replica.
+
+        >>> import numpy as np
+        >>> from maligrad.data import ArrayDataset
+        >>> loader = DataLoader(ArrayDataset(np.arange(6)), batch_size=6, shuffle=True,
+        ...                     generator=0)
+        >>> loader.set_epoch(3)
+        >>> first = next(iter(loader))[0].tolist()
+        >>> first == next(iter(loader))[0].tolist()   # same epoch, same order
+        True
+        """
         if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
             raise ValueError(f"set_epoch expects an int >= 0, got {epoch!r}")
         if self._epoch_seed is None:  # seeded by a Generator or from the OS: draw a base once

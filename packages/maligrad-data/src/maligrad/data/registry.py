@@ -1,11 +1,11 @@
 """The registry: every canonical file with its sha256 and size, and the mirrors to try.
 
-One table (:data:`REGISTRY`) drives downloads, verification and the command line. A
-:class:`DatasetSpec` names a dataset's files by *key*, their path inside the cache folder
-(``mnist/train-images-idx3-ubyte.gz``). A canonical mirror serves each file under its
-base name (``<mirror>/train-images-idx3-ubyte.gz``); a mirror given by the
-``MALIGRAD_DATA_URL`` environment variable is laid out like the cache folder
-(``$MALIGRAD_DATA_URL/mnist/train-images-idx3-ubyte.gz``) and is tried first.
+One table ([`REGISTRY`][maligrad.data.REGISTRY]) drives downloads, verification and the
+command line. A [`DatasetSpec`][maligrad.data.DatasetSpec] names a dataset's files by *key*,
+their path inside the cache folder (``mnist/train-images-idx3-ubyte.gz``). A canonical
+mirror serves each file under its base name (``<mirror>/train-images-idx3-ubyte.gz``); a
+mirror given by the ``MALIGRAD_DATA_URL`` environment variable is laid out like the cache
+folder (``$MALIGRAD_DATA_URL/mnist/train-images-idx3-ubyte.gz``) and is tried first.
 
 Tests and private mirrors can build their own specs::
 
@@ -88,7 +88,7 @@ def _join(base: str, path: str) -> str:
 
 
 Registry = Mapping[str, DatasetSpec]
-"""A mapping from dataset name to its :class:`DatasetSpec`."""
+"""A mapping from dataset name to its [`DatasetSpec`][maligrad.data.DatasetSpec]."""
 
 _MNIST_MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -188,7 +188,11 @@ def _normalise(name: str) -> str:
 
 
 def get_spec(name: str, registry: Registry | None = None) -> DatasetSpec:
-    """The spec called ``name`` (case, ``-`` and ``_`` ignored: ``"CIFAR-10"`` works)."""
+    """The spec called ``name`` (case, ``-`` and ``_`` ignored: ``"CIFAR-10"`` works).
+
+    >>> get_spec("CIFAR-10").name, get_spec("fashion_mnist").name
+    ('cifar10', 'fashion-mnist')
+    """
     registry = REGISTRY if registry is None else registry
     if not isinstance(name, str):
         raise TypeError(f"dataset name must be a str, got {type(name).__name__}")

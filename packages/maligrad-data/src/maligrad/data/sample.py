@@ -35,11 +35,15 @@ def sample_arrays() -> dict[str, np.ndarray]:
 
 
 def mnist_sample(train: bool = True) -> MNIST:
-    """The bundled MNIST sample as an :class:`~maligrad.data.MNIST` dataset, offline.
+    """The bundled MNIST sample as an [`MNIST`][maligrad.data.MNIST] dataset, offline.
 
     ``train=True`` gives 6,000 images drawn from the 60,000 canonical training images,
     ``train=False`` 1,000 drawn from the 10,000 test images; ``ds.indices`` holds each
     image's index in the canonical file.
+
+    >>> ds = mnist_sample(train=False)
+    >>> len(ds), ds.images.shape, ds.images.dtype, ds.labels.dtype
+    (1000, (1000, 1, 28, 28), dtype('uint8'), dtype('int64'))
     """
     split = "train" if check_bool(train, "train") else "test"
     arrays = sample_arrays()

@@ -58,7 +58,7 @@ class Compose:
 
 
 class ToFloat:
-    """uint8 ``0..255`` to float32 in ``[0, 1]`` (division by 255).
+    """uint8 ``0..255`` to float32 in ``[0, 1]``: ``y = x / 255``.
 
     >>> ToFloat()(np.array([0, 51, 255], dtype=np.uint8))
     array([0. , 0.2, 1. ], dtype=float32)
@@ -75,6 +75,9 @@ class ToFloat:
 
 class Normalize:
     """``(x - mean) / std`` per channel (axis -3 of NCHW) or with scalars, in float32.
+
+    For channel ``c``: ``y[n, c, h, w] = (x[n, c, h, w] - mean[c]) / std[c]``; ``std`` must
+    be positive and finite, and one value of ``mean``/``std`` applies to every channel.
 
     >>> Normalize([0.5, 0.0], [0.5, 2.0])(np.ones((1, 2, 1, 1), dtype=np.float32)).ravel()
     array([1. , 0.5], dtype=float32)
@@ -94,11 +97,13 @@ class Normalize:
                 f"mean has {mean_arr.size} values and std {std_arr.size}: give one per channel"
             )
         # Statistics for several channels must match the batch's; one value fits any.
-        self.channels = (
+        self._channels = (
             max(mean_arr.size, std_arr.size) if max(mean_arr.size, std_arr.size) > 1 else 0
         )
         self.std = std_arr
+        """The standard deviations as given, float32 (a scalar or one per channel)."""
         self.mean = mean_arr.reshape(-1, 1, 1) if mean_arr.ndim else mean_arr
+        """The means, float32: a scalar, or shape ``(C, 1, 1)`` to broadcast over NCHW."""
         self._inv_std = (np.float32(1.0) / std_arr).astype(np.float32)
         if std_arr.ndim:
             self._inv_std = self._inv_std.reshape(-1, 1, 1)
@@ -107,9 +112,9 @@ class Normalize:
 
     def _check(self, x: np.ndarray) -> None:
         check_batch(x, "Normalize")
-        if self.channels and (x.ndim < 3 or x.shape[-3] != self.channels):
+        if self._channels and (x.ndim < 3 or x.shape[-3] != self._channels):
             raise ValueError(
-                f"Normalize has statistics for {self.channels} channels, but the batch has "
+                f"Normalize has statistics for {self._channels} channels, but the batch has "
                 f"shape {x.shape} (channels on axis -3)"
             )
 
@@ -146,6 +151,10 @@ def _statistic(value: float | Sequence[float], name: str) -> np.ndarray:
 
 class RandomCrop:
     """Pad each image by ``padding`` (with ``fill``) and crop a random ``size`` window.
+
+    For an ``H x W`` image and a crop of ``h x w``, the top-left corner ``(top, left)`` is
+    drawn uniformly from ``0 <= top <= H + 2 * padding - h`` and
+    ``0 <= left <= W + 2 * padding - w``.
 
     One offset is drawn per image; the whole batch is copied once into a padded scratch
     array (kept between calls) and the windows are gathered in one indexing operation.
@@ -225,6 +234,9 @@ class RandomCrop:
 
 class RandomHorizontalFlip:
     """Mirror each image left-right with probability ``p``.
+
+    Each image is flipped independently (``out[n] = x[n][..., ::-1]`` when ``u_n < p``,
+    ``u_n`` uniform in ``[0, 1)``).
 
     >>> x = np.array([[[[1, 2]]]], dtype=np.uint8)
     >>> RandomHorizontalFlip(p=1.0)(x).ravel()
