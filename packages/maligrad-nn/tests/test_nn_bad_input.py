@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from maligrad import Variable, nn
+from maligrad.nn import functional as F
 
 NAN = float("nan")
 
@@ -157,6 +158,12 @@ CALL_CASES += [
     ("gru-h0-list", lambda: nn.GRU(3, 4)(v(5, 2, 3), [[0.0]]), TypeError, "GRU: h_0 .* list"),
     ("lstmcell-hx", lambda: nn.LSTMCell(3, 4)(v(2, 3), v(2, 4)), TypeError, "LSTMCell: hx"),
     ("rnncell-hx-none", lambda: nn.RNNCell(3, 4)(v(2, 3), "h"), TypeError, "RNNCell: hx"),
+    # the functional forms of the layers above
+    ("F.embedding-none", lambda: F.embedding(None, v(5, 3)), TypeError, "embedding: input .*None"),
+    ("F.embedding-neg", lambda: F.embedding(np.array([-5]), v(5, 3)), IndexError, "index -5"),
+    ("F.layer_norm-none", lambda: F.layer_norm(None, (3,)), TypeError, "layer_norm: input .*None"),
+    ("F.group_norm-list", lambda: F.group_norm([[1.0]], 1), TypeError, "group_norm: input .*list"),
+    ("F.batch_norm-str", lambda: F.batch_norm("x", None, None), TypeError, "batch_norm: input .*s"),
     # shape errors name the layer, the expected and the received shape
     ("linear-shape", lambda: nn.Linear(3, 2)(v(2, 4)), ValueError, r"\(2, 4\).*must be 3"),
     ("bn1d-channels", lambda: nn.BatchNorm1d(4)(v(2, 3)), ValueError, r"BatchNorm1d\(4\).*3 chan"),
