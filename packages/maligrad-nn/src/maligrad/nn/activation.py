@@ -18,7 +18,7 @@ import numpy as np
 
 from maligrad import Variable
 from maligrad.nn.functional import activation as A
-from maligrad.nn.functional._common import check_number
+from maligrad.nn.functional._common import check_number, check_size, layer_input
 from maligrad.nn.module import Module
 
 
@@ -36,6 +36,8 @@ class ReLU(Module):
         self.inplace = _inplace_flag("ReLU", inplace)
 
     def forward(self, input: Variable) -> Variable:
+        if not isinstance(input, Variable):
+            input = layer_input(input, "ReLU")
         return A.relu(input, self.inplace)
 
     def extra_repr(self) -> str:
@@ -51,6 +53,8 @@ class LeakyReLU(Module):
         self.inplace = _inplace_flag("LeakyReLU", inplace)
 
     def forward(self, input: Variable) -> Variable:
+        if not isinstance(input, Variable):
+            input = layer_input(input, "LeakyReLU")
         return A.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
@@ -66,6 +70,8 @@ class ELU(Module):
         self.inplace = _inplace_flag("ELU", inplace)
 
     def forward(self, input: Variable) -> Variable:
+        if not isinstance(input, Variable):
+            input = layer_input(input, "ELU")
         return A.elu(input, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
@@ -77,11 +83,13 @@ class GELU(Module):
 
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
-        if approximate not in ("none", "tanh"):
+        if not isinstance(approximate, str) or approximate not in ("none", "tanh"):
             raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
     def forward(self, input: Variable) -> Variable:
+        if not isinstance(input, Variable):
+            input = layer_input(input, "GELU")
         return A.gelu(input, approximate=self.approximate)
 
     def extra_repr(self) -> str:
@@ -96,6 +104,8 @@ class SiLU(Module):
         self.inplace = _inplace_flag("SiLU", inplace)
 
     def forward(self, input: Variable) -> Variable:
+        if not isinstance(input, Variable):
+            input = layer_input(input, "SiLU")
         return A.silu(input, self.inplace)
 
     def extra_repr(self) -> str:
@@ -106,6 +116,8 @@ class Tanh(Module):
     """Hyperbolic tangent."""
 
     def forward(self, input: Variable) -> Variable:
+        if not isinstance(input, Variable):
+            input = layer_input(input, "Tanh")
         return A.tanh(input)
 
 
@@ -113,6 +125,8 @@ class Sigmoid(Module):
     """``1 / (1 + e^-x)``."""
 
     def forward(self, input: Variable) -> Variable:
+        if not isinstance(input, Variable):
+            input = layer_input(input, "Sigmoid")
         return A.sigmoid(input)
 
 
@@ -121,9 +135,11 @@ class Softmax(Module):
 
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
-        self.dim = dim
+        self.dim = None if dim is None else check_size("Softmax", "dim", dim, None)
 
     def forward(self, input: Variable) -> Variable:
+        if not isinstance(input, Variable):
+            input = layer_input(input, "Softmax")
         return A.softmax(input, self.dim)
 
     def extra_repr(self) -> str:
@@ -135,9 +151,11 @@ class LogSoftmax(Module):
 
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
-        self.dim = dim
+        self.dim = None if dim is None else check_size("LogSoftmax", "dim", dim, None)
 
     def forward(self, input: Variable) -> Variable:
+        if not isinstance(input, Variable):
+            input = layer_input(input, "LogSoftmax")
         return A.log_softmax(input, self.dim)
 
     def extra_repr(self) -> str:

@@ -28,7 +28,7 @@ import numpy as np
 from maligrad import Variable
 from maligrad.nn import init
 from maligrad.nn.dropout import Dropout
-from maligrad.nn.functional._common import as_variable
+from maligrad.nn.functional._common import check_number, check_size, layer_input
 from maligrad.nn.functional.activation import gelu, relu
 from maligrad.nn.functional.attention import additive_mask, attention, causal_mask
 from maligrad.nn.functional.linear import linear
@@ -38,6 +38,9 @@ from maligrad.nn.normalization import LayerNorm
 from maligrad.nn.parameter import Parameter, parameter_dtype
 
 __all__ = ["MultiheadAttention", "TransformerEncoderLayer"]
+
+
+_MHA = "MultiheadAttention"
 
 
 class MultiheadAttention(Module):
@@ -70,11 +73,18 @@ class MultiheadAttention(Module):
         generator: np.random.Generator | None = None,
     ) -> None:
         super().__init__()
-        if embed_dim < 1 or num_heads < 1 or embed_dim % num_heads:
+        embed_dim = check_size("MultiheadAttention", "embed_dim", embed_dim)
+        num_heads = check_size("MultiheadAttention", "num_heads", num_heads)
+        if embed_dim % num_heads:
             raise ValueError(
-                f"MultiheadAttention: embed_dim={embed_dim} must be a positive multiple of "
+                f"MultiheadAttention: embed_dim={embed_dim} must be divisible by "
                 f"num_heads={num_heads}"
             )
+        dropout = check_number("MultiheadAttention", "dropout", dropout, 0.0, 1.0)
+        if kdim is not None:
+            kdim = check_size("MultiheadAttention", "kdim", kdim)
+        if vdim is not None:
+            vdim = check_size("MultiheadAttention", "vdim", vdim)
         if add_bias_kv or add_zero_attn:
             raise NotImplementedError("MultiheadAttention: add_bias_kv/add_zero_attn")
         self.embed_dim, self.num_heads = embed_dim, num_heads
@@ -169,7 +179,9 @@ class MultiheadAttention(Module):
         weights ``(N, L, S)`` (averaged over heads) or ``(N, h, L, S)``.
         """
         self_attention = query is key and key is value
-        q, k, v = as_variable(query), as_variable(key), as_variable(value)
+        q = query if isinstance(query, Variable) else layer_input(query, _MHA, "query")
+        k = key if isinstance(key, Variable) else layer_input(key, _MHA, "key")
+        v = value if isinstance(value, Variable) else layer_input(value, _MHA, "value")
         if q.ndim not in (2, 3) or k.ndim != q.ndim or v.ndim != q.ndim:
             raise ValueError(
                 "MultiheadAttention: query, key and value must all be 3-D (batched) or 2-D, "
@@ -251,6 +263,10 @@ class TransformerEncoderLayer(Module):
         generator: np.random.Generator | None = None,
     ) -> None:
         super().__init__()
+        d_model = check_size("TransformerEncoderLayer", "d_model", d_model)
+        nhead = check_size("TransformerEncoderLayer", "nhead", nhead)
+        dim_feedforward = check_size("TransformerEncoderLayer", "dim_feedforward", dim_feedforward)
+        dropout = check_number("TransformerEncoderLayer", "dropout", dropout, 0.0, 1.0)
         self.self_attn = MultiheadAttention(
             d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype,
             generator=generator,
@@ -293,7 +309,7 @@ class TransformerEncoderLayer(Module):
         is_causal: bool = False,
     ) -> Variable:
         """Encode ``src`` (``(L, N, E)``, ``(N, L, E)`` with ``batch_first``, or ``(L, E)``)."""
-        x = as_variable(src)
+        x = src if isinstance(src, Variable) else layer_input(src, "TransformerEncoderLayer", "src")
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
             return x + self._ff_block(self.norm2(x))

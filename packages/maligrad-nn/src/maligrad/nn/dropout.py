@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from maligrad import Variable
-from maligrad.nn.functional._common import check_number
+from maligrad.nn.functional._common import check_number, layer_input
 from maligrad.nn.functional.dropout import dropout
 from maligrad.nn.module import Module
 
@@ -36,6 +36,8 @@ class Dropout(Module):
         self.generator = generator
 
     def forward(self, input: Variable) -> Variable:
+        if not isinstance(input, Variable):
+            input = layer_input(input, "Dropout")
         return dropout(input, self.p, self.training, self.inplace, generator=self.generator)
 
     def extra_repr(self) -> str:

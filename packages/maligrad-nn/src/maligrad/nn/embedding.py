@@ -17,6 +17,7 @@ import numpy as np
 
 from maligrad import Variable, no_grad
 from maligrad.nn import init
+from maligrad.nn.functional._common import check_number, check_size, layer_input
 from maligrad.nn.functional.embedding import embedding
 from maligrad.nn.module import Module
 from maligrad.nn.parameter import Parameter, parameter_dtype
@@ -46,12 +47,19 @@ class Embedding(Module):
         generator: int | np.random.Generator | None = None,
     ) -> None:
         super().__init__()
+        num_embeddings = check_size("Embedding", "num_embeddings", num_embeddings)
+        embedding_dim = check_size("Embedding", "embedding_dim", embedding_dim)
         if padding_idx is not None:
+            padding_idx = check_size("Embedding", "padding_idx", padding_idx, None)
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ValueError(
-                    f"padding_idx {padding_idx} must be within num_embeddings {num_embeddings}"
+                    f"Embedding: padding_idx {padding_idx} must be within num_embeddings "
+                    f"{num_embeddings} (in [-{num_embeddings}, {num_embeddings}))"
                 )
             padding_idx %= num_embeddings
+        if max_norm is not None:
+            max_norm = check_number("Embedding", "max_norm", max_norm, 0.0, low_open=True)
+        norm_type = check_number("Embedding", "norm_type", norm_type)
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
@@ -88,6 +96,8 @@ class Embedding(Module):
         return emb
 
     def forward(self, input: Any) -> Variable:
+        if not isinstance(input, Variable):
+            input = layer_input(input, "Embedding")
         return embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type)
 
     def extra_repr(self) -> str:

@@ -16,6 +16,7 @@ import numpy as np
 
 from maligrad import Variable
 from maligrad.nn import init
+from maligrad.nn.functional._common import check_size, layer_input
 from maligrad.nn.functional.linear import Linear as _LinearFn
 from maligrad.nn.functional.linear import bilinear
 from maligrad.nn.module import Module
@@ -23,7 +24,8 @@ from maligrad.nn.parameter import Parameter, parameter_dtype
 
 
 class Identity(Module):
-    """Returns its input unchanged (arguments are accepted and ignored)."""
+    """Returns its input unchanged, whatever it is, as PyTorch's (constructor arguments are
+    accepted and ignored)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
@@ -42,6 +44,8 @@ class Linear(Module):
         dtype: parameter dtype (default float32).
         generator: optional ``numpy.random.Generator`` for the initialisation.
 
+    Zero sizes are allowed (an empty map), as in PyTorch.
+
     Initialisation (PyTorch's): ``W ~ U(-1/sqrt(in), 1/sqrt(in))`` (kaiming_uniform with
     ``a = sqrt(5)``), ``b ~ U(-1/sqrt(in), 1/sqrt(in))``.
     """
@@ -55,8 +59,8 @@ class Linear(Module):
         generator: np.random.Generator | None = None,
     ) -> None:
         super().__init__()
-        self.in_features = in_features
-        self.out_features = out_features
+        self.in_features = in_features = check_size("Linear", "in_features", in_features, 0)
+        self.out_features = out_features = check_size("Linear", "out_features", out_features, 0)
         dt = parameter_dtype(dtype)
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dt))
         if bias:
@@ -72,6 +76,8 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound, generator=generator)
 
     def forward(self, input: Variable) -> Variable:
+        if not isinstance(input, Variable):
+            input = layer_input(input, "Linear")
         b = self.bias
         if b is None:
             return _LinearFn.apply(input, self.weight)
@@ -100,9 +106,9 @@ class Bilinear(Module):
         generator: np.random.Generator | None = None,
     ) -> None:
         super().__init__()
-        self.in1_features = in1_features
-        self.in2_features = in2_features
-        self.out_features = out_features
+        self.in1_features = in1_features = check_size("Bilinear", "in1_features", in1_features, 0)
+        self.in2_features = in2_features = check_size("Bilinear", "in2_features", in2_features, 0)
+        self.out_features = out_features = check_size("Bilinear", "out_features", out_features, 0)
         dt = parameter_dtype(dtype)
         self.weight = Parameter(np.empty((out_features, in1_features, in2_features), dtype=dt))
         if bias:
@@ -118,6 +124,10 @@ class Bilinear(Module):
             init.uniform_(self.bias, -bound, bound, generator=generator)
 
     def forward(self, input1: Variable, input2: Variable) -> Variable:
+        if not isinstance(input1, Variable):
+            input1 = layer_input(input1, "Bilinear", "input1")
+        if not isinstance(input2, Variable):
+            input2 = layer_input(input2, "Bilinear", "input2")
         return bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self) -> str:
@@ -132,10 +142,12 @@ class Flatten(Module):
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
-        self.start_dim = start_dim
-        self.end_dim = end_dim
+        self.start_dim = check_size("Flatten", "start_dim", start_dim, None)
+        self.end_dim = check_size("Flatten", "end_dim", end_dim, None)
 
     def forward(self, input: Variable) -> Variable:
+        if not isinstance(input, Variable):
+            input = layer_input(input, "Flatten")
         return input.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:

@@ -16,6 +16,7 @@ and used in ``eval()``.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,12 @@ import numpy as np
 
 from maligrad import Variable
 from maligrad.nn import init
+from maligrad.nn.functional._common import (
+    check_momentum,
+    check_number,
+    check_size,
+    layer_input,
+)
 from maligrad.nn.functional.normalization import batch_norm, group_norm, layer_norm
 from maligrad.nn.module import Module
 from maligrad.nn.parameter import Parameter, parameter_dtype
@@ -53,9 +60,10 @@ class _BatchNorm(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        self.num_features = num_features
-        self.eps = eps
-        self.momentum = momentum
+        name = type(self).__name__
+        self.num_features = num_features = check_size(name, "num_features", num_features)
+        self.eps = check_number(name, "eps", eps, 0.0)
+        self.momentum = check_momentum(name, momentum)
         self.affine = affine
         self.track_running_stats = track_running_stats
         dt = parameter_dtype(dtype)
@@ -82,6 +90,8 @@ class _BatchNorm(Module):
             init.zeros_(self.bias)
 
     def forward(self, input: Variable) -> Variable:
+        if not isinstance(input, Variable):
+            input = layer_input(input, type(self).__name__)
         if input.ndim not in self._expected_ndim:
             dims = " or ".join(f"{d}-D" for d in self._expected_ndim)
             raise ValueError(f"{type(self).__name__} expects {dims} input, got shape {input.shape}")
@@ -143,14 +153,27 @@ class LayerNorm(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
-        self.normalized_shape = tuple(int(s) for s in shape)
-        self.eps = eps
+        if isinstance(normalized_shape, (str, bytes)) or not isinstance(
+            normalized_shape, (numbers.Integral, Sequence, np.ndarray)
+        ):
+            raise TypeError(
+                "LayerNorm: normalized_shape must be an integer or a sequence of integers, "
+                f"got {type(normalized_shape).__name__}"
+            )
+        shape = (
+            (normalized_shape,)
+            if isinstance(normalized_shape, numbers.Integral)
+            else normalized_shape
+        )
+        self.normalized_shape = tuple(check_size("LayerNorm", "normalized_shape", s) for s in shape)
+        self.eps = check_number("LayerNorm", "eps", eps, 0.0)
         self.elementwise_affine = elementwise_affine
         dt = parameter_dtype(dtype)
         _affine(self, self.normalized_shape, dt, elementwise_affine, elementwise_affine and bias)
 
     def forward(self, input: Variable) -> Variable:
+        if not isinstance(input, Variable):
+            input = layer_input(input, "LayerNorm")
         return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
@@ -174,18 +197,23 @@ class GroupNorm(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
+        num_groups = check_size("GroupNorm", "num_groups", num_groups)
+        num_channels = check_size("GroupNorm", "num_channels", num_channels)
         if num_channels % num_groups:
             raise ValueError(
-                f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})"
+                f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
+                f"({num_groups})"
             )
         self.num_groups = num_groups
         self.num_channels = num_channels
-        self.eps = eps
+        self.eps = check_number("GroupNorm", "eps", eps, 0.0)
         self.affine = affine
         dt = parameter_dtype(dtype)
         _affine(self, num_channels, dt, weight=affine, bias=affine)
 
     def forward(self, input: Variable) -> Variable:
+        if not isinstance(input, Variable):
+            input = layer_input(input, "GroupNorm")
         if input.ndim < 2 or input.shape[1] != self.num_channels:
             raise ValueError(
                 f"GroupNorm expects (N, {self.num_channels}, *) input, got shape {input.shape}"

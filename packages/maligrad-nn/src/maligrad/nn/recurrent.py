@@ -32,7 +32,7 @@ import numpy as np
 import maligrad as mg
 from maligrad import Variable
 from maligrad.nn import init
-from maligrad.nn.functional._common import as_variable
+from maligrad.nn.functional._common import check_number, check_size, layer_input
 from maligrad.nn.functional.dropout import dropout
 from maligrad.nn.functional.linear import linear
 from maligrad.nn.module import Module
@@ -74,6 +74,13 @@ def _gru_step(xw: Any, h: Any, w_hh: Any, b_hh: Any) -> Any:
 # --- cells ------------------------------------------------------------------------------
 
 
+def _state_pair(hx: Any, where: str, name: str) -> tuple[Any, Any]:
+    """An LSTM's ``(h, c)`` state, refusing anything that is not a pair."""
+    if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+        raise TypeError(f"{where}: {name} must be a tuple (h, c), got {type(hx).__name__}")
+    return hx[0], hx[1]
+
+
 class _CellBase(Module):
     _mode = "RNN_TANH"
 
@@ -86,11 +93,9 @@ class _CellBase(Module):
         generator: np.random.Generator | None = None,
     ) -> None:
         super().__init__()
-        if input_size < 1 or hidden_size < 1:
-            raise ValueError(
-                f"{type(self).__name__}: input_size and hidden_size must be positive, got "
-                f"{input_size} and {hidden_size}"
-            )
+        name = type(self).__name__
+        input_size = check_size(name, "input_size", input_size)
+        hidden_size = check_size(name, "hidden_size", hidden_size)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         dtype = parameter_dtype(dtype)
         g = _GATES[self._mode] * hidden_size
@@ -107,8 +112,8 @@ class _CellBase(Module):
             init.uniform_(p, -bound, bound, generator=generator)
 
     def _prepare(self, input: Any, hx: Any) -> tuple[Any, Any, bool]:
-        x = as_variable(input)
         name = type(self).__name__
+        x = input if isinstance(input, Variable) else layer_input(input, name)
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(
                 f"{name}: expected input (N, {self.input_size}) or ({self.input_size},), got "
@@ -121,7 +126,7 @@ class _CellBase(Module):
         if hx is None:
             hx = Variable(np.zeros(shape, dtype=self.weight_ih.dtype))
         else:
-            hx = as_variable(hx)
+            hx = hx if isinstance(hx, Variable) else layer_input(hx, name, "hx")
             if unbatched:
                 hx = hx.reshape(1, self.hidden_size)
             if hx.shape != shape:
@@ -153,7 +158,7 @@ class RNNCell(_CellBase):
         dtype: Any = None,
         generator: np.random.Generator | None = None,
     ) -> None:
-        if nonlinearity not in ("tanh", "relu"):
+        if not isinstance(nonlinearity, str) or nonlinearity not in ("tanh", "relu"):
             raise ValueError(
                 f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}"
             )
@@ -181,7 +186,7 @@ class LSTMCell(_CellBase):
     _mode = "LSTM"
 
     def forward(self, input: Any, hx: Any = None) -> tuple[Variable, Variable]:
-        h0, c0 = (None, None) if hx is None else hx
+        h0, c0 = (None, None) if hx is None else _state_pair(hx, "LSTMCell", "hx")
         x, h, unbatched = self._prepare(input, h0)
         _, c, _ = self._prepare(input, c0)
         xw = linear(x, self.weight_ih, self.bias_ih)
@@ -229,13 +234,10 @@ class _RNNBase(Module):
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        if input_size < 1 or hidden_size < 1 or num_layers < 1:
-            raise ValueError(
-                f"{name}: input_size, hidden_size and num_layers must be positive, got "
-                f"{input_size}, {hidden_size}, {num_layers}"
-            )
-        if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"{name}: dropout must be in [0, 1], got {dropout}")
+        input_size = check_size(name, "input_size", input_size)
+        hidden_size = check_size(name, "hidden_size", hidden_size)
+        num_layers = check_size(name, "num_layers", num_layers)
+        dropout = check_number(name, "dropout", dropout, 0.0, 1.0)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional = bidirectional
@@ -274,7 +276,8 @@ class _RNNBase(Module):
         shape = (self.num_layers * dirs, batch, self.hidden_size)
         if hx is None:
             return Variable(np.zeros(shape, dtype=self.weight_ih_l0.dtype))
-        hx = as_variable(hx)
+        if not isinstance(hx, Variable):
+            hx = layer_input(hx, type(self).__name__, what)
         if unbatched:
             if hx.ndim != 2:
                 raise ValueError(
@@ -306,8 +309,8 @@ class _RNNBase(Module):
         return mg.stack(outs, axis=0), h, c
 
     def forward(self, input: Any, hx: Any = None) -> tuple[Variable, Any]:
-        x = as_variable(input)
         name = type(self).__name__
+        x = input if isinstance(input, Variable) else layer_input(input, name)
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
             layout = "(N, L, H_in)" if self.batch_first else "(L, N, H_in)"
             raise ValueError(
@@ -322,7 +325,7 @@ class _RNNBase(Module):
         batch = x.shape[1]
         lstm = self._mode == "LSTM"
         if lstm:
-            hx_h, hx_c = (None, None) if hx is None else hx
+            hx_h, hx_c = (None, None) if hx is None else _state_pair(hx, name, "(h_0, c_0)")
             h0 = self._initial(hx_h, batch, unbatched, "h_0")
             c0 = self._initial(hx_c, batch, unbatched, "c_0")
         else:
@@ -396,7 +399,7 @@ class RNN(_RNNBase):
         dtype: Any = None,
         generator: np.random.Generator | None = None,
     ) -> None:
-        if nonlinearity not in ("tanh", "relu"):
+        if not isinstance(nonlinearity, str) or nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.__dict__["_mode"] = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         super().__init__(

@@ -32,6 +32,7 @@ import numpy as np
 import maligrad
 from maligrad import Function, Variable
 from maligrad.nn.functional import batch_norm
+from maligrad.nn.functional._common import check_momentum, check_number, check_size, layer_input
 from maligrad.nn.module import Module
 from maligrad.nn.normalization import BatchNorm1d, BatchNorm2d
 from maligrad.nn.parallel.comm import all_reduce
@@ -86,9 +87,9 @@ class SyncBatchNorm(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        self.num_features = num_features
-        self.eps = eps
-        self.momentum = momentum
+        self.num_features = num_features = check_size("SyncBatchNorm", "num_features", num_features)
+        self.eps = check_number("SyncBatchNorm", "eps", eps, 0.0)
+        self.momentum = check_momentum("SyncBatchNorm", momentum)
         self.affine = affine
         self.track_running_stats = track_running_stats
         dt = parameter_dtype(dtype)
@@ -106,6 +107,8 @@ class SyncBatchNorm(Module):
             self.register_buffer(name, Variable(value) if track_running_stats else None)
 
     def forward(self, input: Variable) -> Variable:
+        if not isinstance(input, Variable):
+            input = layer_input(input, "SyncBatchNorm")
         if input.ndim < 2 or input.shape[1] != self.num_features:
             raise ValueError(
                 f"SyncBatchNorm({self.num_features}) expects an input of shape "

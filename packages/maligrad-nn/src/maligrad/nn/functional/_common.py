@@ -29,6 +29,38 @@ def as_variable(x: Any, name: str | None = None) -> Variable:
         raise TypeError(f"{name}: {exc}") from None
 
 
+def layer_input(x: Any, where: str, name: str = "input") -> Variable:
+    """The slow path of a layer's input check: ``x`` as a Variable if it is a numpy array or
+    numpy scalar, else a TypeError naming ``where`` and the argument ``name``.
+
+    Layers call it only when ``isinstance(x, Variable)`` is false, so the valid-input fast
+    path costs one ``isinstance``. As in PyTorch, lists, strings, numbers and None are
+    refused (pass ``np.asarray(...)`` or a Variable).
+    """
+    if isinstance(x, Variable):
+        return x
+    if isinstance(x, (np.ndarray, np.generic)):
+        return Variable(x)
+    raise TypeError(f"{where}: {name} expected a Variable or array, got {type(x).__name__}")
+
+
+def check_size(fn: str, name: str, value: Any, minimum: int | None = 1) -> int:
+    """``value`` as an int; TypeError unless an integer (bools, floats and strings are
+    refused; numpy integers are fine), ValueError if below ``minimum`` (None: any)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{fn}: {name} must be an integer, got {type(value).__name__}")
+    v = int(value)
+    if minimum is not None and v < minimum:
+        want = "positive" if minimum == 1 else f"at least {minimum}"
+        raise ValueError(f"{fn}: {name} must be {want}, got {v}")
+    return v
+
+
+def check_momentum(fn: str, momentum: Any) -> float | None:
+    """A batch norm's ``momentum``: None (cumulative average) or a number in ``[0, 1]``."""
+    return None if momentum is None else check_number(fn, "momentum", momentum, 0.0, 1.0)
+
+
 def float_input(x: Any) -> Any:
     """``x`` with integer or bool values promoted to the default float dtype.
 

@@ -67,23 +67,33 @@ def embedding(
 ) -> Variable:
     """Look up rows of ``weight`` (``(num_embeddings, dim)``) at integer indices ``input``.
 
+    Indices must lie in ``[0, num_embeddings)`` (IndexError otherwise, as in PyTorch: a
+    negative index does not count from the end); float indices are a TypeError.
+
     ``padding_idx``: that row receives no gradient. ``max_norm``: rows that are looked up
     and whose ``norm_type``-norm exceeds it are rescaled in place to norm ``max_norm``.
     """
-    idx = input.data if isinstance(input, Variable) else np.asarray(input)
+    if isinstance(input, Variable):
+        idx = input.data
+    elif isinstance(input, (np.ndarray, np.generic)):
+        idx = np.asarray(input)
+    else:
+        raise TypeError(
+            f"embedding: input expected a Variable or array, got {type(input).__name__}"
+        )
     if idx.dtype.kind not in "iu":
-        raise TypeError(f"embedding indices must be integers, got dtype {idx.dtype}")
+        raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
     num = weight.shape[0]
-    if idx.size and (idx.min() < -num or idx.max() >= num):
+    if idx.size and (idx.min() < 0 or idx.max() >= num):
+        bad = idx[(idx < 0) | (idx >= num)].flat[0]
         raise IndexError(
-            f"embedding index out of range: indices span [{idx.min()}, {idx.max()}] for "
-            f"{num} embeddings"
+            f"embedding: index {bad} is out of range [0, {num}) for {num} embeddings "
+            f"(indices span [{idx.min()}, {idx.max()}])"
         )
     if padding_idx is not None:
         if not -num <= padding_idx < num:
             raise ValueError(f"padding_idx {padding_idx} is out of range for {num} embeddings")
         padding_idx %= num
-    idx = idx % num if idx.size and idx.min() < 0 else idx
     if max_norm is not None:
         rows = np.unique(idx)
         norms = np.linalg.norm(weight.data[rows], ord=norm_type, axis=-1, keepdims=True)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from maligrad import Function, Variable, no_grad
+from maligrad.nn.functional._common import layer_input
 
 
 class Standardize(Function):
@@ -119,7 +120,7 @@ def batch_norm(
     ``running = (1 - momentum) running + momentum batch`` (unbiased variance).
     Otherwise ``running_mean``/``running_var`` are used.
     """
-    x = input
+    x = input if isinstance(input, Variable) else layer_input(input, "batch_norm")
     if x.ndim < 2:
         raise ValueError(f"batch_norm expects an input of shape (N, C, *), got {x.shape}")
     c = x.shape[1]
@@ -170,6 +171,8 @@ def layer_norm(
     eps: float = 1e-5,
 ) -> Variable:
     """Normalise over the trailing ``normalized_shape`` dimensions, then ``weight``/``bias``."""
+    if not isinstance(input, Variable):
+        input = layer_input(input, "layer_norm")
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
     if k == 0 or tuple(input.shape[-k:]) != shape:
@@ -190,6 +193,8 @@ def group_norm(
     eps: float = 1e-5,
 ) -> Variable:
     """Normalise ``(N, C, *)`` over each group of ``C / num_groups`` channels (and ``*``)."""
+    if not isinstance(input, Variable):
+        input = layer_input(input, "group_norm")
     if input.ndim < 2:
         raise ValueError(f"group_norm expects an input of shape (N, C, *), got {input.shape}")
     n, c = input.shape[:2]
