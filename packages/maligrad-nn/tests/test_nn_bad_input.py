@@ -187,6 +187,44 @@ CALL_CASES += [
     ("grucell-input", lambda: nn.GRUCell(3, 4)(v(2, 5)), ValueError, r"GRUCell: .*\(2, 5\)"),
 ]
 
+# functional activations and losses: a non-array input or target names the op and argument
+FUNCTIONAL_OPERANDS: list[tuple[str, Callable[[Any], Any]]] = [
+    ("relu", F.relu),
+    ("sigmoid", F.sigmoid),
+    ("tanh", F.tanh),
+    ("leaky_relu", F.leaky_relu),
+    ("elu", F.elu),
+    ("gelu", F.gelu),
+    ("silu", F.silu),
+    ("softmax", lambda x: F.softmax(x, dim=-1)),
+    ("log_softmax", lambda x: F.log_softmax(x, dim=-1)),
+    ("mse_loss", lambda x: F.mse_loss(x, v(2, 3))),
+    ("l1_loss", lambda x: F.l1_loss(x, v(2, 3))),
+    ("cross_entropy", lambda x: F.cross_entropy(x, np.array([0, 1]))),
+    ("nll_loss", lambda x: F.nll_loss(x, np.array([0, 1]))),
+]
+for _name, _call in FUNCTIONAL_OPERANDS:
+    for _bad, _type in ((None, "NoneType"), ("x", "str")):
+        CALL_CASES.append(
+            (
+                f"F.{_name}-{_type}",
+                lambda call=_call, bad=_bad: call(bad),
+                TypeError,
+                f"{_name}: input expected a Variable or array, got {_type}",
+            )
+        )
+CALL_CASES += [
+    ("F.mse_loss-target-none", lambda: F.mse_loss(v(2, 3), None), TypeError, "mse_loss: target"),
+    ("F.l1_loss-target-str", lambda: F.l1_loss(v(2, 3), "t"), TypeError, "l1_loss: target"),
+    (
+        "F.cross_entropy-target-none",
+        lambda: F.cross_entropy(v(2, 3), None),
+        TypeError,
+        "cross_entropy: target",
+    ),
+    ("F.nll_loss-target-str", lambda: F.nll_loss(v(2, 3), "t"), TypeError, "nll_loss: target"),
+]
+
 
 @pytest.mark.parametrize(
     ("call", "exc", "pattern"),

@@ -61,14 +61,14 @@ def check_momentum(fn: str, momentum: Any) -> float | None:
     return None if momentum is None else check_number(fn, "momentum", momentum, 0.0, 1.0)
 
 
-def float_input(x: Any) -> Any:
+def float_input(x: Any, where: str = "input") -> Any:
     """``x`` with integer or bool values promoted to the default float dtype.
 
     For ops whose result is not an integer (sigmoid, gelu, softmax, ...), as PyTorch and
     numpy's ufuncs do. Floating (and complex) Variables are returned unchanged.
     """
     if not isinstance(x, Variable):
-        x = Variable(np.asarray(x))
+        x = layer_input(x, where)
     if x.data.dtype.kind in "biu":
         return Variable(x.data.astype(maligrad.get_default_dtype()))
     return x

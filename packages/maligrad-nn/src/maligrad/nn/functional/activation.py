@@ -29,7 +29,13 @@ import numpy as np
 
 import maligrad
 from maligrad import Function, Variable
-from maligrad.nn.functional._common import check_number, float_input, normalize_dim, write_inplace
+from maligrad.nn.functional._common import (
+    check_number,
+    float_input,
+    layer_input,
+    normalize_dim,
+    write_inplace,
+)
 
 _SQRT_2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -58,6 +64,8 @@ def relu(input: Variable, inplace: bool = False) -> Variable:
         >>> relu(x, inplace=True) is x, x.data
         (True, array([0., 2.], dtype=float32))
     """
+    if not isinstance(input, Variable):
+        input = layer_input(input, "relu")
     if _check_inplace_flag("relu", inplace):
         return write_inplace(input, maligrad.relu(input), "relu")
     return maligrad.relu(input)
@@ -65,12 +73,12 @@ def relu(input: Variable, inplace: bool = False) -> Variable:
 
 def sigmoid(input: Variable) -> Variable:
     """``1 / (1 + e^-x)`` (stable for large ``|x|``)."""
-    return maligrad.sigmoid(float_input(input))
+    return maligrad.sigmoid(float_input(input, "sigmoid"))
 
 
 def tanh(input: Variable) -> Variable:
     """Hyperbolic tangent."""
-    return maligrad.tanh(float_input(input))
+    return maligrad.tanh(float_input(input, "tanh"))
 
 
 class LeakyRelu(Function):
@@ -87,7 +95,7 @@ class LeakyRelu(Function):
 def leaky_relu(input: Variable, negative_slope: float = 0.01, inplace: bool = False) -> Variable:
     """``x`` for ``x > 0``, else ``negative_slope * x`` (``inplace``: see ``relu``)."""
     slope = check_number("leaky_relu", "negative_slope", negative_slope)
-    y = LeakyRelu.apply(float_input(input), slope=slope)
+    y = LeakyRelu.apply(float_input(input, "leaky_relu"), slope=slope)
     return (
         write_inplace(input, y, "leaky_relu") if _check_inplace_flag("leaky_relu", inplace) else y
     )
@@ -128,7 +136,7 @@ class EluGrad(Function):
 def elu(input: Variable, alpha: float = 1.0, inplace: bool = False) -> Variable:
     """``x`` for ``x > 0``, else ``alpha (e^x - 1)`` (``inplace``: see ``relu``)."""
     alpha = check_number("elu", "alpha", alpha)
-    y = Elu.apply(float_input(input), alpha=alpha)
+    y = Elu.apply(float_input(input, "elu"), alpha=alpha)
     return write_inplace(input, y, "elu") if _check_inplace_flag("elu", inplace) else y
 
 
@@ -190,7 +198,7 @@ def gelu(input: Variable, approximate: str = "none") -> Variable:
     """``x Phi(x)`` with ``Phi`` the normal CDF (``approximate='tanh'``: the tanh form)."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return Gelu.apply(float_input(input), approximate=approximate)
+    return Gelu.apply(float_input(input, "gelu"), approximate=approximate)
 
 
 class Silu(Function):
@@ -225,7 +233,7 @@ class SiluGrad(Function):
 
 def silu(input: Variable, inplace: bool = False) -> Variable:
     """``x sigmoid(x)`` (a.k.a. swish; ``inplace``: see ``relu``)."""
-    y = Silu.apply(float_input(input))
+    y = Silu.apply(float_input(input, "silu"))
     return write_inplace(input, y, "silu") if _check_inplace_flag("silu", inplace) else y
 
 
@@ -314,11 +322,15 @@ def _softmax_dim(input: Any, dim: int | None, fn: str) -> int:
 
 def softmax(input: Variable, dim: int | None = None, dtype: Any = None) -> Variable:
     """``e^x_i / sum_j e^x_j`` along ``dim`` (stable: the maximum is subtracted first)."""
-    input = float_input(input) if dtype is None else maligrad.as_variable(input).astype(dtype)
+    input = float_input(input, "softmax")
+    if dtype is not None:
+        input = input.astype(dtype)
     return Softmax.apply(input, axis=_softmax_dim(input, dim, "softmax"))
 
 
 def log_softmax(input: Variable, dim: int | None = None, dtype: Any = None) -> Variable:
     """``x_i - log sum_j e^x_j`` along ``dim`` (stable)."""
-    input = float_input(input) if dtype is None else maligrad.as_variable(input).astype(dtype)
+    input = float_input(input, "log_softmax")
+    if dtype is not None:
+        input = input.astype(dtype)
     return LogSoftmax.apply(input, axis=_softmax_dim(input, dim, "log_softmax"))

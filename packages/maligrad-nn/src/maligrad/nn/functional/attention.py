@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 import maligrad as mg
+from maligrad.nn.functional._common import layer_input
 from maligrad.nn.functional.activation import softmax
 from maligrad.nn.functional.dropout import dropout
 
@@ -94,9 +95,9 @@ def scaled_dot_product_attention(
     Returns:
         ``(..., L, Ev)``.
     """
-    q = query if isinstance(query, mg.Variable) else mg.Variable(np.asarray(query))
-    k = key if isinstance(key, mg.Variable) else mg.Variable(np.asarray(key))
-    v = value if isinstance(value, mg.Variable) else mg.Variable(np.asarray(value))
+    q = query if isinstance(query, mg.Variable) else layer_input(query, "attention", "query")
+    k = key if isinstance(key, mg.Variable) else layer_input(key, "attention", "key")
+    v = value if isinstance(value, mg.Variable) else layer_input(value, "attention", "value")
     if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
         raise ValueError(
             f"scaled_dot_product_attention: query, key, value need at least 2 dimensions, got "

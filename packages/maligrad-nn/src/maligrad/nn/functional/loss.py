@@ -40,20 +40,27 @@ import numpy as np
 
 import maligrad
 from maligrad import Function, Variable
-from maligrad.nn.functional._common import check_number, check_reduction
+from maligrad.nn.functional._common import check_number, check_reduction, layer_input
 from maligrad.nn.functional.activation import LogSoftmax, LogSoftmaxGrad, Softmax, SoftmaxGrad
 
 
 # -- helpers ---------------------------------------------------------------------------
-def _data(x: Any) -> np.ndarray:
-    return x.data if isinstance(x, Variable) else np.asarray(x)
+def _data(x: Any, fn: str = "loss", name: str = "target") -> np.ndarray:
+    if isinstance(x, Variable):
+        return x.data
+    a = np.asarray(x)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{fn}: {name} expected a Variable or array of numbers, got {type(x).__name__}"
+        )
+    return a
 
 
 def _prepare_pair(input: Any, target: Any, fn: str) -> tuple[Any, Any]:
     """Check shapes match and bring a constant target to the input's dtype."""
     if not isinstance(input, Variable):
-        input = Variable(np.asarray(input))
-    t = _data(target)
+        input = layer_input(input, fn)
+    t = _data(target, fn)
     if t.shape != input.shape:
         raise ValueError(
             f"{fn}: target shape {t.shape} does not match input shape {input.shape} "
@@ -681,10 +688,10 @@ def cross_entropy(
     check_reduction(reduction)
     eps = check_number("cross_entropy", "label_smoothing", label_smoothing, 0.0, 1.0)
     if not isinstance(input, Variable):
-        input = Variable(np.asarray(input))
+        input = layer_input(input, "cross_entropy")
     if input.dtype.kind != "f":
         raise TypeError(f"cross_entropy: input logits must be floating, got dtype {input.dtype}")
-    t = _data(target)
+    t = _data(target, "cross_entropy")
     probs = t.dtype.kind == "f"
     if not probs and t.dtype.kind not in "iu":
         raise TypeError(
@@ -746,8 +753,8 @@ def nll_loss(
     """Negative log-likelihood ``-w_t x_t`` of log-probabilities ``input`` (``(N, C, ...)``)."""
     check_reduction(reduction)
     if not isinstance(input, Variable):
-        input = Variable(np.asarray(input))
-    t = _data(target)
+        input = layer_input(input, "nll_loss")
+    t = _data(target, "nll_loss")
     if t.dtype.kind not in "iu":
         raise TypeError(f"nll_loss: target must hold integer class indices, got dtype {t.dtype}")
     squeeze = input.ndim == 1
