@@ -4,28 +4,14 @@ from __future__ import annotations
 
 import functools
 import http.server
-import importlib.util
-import sys
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from example_loader import EXAMPLES, load
 
-EXAMPLES = Path(__file__).resolve().parents[1]
 SHARED = EXAMPLES.parent.parent / "shared" / "data"
-
-
-def load(name: str):  # type: ignore[no-untyped-def]
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(EXAMPLES))
 
 
 def test_newton_reaches_the_rosenbrock_minimum() -> None:

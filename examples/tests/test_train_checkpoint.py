@@ -3,38 +3,23 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from example_loader import load
 
 from maligrad import nn
-
-EXAMPLES = Path(__file__).resolve().parents[1]
-
-
-def load_train():  # type: ignore[no-untyped-def]
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        spec = importlib.util.spec_from_file_location("example_train_ckpt", EXAMPLES / "train.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(EXAMPLES))
 
 
 @pytest.fixture(scope="module")
 def good(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ckpt") / "good.npz"
     args = ["--model", "mlp", "--limit", "200", "--batch-size", "100", "--no-progress"]
-    load_train().main([*args, "--epochs", "1", "--save", str(path)])
+    load("train").main([*args, "--epochs", "1", "--save", str(path)])
     return path
 
 
@@ -182,7 +167,7 @@ def test_resume_from_a_damaged_or_foreign_file(
     bad = tmp_path / "bad.npz"
     build(good, bad)
     with pytest.raises(SystemExit) as info:
-        load_train().main(["--resume", str(bad), "--epochs", "2", "--no-progress"])
+        load("train").main(["--resume", str(bad), "--epochs", "2", "--no-progress"])
     assert info.value.code == 2
     err = capsys.readouterr().err
     prefix = f"train.py: error: --resume {bad}: not a maligrad checkpoint: "

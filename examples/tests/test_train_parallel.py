@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from example_loader import load
 
 from maligrad import nn
 from maligrad.nn import parallel
@@ -26,15 +26,7 @@ ARGS = ["--model", "mlp", "--limit", "256", "--batch-size", "64", "--no-progress
 
 
 def train_in_process(argv: list[str]) -> float:
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        spec = importlib.util.spec_from_file_location("example_train", EXAMPLES / "train.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module.main(argv)
-    finally:
-        sys.path.remove(str(EXAMPLES))
+    return load("train").main(argv)
 
 
 def train_on_two(argv: list[str]) -> subprocess.CompletedProcess[str]:

@@ -32,11 +32,10 @@ import numpy as np
 import maligrad
 from maligrad import Function, Variable
 from maligrad.nn.functional import batch_norm
-from maligrad.nn.functional._common import check_momentum, check_number, check_size, layer_input
+from maligrad.nn.functional._common import layer_input
 from maligrad.nn.module import Module
-from maligrad.nn.normalization import BatchNorm1d, BatchNorm2d
+from maligrad.nn.normalization import BatchNorm1d, BatchNorm2d, _BatchNorm
 from maligrad.nn.parallel.comm import all_reduce
-from maligrad.nn.parameter import Parameter, parameter_dtype
 
 
 class SyncStandardize(Function):
@@ -69,42 +68,13 @@ class SyncStandardize(Function):
         return Variable((g - g_mean - xh * gx_mean) * self.inv)
 
 
-class SyncBatchNorm(Module):
+class SyncBatchNorm(_BatchNorm):
     """Batch normalisation of ``(N, C, *)`` over ``N`` and ``*`` on every rank together.
 
     The arguments, parameters (``weight``, ``bias``) and buffers (``running_mean``,
     ``running_var``, ``num_batches_tracked``) are those of ``BatchNorm2d``, so state dicts
     move between the two. Its backward is not differentiable a second time.
     """
-
-    def __init__(
-        self,
-        num_features: int,
-        eps: float = 1e-5,
-        momentum: float | None = 0.1,
-        affine: bool = True,
-        track_running_stats: bool = True,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__()
-        self.num_features = num_features = check_size("SyncBatchNorm", "num_features", num_features)
-        self.eps = check_number("SyncBatchNorm", "eps", eps, 0.0)
-        self.momentum = check_momentum("SyncBatchNorm", momentum)
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        dt = parameter_dtype(dtype)
-        if affine:
-            self.weight = Parameter(np.ones(num_features, dtype=dt))
-            self.bias = Parameter(np.zeros(num_features, dtype=dt))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        for name, value in (
-            ("running_mean", np.zeros(num_features, dtype=dt)),
-            ("running_var", np.ones(num_features, dtype=dt)),
-            ("num_batches_tracked", np.array(0, dtype=np.int64)),
-        ):
-            self.register_buffer(name, Variable(value) if track_running_stats else None)
 
     def forward(self, input: Variable) -> Variable:
         if not isinstance(input, Variable):
@@ -178,9 +148,3 @@ class SyncBatchNorm(Module):
             if converted is not child:
                 setattr(module, name, converted)
         return module
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
-        )
