@@ -45,6 +45,16 @@ def grad(
 ) -> tuple[Variable | None, ...]:
     """Return ``d(sum_k <grad_outputs_k, outputs_k>) / d(inputs_i)`` for each input.
 
+    The gradients are returned as a tuple (one per input), not accumulated into ``.grad``;
+    only the part of the graph between the inputs and the outputs is run.
+
+        >>> import numpy as np
+        >>> import maligrad as mg
+        >>> x = mg.Variable(np.array([1.0, 2.0]), requires_grad=True)
+        >>> (gx,) = mg.grad((x * x).sum(), x)
+        >>> gx.tolist(), x.grad is None
+        ([2.0, 4.0], True)
+
     Args:
         outputs: Variables to differentiate.
         inputs: Variables (leaves or intermediates) to differentiate with respect to.

@@ -23,7 +23,18 @@ def _label(v: Variable) -> str:
 
 
 def to_dot(v: Variable, rankdir: str = "BT") -> str:
-    """DOT text of the graph that produced ``v``, from the leaves up to ``v``."""
+    """Graphviz DOT text of the graph that produced ``v``, from the leaves up to ``v``.
+
+    Ops are boxes named after their Function, Variables ellipses labelled with shape and
+    dtype; ``rankdir`` is Graphviz's layout direction (``"BT"``: leaves at the bottom).
+    Render the text with ``dot -Tsvg``.
+
+        >>> import numpy as np
+        >>> import maligrad as mg
+        >>> x = mg.Variable(np.ones(2), requires_grad=True)
+        >>> "Mul" in mg.to_dot(x * 2)
+        True
+    """
     lines = [
         "digraph maligrad {",
         f"  rankdir={rankdir};",

@@ -1,17 +1,17 @@
 """The backward engine: walk the graph in reverse topological order, without recursion.
 
-One traversal, :func:`_traverse`, serves two drivers. Given output Variables and their
-gradients, it visits each :class:`~maligrad.Function` node once, after every node that
+One traversal, ``_traverse``, serves two drivers. Given output Variables and their
+gradients, it visits each [Function][maligrad.Function] node once, after every node that
 consumes its output, calls its ``backward`` and passes the results on to the node's
 parents: other nodes, whose incoming gradients are summed until they run, or leaf
 Variables, whose gradients are summed for the end of the pass. A node's incoming gradient
 is dropped as soon as it has been used, and its saved arrays are released unless
 ``retain_graph`` is set.
 
-- :func:`run_backward` (``Variable.backward``) runs every node and accumulates each leaf's
-  summed gradient into its ``.grad``: leaf hooks, then ``.grad``, then post-accumulate
-  hooks, once per leaf and pass.
-- :func:`run_grad` (``maligrad.grad``) runs only the nodes from which an input can be
+- ``run_backward`` ([Variable.backward][maligrad.Variable.backward]) runs every node and
+  accumulates each leaf's summed gradient into its ``.grad``: leaf hooks, then ``.grad``,
+  then post-accumulate hooks, once per leaf and pass.
+- ``run_grad`` ([maligrad.grad][maligrad.grad]) runs only the nodes from which an input can be
   reached and returns the gradients with respect to the inputs; it accumulates nothing,
   and the nodes it did not need are left as they were (not freed).
 
@@ -52,10 +52,10 @@ def queue_callback(callback: Callable[[], None]) -> None:
         >>> import maligrad as mg
         >>> w = mg.Variable(np.ones(2, dtype=np.float32), requires_grad=True)
         >>> done = []
-        >>> w.register_hook(lambda g: mg.queue_callback(lambda: done.append(w.grad.data.sum())))
+        >>> w.register_hook(lambda g: mg.queue_callback(lambda: done.append(w.grad.tolist())))
         >>> (w * 2).sum().backward()
         >>> done
-        [np.float32(4.0)]
+        [[2.0, 2.0]]
     """
     if not _callbacks:
         raise RuntimeError("queue_callback() can only be called during a backward() pass")
@@ -141,7 +141,7 @@ def _run_hooks(hooks: list[Any], grad: Variable, shape: tuple[int, ...], what: s
 def _begin_pass(create_graph: bool) -> tuple[bool, bool]:
     """Record the pass only for ``create_graph``; pause the cyclic GC while it runs.
 
-    Returns what :func:`_end_pass` restores (call it in a ``finally``).
+    Returns what ``_end_pass`` restores (call it in a ``finally``).
     """
     prev_mode = GradMode.enabled
     GradMode.enabled = create_graph
@@ -206,7 +206,7 @@ def _traverse(
     order: every consumer of a node's output was created after it. The gradients reaching
     leaves are summed into ``leaf_grads`` (keyed by ``id``; ``leaves`` maps back).
 
-    For :func:`run_grad`: only the nodes in ``run`` are run; a node that is a key of
+    For ``run_grad``: only the nodes in ``run`` are run; a node that is a key of
     ``captured`` has its output gradient stored there; only leaves in ``wanted_leaves``
     collect gradients. For post-accumulate hooks: ``waiting`` counts the gradients each
     hooked leaf has still to receive, and ``ready(leaf, grad)`` is called when none is left.

@@ -2,7 +2,7 @@
 
 An op is a subclass with two methods. ``forward`` works on numpy arrays (and Python
 scalars passed as constants) and returns one array. ``backward`` receives the gradient of
-the output as a :class:`~maligrad.Variable` and returns one gradient per input, also as
+the output as a [Variable][maligrad.Variable] and returns one gradient per input, also as
 Variables, computed with maligrad ops, so that it is itself differentiable
 (``create_graph=True``). Return ``None`` for an input that needs no gradient::
 
@@ -41,9 +41,29 @@ _LEGACY_PROMOTION = np.lib.NumpyVersion(np.__version__) < "2.0.0"
 class Function:
     """Base class of every op. Subclass and define ``forward`` and ``backward``.
 
+    Call an op with ``MyOp.apply(*inputs, **params)`` (never by instantiating it): each call
+    makes one instance, which becomes the output's ``grad_fn``, the node in the graph.
     Attributes available in ``backward``: ``needs_input_grad`` (one bool per input),
     ``saved_tensors`` (what ``forward`` saved, as Variables where they were inputs or the
-    output, so that the graph is kept for higher-order gradients).
+    output, so that the graph is kept for higher-order gradients). The guide "Writing your
+    own Function" walks through an example.
+
+        >>> import numpy as np
+        >>> from maligrad import Function, Variable
+        >>> class Square(Function):
+        ...     def forward(self, x):
+        ...         self.save_for_backward(x)
+        ...         return x * x
+        ...     def backward(self, g):
+        ...         (x,) = self.saved_tensors
+        ...         return g * 2 * x
+        >>> x = Variable(np.array([3.0]), requires_grad=True)
+        >>> y = Square.apply(x)
+        >>> y.grad_fn
+        <Square>
+        >>> y.backward()
+        >>> x.grad.tolist()
+        [6.0]
     """
 
     #: ``parents``, one entry per input: the input's ``grad_fn``, the input itself when it is
@@ -55,18 +75,35 @@ class Function:
     __slots__ = ("__dict__", "_saved", "_saved_refs", "out_dtype", "out_shape", "parents", "seq")
     #: Creation number (nodes are run from the highest down), output shape and dtype.
     seq: int
+    """Creation number: the engine runs nodes from the highest down (a topological order)."""
     out_shape: tuple[int, ...]
+    """Shape of the output (kept after ``release()``)."""
     out_dtype: np.dtype
+    """Dtype of the output (kept after ``release()``)."""
     parents: list[Any] | None
+    """One entry per input: its ``grad_fn``, the input itself (a leaf), or None; None once
+    released."""
     _saved: tuple[Any, ...] | None
     _saved_refs: tuple[Any, ...] | None
     _hooks: list[Any] | None = None
 
     # -- the two methods an op defines -------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> np.ndarray:
+        """Compute the output from the inputs' numpy arrays (an op overrides this).
+
+        Receives one array (or constant) per input of ``apply`` and its keyword parameters;
+        returns one numpy array. Call ``save_for_backward`` for what ``backward`` needs.
+        """
         raise NotImplementedError(f"{type(self).__name__} must define forward")
 
     def backward(self, grad_output: Any) -> Any:
+        """Gradients of the inputs from the output's gradient (an op overrides this).
+
+        ``grad_output`` is a Variable of the output's shape; return one Variable (or None
+        where ``needs_input_grad`` is False) per input, of that input's shape, computed with
+        maligrad ops so that ``create_graph=True`` can differentiate it again. One input:
+        return the gradient itself; several: a tuple.
+        """
         raise NotImplementedError(f"{type(self).__name__} does not support backward")
 
     # -- helpers for ops ---------------------------------------------------------------
@@ -269,6 +306,7 @@ class Function:
 
     @property
     def name(self) -> str:
+        """The op's class name (``"Mul"``), as shown in ``grad_fn=<Mul>`` and graph exports."""
         return type(self).__name__
 
     def __repr__(self) -> str:

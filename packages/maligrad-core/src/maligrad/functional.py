@@ -84,7 +84,18 @@ def _outputs(func: Callable[..., Any], xs: tuple[Variable, ...]) -> tuple[Any, b
 def vjp(
     func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False
 ) -> tuple[Any, Any]:
-    """``(func(inputs), v^T J)``: the vector-Jacobian product at ``inputs``."""
+    """``(func(inputs), v^T J)``: the vector-Jacobian product at ``inputs``.
+
+    ``J = d func / d inputs``; ``v`` has the output's shape (it may be omitted for a
+    one-element output). One backward pass. With ``create_graph=True`` the results stay
+    differentiable.
+
+        >>> import numpy as np
+        >>> from maligrad import functional as F
+        >>> out, vjp = F.vjp(lambda x: x * x, np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+        >>> out.tolist(), vjp.tolist()
+        ([1.0, 4.0], [2.0, 4.0])
+    """
     xs, single = _prepare(inputs, create_graph)
     out, single_out = _outputs(func, xs)
     outs = (out,) if single_out else tuple(out)
@@ -102,7 +113,18 @@ def vjp(
 def jvp(
     func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False
 ) -> tuple[Any, Any]:
-    """``(func(inputs), J v)``, by differentiating the vjp with respect to its cotangent."""
+    """``(func(inputs), J v)``: the Jacobian-vector product (forward derivative along ``v``).
+
+    ``v`` has the inputs' shape (it may be omitted when each input has one element).
+    Computed by differentiating the vjp ``u -> u^T J`` with respect to ``u`` (two backward
+    passes).
+
+        >>> import numpy as np
+        >>> from maligrad import functional as F
+        >>> _, jv = F.jvp(lambda x: x * x, np.array([1.0, 2.0]), np.array([1.0, 0.0]))
+        >>> jv.tolist()
+        [2.0, 0.0]
+    """
     xs, single = _prepare(inputs, True)
     out, single_out = _outputs(func, xs)
     outs = (out,) if single_out else tuple(out)
@@ -123,9 +145,15 @@ def jvp(
 
 
 def jacobian(func: Callable[..., Any], inputs: Any, create_graph: bool = False) -> Any:
-    """The Jacobian ``d func / d inputs`` of shape ``output.shape + input.shape``.
+    """The Jacobian ``J[i, j] = d func(x)_i / d x_j``, of shape ``output.shape + input.shape``.
 
-    For several inputs, a tuple with one Jacobian per input.
+    For several inputs, a tuple with one Jacobian per input. One backward pass per output
+    entry; ``func`` must return a single Variable.
+
+        >>> import numpy as np
+        >>> from maligrad import functional as F
+        >>> F.jacobian(lambda x: x * x, np.array([1.0, 2.0])).tolist()
+        [[2.0, 0.0], [0.0, 4.0]]
     """
     xs, single = _prepare(inputs, create_graph)
     out, single_out = _outputs(func, xs)
@@ -147,7 +175,16 @@ def jacobian(func: Callable[..., Any], inputs: Any, create_graph: bool = False) 
 
 
 def hessian(func: Callable[..., Any], inputs: Any, create_graph: bool = False) -> Any:
-    """The Hessian of a scalar function: ``input.shape + input.shape``."""
+    """The Hessian ``H[i, j] = d^2 func(x) / dx_i dx_j`` of a scalar function of one input.
+
+    Of shape ``input.shape + input.shape``: the Jacobian of the gradient (computed with
+    ``create_graph=True``).
+
+        >>> import numpy as np
+        >>> from maligrad import functional as F
+        >>> F.hessian(lambda x: (x[0] * x[1]) ** 2, np.array([1.0, 2.0])).tolist()
+        [[8.0, 8.0], [8.0, 2.0]]
+    """
     xs, single = _prepare(inputs, True)
 
     def gradient(*args: Variable) -> Any:
@@ -161,7 +198,17 @@ def hessian(func: Callable[..., Any], inputs: Any, create_graph: bool = False) -
 def hvp(
     func: Callable[..., Any], inputs: Any, v: Any, create_graph: bool = False
 ) -> tuple[Any, Any]:
-    """``(func(inputs), H v)``: a Hessian-vector product without forming ``H``."""
+    """``(func(inputs), H v)``: a Hessian-vector product without forming ``H``.
+
+    ``H v = d/dx <grad func(x), v>``: two backward passes, whatever the size of ``x``
+    (Newton and conjugate-gradient steps use it).
+
+        >>> import numpy as np
+        >>> from maligrad import functional as F
+        >>> _, hv = F.hvp(lambda x: (x ** 3).sum(), np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+        >>> hv.tolist()
+        [6.0, 12.0]
+    """
     xs, single = _prepare(inputs, True)
     out, _ = _outputs(func, xs)
     vs = (v,) if single else tuple(v)

@@ -27,7 +27,11 @@ from maligrad.variable import Variable
 
 
 class GradcheckError(AssertionError):
-    """The analytic and numerical gradients disagree."""
+    """The analytic and numerical gradients disagree (raised by gradcheck and gradgradcheck).
+
+    An ``AssertionError``, so a failing check inside a test reads as a test failure; the
+    message names the input and the worst entry (or random direction) with both values.
+    """
 
 
 def _inputs64(inputs: Any) -> list[Variable]:
@@ -95,6 +99,17 @@ def gradcheck(
 ) -> bool:
     """True when ``fn``'s gradients match central differences in float64.
 
+    For random cotangents ``u`` and ``phi(x) = sum_k <u_k, fn_k(x)>``, the analytic
+    ``u^T J`` from backward must match ``(phi(x + eps d) - phi(x - eps d)) / (2 eps)``
+    within ``atol + rtol |numeric|``, for every coordinate direction ``d`` (small inputs)
+    or ``n_directions`` random ones (large inputs), with two draws of ``u``.
+
+        >>> import numpy as np
+        >>> import maligrad as mg
+        >>> x = mg.Variable(np.array([0.5, 1.5]), requires_grad=True)
+        >>> mg.gradcheck(lambda x: (x.exp() * x).sum(), x)
+        True
+
     Args:
         fn: a function of Variables returning a Variable or a tuple of them.
         inputs: a Variable/array or a sequence of them; floating inputs are converted to
@@ -104,8 +119,8 @@ def gradcheck(
         max_full: inputs with at most this many elements in all are checked coordinate
             by coordinate; larger ones along ``n_directions`` random directions.
         seed: seeds the random cotangents and directions.
-        raise_exception: raise :class:`GradcheckError` naming the input and worst entry
-            instead of returning False.
+        raise_exception: raise [GradcheckError][maligrad.GradcheckError] naming the input
+            and worst entry instead of returning False.
     """
     _check_settings(fn, eps=eps, atol=atol, rtol=rtol)
     rng = np.random.default_rng(seed)
@@ -200,8 +215,16 @@ def gradgradcheck(
 ) -> bool:
     """Check second derivatives: ``gradcheck`` of ``(x, u) -> u^T J(x)``.
 
-    ``grad_outputs`` (the cotangents ``u``) default to random normal arrays; they are
-    checked as inputs too, since the vector-Jacobian product is linear in them.
+    ``u^T J(x)`` is computed with ``create_graph=True``, so this checks every op's double
+    backward. ``grad_outputs`` (the cotangents ``u``) default to random normal arrays; they
+    are checked as inputs too, since the vector-Jacobian product is linear in them.
+    Keyword arguments go to gradcheck (``eps``, ``atol``, ``rtol``, ...).
+
+        >>> import numpy as np
+        >>> import maligrad as mg
+        >>> x = mg.Variable(np.array([0.5, 1.5]), requires_grad=True)
+        >>> mg.gradgradcheck(lambda x: x.sin() * x, x)
+        True
     """
     _check_settings(fn)
     rng = np.random.default_rng(seed + 1)

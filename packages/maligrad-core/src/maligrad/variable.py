@@ -11,7 +11,7 @@
            [0., 0., 0.]])
 
 ``data`` is the numpy array; ``grad`` is a Variable (or None) filled by ``backward``;
-``grad_fn`` is the :class:`~maligrad.Function` node that produced it (None for leaves).
+``grad_fn`` is the [Function][maligrad.Function] node that produced it (None for leaves).
 Operators and methods are thin: each calls one op's ``Function.apply``.
 """
 
@@ -103,13 +103,32 @@ class Variable:
         requires_grad: record operations on it so that ``backward`` fills ``.grad``.
             Only floating Variables may require grad.
         dtype: optional dtype to convert ``data`` to.
+        name: an optional label, shown by [to_dot][maligrad.to_dot].
+
+    Operators (``+ - * / ** @``, unary ``-``, ``abs``, indexing, comparisons) and the
+    methods below each call one op; ``backward()`` fills ``.grad`` of the leaves.
+
+        >>> import numpy as np
+        >>> from maligrad import Variable
+        >>> x = Variable(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+        >>> y = (x * x).sum()
+        >>> y.grad_fn
+        <Sum>
+        >>> y.backward()
+        >>> x.grad.tolist(), x.grad.dtype.name
+        ([2.0, 4.0], 'float32')
     """
 
     # Class-level defaults keep creation cheap: an op's output sets only ``data``.
     grad: Variable | None = None
+    """The gradient accumulated by ``backward()`` (leaves, and non-leaves after
+    ``retain_grad()``); None until then. Reset it with ``x.grad = None`` between steps."""
     grad_fn: Any = None
+    """The [Function][maligrad.Function] node that produced this Variable; None for leaves."""
     requires_grad: bool = False
+    """Whether operations on it are recorded so that gradients flow back to it."""
     name: str | None = None
+    """An optional label (shown by [to_dot][maligrad.to_dot])."""
     #: The version counter, a one-element list shared with every Variable whose array is a
     #: view of the same memory (``detach()``, reshapes, basic indexing); created on demand.
     _version_box: list[int] | None = None
@@ -124,6 +143,7 @@ class Variable:
         self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
     ) -> None:
         self.data = _to_array(data, dtype)
+        """The numpy array (not a copy). Writing into it bypasses autograd's checks."""
         if requires_grad is not False:
             self.requires_grad_(requires_grad)
         if name is not None:
@@ -134,22 +154,27 @@ class Variable:
     # -- array facts ---------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
+        """The shape of ``data``, a tuple of ints."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of axes of ``data``."""
         return self.data.ndim
 
     @property
     def size(self) -> int:
+        """The number of entries of ``data``."""
         return self.data.size
 
     @property
     def dtype(self) -> np.dtype:
+        """The numpy dtype of ``data``."""
         return self.data.dtype
 
     @property
     def is_leaf(self) -> bool:
+        """True when no op produced it (``grad_fn`` is None): a leaf of the graph."""
         return self.grad_fn is None
 
     def __len__(self) -> int:
@@ -161,6 +186,7 @@ class Variable:
         return bool(self.data)  # raises like numpy for more than one element
 
     def item(self) -> Any:
+        """The single entry as a Python number (raises unless ``size`` is 1)."""
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
@@ -174,6 +200,7 @@ class Variable:
         return self.data
 
     def tolist(self) -> Any:
+        """The entries as nested Python lists (a Python number for a 0-d Variable)."""
         return self.data.tolist()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -293,18 +320,19 @@ class Variable:
     def register_post_accumulate_grad_hook(self, hook: Callable[[Variable], None]) -> None:
         """Call ``hook(self)`` after ``backward()`` has accumulated into this leaf's ``.grad``.
 
-        Unlike :meth:`register_hook`, the hook sees the finished ``.grad`` (it returns
-        nothing). ``maligrad.grad`` does not call it, as it accumulates nothing. Data-parallel
-        training uses it to start a gradient's allreduce as soon as the gradient is ready.
+        Unlike [register_hook][maligrad.Variable.register_hook], the hook sees the finished
+        ``.grad`` (it returns nothing). ``maligrad.grad`` does not call it, as it accumulates
+        nothing. Data-parallel training uses it to start a gradient's allreduce as soon as the
+        gradient is ready.
 
             >>> import numpy as np
             >>> import maligrad as mg
             >>> w = mg.Variable(np.ones(2, dtype=np.float32), requires_grad=True)
             >>> seen = []
-            >>> w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.data.sum()))
+            >>> w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.tolist()))
             >>> (w * 3).sum().backward()
             >>> seen
-            [np.float32(6.0)]
+            [[3.0, 3.0]]
         """
         if self.grad_fn is not None:
             raise RuntimeError("post-accumulate-grad hooks can only be registered on leaves")
@@ -336,12 +364,15 @@ class Variable:
         return self._inplace(np.add, other)
 
     def sub_(self, other: Any, alpha: float = 1.0) -> Variable:
+        """``self -= alpha * other`` in place (bumps the version counter)."""
         return self.add_(other, alpha=-alpha)
 
     def mul_(self, other: Any) -> Variable:
+        """``self *= other`` in place (bumps the version counter)."""
         return self._inplace(np.multiply, other)
 
     def div_(self, other: Any) -> Variable:
+        """``self /= other`` in place (bumps the version counter)."""
         return self._inplace(np.true_divide, other)
 
     def copy_(self, src: Any) -> Variable:
@@ -352,9 +383,11 @@ class Variable:
         return self
 
     def zero_(self) -> Variable:
+        """Set every entry to 0 in place (bumps the version counter)."""
         return self.fill_(0)
 
     def fill_(self, value: Any) -> Variable:
+        """Set every entry to ``value`` in place (bumps the version counter)."""
         self._check_inplace()
         self.data.fill(value)
         self._bump_version()
@@ -496,130 +529,249 @@ class Variable:
 
     # -- methods mirroring the functions in maligrad.ops ----------------------------
     def exp(self) -> Variable:
+        """Elementwise ``e^x``; see [maligrad.exp][maligrad.exp] (gradient ``g * y``)."""
         return Exp.apply(self)
 
     def log(self) -> Variable:
+        """Elementwise ``ln x``; see [maligrad.log][maligrad.log] (gradient ``g / x``)."""
         return Log.apply(self)
 
     def log1p(self) -> Variable:
+        """Elementwise ``ln(1 + x)``.
+
+        See [maligrad.log1p][maligrad.log1p] (gradient ``g / (1 + x)``).
+        """
         return Log1p.apply(self)
 
     def expm1(self) -> Variable:
+        """Elementwise ``e^x - 1``.
+
+        See [maligrad.expm1][maligrad.expm1] (gradient ``g (y + 1)``).
+        """
         return Expm1.apply(self)
 
     def sqrt(self) -> Variable:
+        """Elementwise square root; see [maligrad.sqrt][maligrad.sqrt] (gradient ``g / (2 y)``)."""
         return Sqrt.apply(self)
 
     def sin(self) -> Variable:
+        """Elementwise sine; see [maligrad.sin][maligrad.sin] (gradient ``g cos x``)."""
         return Sin.apply(self)
 
     def cos(self) -> Variable:
+        """Elementwise cosine; see [maligrad.cos][maligrad.cos] (gradient ``-g sin x``)."""
         return Cos.apply(self)
 
     def tan(self) -> Variable:
+        """Elementwise tangent; see [maligrad.tan][maligrad.tan] (gradient ``g (1 + y^2)``)."""
         return Tan.apply(self)
 
     def tanh(self) -> Variable:
+        """Elementwise hyperbolic tangent.
+
+        See [maligrad.tanh][maligrad.tanh] (gradient ``g (1 - y^2)``).
+        """
         return Tanh.apply(self)
 
     def sigmoid(self) -> Variable:
+        """Elementwise ``1 / (1 + e^-x)``.
+
+        See [maligrad.sigmoid][maligrad.sigmoid] (gradient ``g y (1 - y)``).
+        """
         return Sigmoid.apply(self)
 
     def relu(self) -> Variable:
+        """Elementwise ``max(x, 0)``.
+
+        See [maligrad.relu][maligrad.relu] (gradient ``g [x > 0]``).
+        """
         return Relu.apply(self)
 
     def softplus(self) -> Variable:
+        """Elementwise ``ln(1 + e^x)``.
+
+        See [maligrad.softplus][maligrad.softplus] (gradient ``g sigmoid(x)``).
+        """
         return Softplus.apply(self)
 
     def erf(self) -> Variable:
+        """Elementwise error function.
+
+        See [maligrad.erf][maligrad.erf] (gradient ``g 2/sqrt(pi) e^(-x^2)``).
+        """
         return Erf.apply(self)
 
     def abs(self) -> Variable:
+        """Elementwise ``|x|``; see [maligrad.abs][maligrad.abs] (gradient ``g sign(x)``)."""
         return Abs.apply(self)
 
     def clip(self, min: Any = None, max: Any = None) -> Variable:
+        """Clamp to ``[min, max]``.
+
+        See [maligrad.clip][maligrad.clip] (gradient ``g`` inside the bounds).
+        """
         return Clip.apply(self, lo=min, hi=max)
 
-    clamp = clip
+    def clamp(self, min: Any = None, max: Any = None) -> Variable:
+        """PyTorch's name for [clip][maligrad.Variable.clip]."""
+        return Clip.apply(self, lo=min, hi=max)
 
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Variable:
+        """Sum over ``axis``.
+
+        See [maligrad.sum][maligrad.sum] (``g`` broadcast back over the reduced axes).
+        """
         return Sum.apply(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Variable:
+        """Mean over ``axis``; see [maligrad.mean][maligrad.mean] (``g / n`` broadcast back)."""
         return Mean.apply(self, axis=axis, keepdims=keepdims)
 
     def prod(self, axis: Axis = None, keepdims: bool = False) -> Variable:
+        """Product over ``axis``.
+
+        See [maligrad.prod][maligrad.prod] (gradient: product of the others).
+        """
         return Prod.apply(self, axis=axis, keepdims=keepdims)
 
     def var(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Variable:
+        """Variance over ``axis`` with ``ddof``; see [maligrad.var][maligrad.var]."""
         return Var.apply(self, axis=axis, ddof=ddof, keepdims=keepdims)
 
     def std(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Variable:
+        """Standard deviation over ``axis`` with ``ddof``; see [maligrad.std][maligrad.std]."""
         return Std.apply(self, axis=axis, ddof=ddof, keepdims=keepdims)
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> Variable:
+        """Largest entry over ``axis``.
+
+        See [maligrad.max][maligrad.max] (``g`` to the maxima, split at ties).
+        """
         return Max.apply(self, axis=axis, keepdims=keepdims)
 
     def min(self, axis: Axis = None, keepdims: bool = False) -> Variable:
+        """Smallest entry over ``axis``.
+
+        See [maligrad.min][maligrad.min] (``g`` to the minima, split at ties).
+        """
         return Min.apply(self, axis=axis, keepdims=keepdims)
 
     def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> Variable:
+        """``log(sum(exp(x)))`` over ``axis``.
+
+        See [maligrad.logsumexp][maligrad.logsumexp] (gradient ``g softmax(x)``).
+        """
         return LogSumExp.apply(self, axis=axis, keepdims=keepdims)
 
     def cumsum(self, axis: int | None = None) -> Variable:
+        """Cumulative sum along ``axis``.
+
+        See [maligrad.cumsum][maligrad.cumsum] (gradient: reversed cumsum of ``g``).
+        """
         return reductions.cumsum(self, axis)
 
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Variable:
+        """Indices of the maxima along ``axis`` (int64, no gradient).
+
+        See [maligrad.argmax][maligrad.argmax].
+        """
         return reductions.argmax(self, axis, keepdims)
 
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> Variable:
+        """Indices of the minima along ``axis`` (int64, no gradient).
+
+        See [maligrad.argmin][maligrad.argmin].
+        """
         return reductions.argmin(self, axis, keepdims)
 
     def reshape(self, *shape: Any) -> Variable:
+        """A new shape, given as a tuple or as ints (``x.reshape(2, -1)``).
+
+        See [maligrad.reshape][maligrad.reshape].
+        """
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return Reshape.apply(self, shape=shape)
 
-    view = reshape
+    def view(self, *shape: Any) -> Variable:
+        """PyTorch's name for [reshape][maligrad.Variable.reshape] (the result may share memory)."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return Reshape.apply(self, shape=shape)
 
     def transpose(self, *axes: Any) -> Variable:
+        """Permute the axes (reversed when none are given).
+
+        See [maligrad.transpose][maligrad.transpose].
+        """
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         return Transpose.apply(self, axes=axes or None)
 
-    permute = transpose
+    def permute(self, *axes: Any) -> Variable:
+        """PyTorch's name for [transpose][maligrad.Variable.transpose] with explicit axes."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return Transpose.apply(self, axes=axes or None)
 
     @property
     def T(self) -> Variable:
+        """The Variable with its axes reversed (``transpose()``)."""
         return Transpose.apply(self, axes=None)
 
     def swapaxes(self, axis1: int, axis2: int) -> Variable:
+        """Exchange two axes; see [maligrad.swapaxes][maligrad.swapaxes]."""
         return shape_ops.swapaxes(self, axis1, axis2)
 
     def squeeze(self, axis: Axis = None) -> Variable:
+        """Drop axes of length one; see [maligrad.squeeze][maligrad.squeeze]."""
         return shape_ops.squeeze(self, axis)
 
     def unsqueeze(self, axis: int) -> Variable:
+        """Insert an axis of length one at ``axis``.
+
+        See [maligrad.unsqueeze][maligrad.unsqueeze].
+        """
         return shape_ops.expand_dims(self, axis)
 
-    expand_dims = unsqueeze
+    def expand_dims(self, axis: int) -> Variable:
+        """numpy's name for [unsqueeze][maligrad.Variable.unsqueeze]."""
+        return shape_ops.expand_dims(self, axis)
 
     def flatten(self, start_axis: int = 0, end_axis: int = -1) -> Variable:
+        """Merge axes ``start_axis..end_axis`` into one.
+
+        See [maligrad.flatten][maligrad.flatten].
+        """
         return shape_ops.flatten(self, start_axis, end_axis)
 
     def broadcast_to(self, shape: Sequence[int]) -> Variable:
+        """Broadcast to ``shape``.
+
+        See [maligrad.broadcast_to][maligrad.broadcast_to] (gradient summed back).
+        """
         return BroadcastTo.apply(self, shape=tuple(shape))
 
     def flip(self, axis: Axis = None) -> Variable:
+        """Reverse the entries along ``axis``; see [maligrad.flip][maligrad.flip]."""
         return Flip.apply(self, axis=axis)
 
     def roll(self, shift: Any, axis: Axis = None) -> Variable:
+        """Shift the entries cyclically; see [maligrad.roll][maligrad.roll]."""
         return Roll.apply(self, shift=shift, axis=axis)
 
     def repeat(self, repeats: Any, axis: int | None = None) -> Variable:
+        """Repeat each entry.
+
+        See [maligrad.repeat][maligrad.repeat] (gradient summed over the copies).
+        """
         return Repeat.apply(self, repeats=repeats, axis=axis)
 
     def tile(self, reps: Any) -> Variable:
+        """Repeat the whole array.
+
+        See [maligrad.tile][maligrad.tile] (gradient summed over the copies).
+        """
         return Tile.apply(self, reps=reps)
 
     def astype(self, dtype: Any) -> Variable:
@@ -634,9 +786,11 @@ class Variable:
         return Cast.apply(self, dtype=dt)
 
     def clone(self) -> Variable:
+        """A differentiable copy of the array (gradient: ``g`` unchanged)."""
         return Copy.apply(self)
 
     def matmul(self, other: Any) -> Variable:
+        """Matrix product ``self @ other``; see [maligrad.matmul][maligrad.matmul]."""
         return MatMul.apply(self, other)
 
 

@@ -1,1 +1,1 @@
-"""The differentiable ops: one :class:`~maligrad.Function` subclass each, grouped by kind."""
+"""The differentiable ops: one [Function][maligrad.Function] subclass each, grouped by kind."""

@@ -60,7 +60,18 @@ class BroadcastTo(Function):
 
 
 def sum_to(x: Any, shape: tuple[int, ...]) -> Any:
-    """Sum ``x`` down to ``shape`` (the adjoint of broadcasting); a no-op when equal."""
+    """Sum ``x`` down to ``shape`` (the adjoint of broadcasting); a no-op when equal.
+
+    Sums over the leading axes ``x`` has beyond ``shape`` and over the axes where ``shape``
+    has length one, so ``sum_to(broadcast_to(y, s), y.shape)`` adds up the copies of each
+    entry. Binary ops call it in their backward. Gradient: ``g`` broadcast back to
+    ``x``'s shape ([broadcast_to][maligrad.broadcast_to]).
+
+        >>> import numpy as np
+        >>> import maligrad as mg
+        >>> mg.sum_to(mg.Variable(np.ones((2, 3))), (1, 3)).data.tolist()
+        [[2.0, 2.0, 2.0]]
+    """
     if x.data.shape == shape:
         return x
     return SumTo.apply(x, shape=shape)

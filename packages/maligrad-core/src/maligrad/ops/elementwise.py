@@ -296,7 +296,7 @@ def _tie_weights(
 
 
 class Minimum(Function):
-    """Elementwise minimum; the gradient convention is that of :class:`Maximum`."""
+    """Elementwise minimum; the gradient convention is that of ``Maximum``."""
 
     def forward(self, a: Any, b: Any) -> np.ndarray:
         out = np.minimum(a, b)
@@ -412,7 +412,23 @@ class Copy(Function):
 
 
 def where(condition: Any, a: Any, b: Any) -> Any:
-    """Choose from ``a`` where ``condition`` is true, else from ``b`` (broadcasting)."""
+    """Choose from ``a`` where ``condition`` is true, else from ``b`` (broadcasting).
+
+    ``y = condition ? a : b`` elementwise, as ``np.where``; ``condition`` is a constant
+    (a boolean array or Variable). Gradient: ``g`` goes to the input that was chosen,
+    ``da = where(condition, g, 0)`` and ``db = where(condition, 0, g)``, each summed back
+    to its input's shape.
+
+        >>> import numpy as np
+        >>> import maligrad as mg
+        >>> a = mg.Variable(np.array([1.0, 2.0]), requires_grad=True)
+        >>> y = mg.where(np.array([True, False]), a, 0.0)
+        >>> y.data.tolist()
+        [1.0, 0.0]
+        >>> y.sum().backward()
+        >>> a.grad.data.tolist()
+        [1.0, 0.0]
+    """
     cond = condition.data if hasattr(condition, "data") else condition
     if not isinstance(cond, np.ndarray) and np.asarray(cond).dtype.kind not in "biuf":
         raise TypeError(
@@ -426,7 +442,22 @@ def where(condition: Any, a: Any, b: Any) -> Any:
 
 
 def maximum(a: Any, b: Any) -> Any:
-    """Elementwise maximum of two Variables (or a Variable and a constant); see Maximum."""
+    """Elementwise maximum of two Variables (or a Variable and a constant), with broadcasting.
+
+    As ``np.maximum``, NaN propagates. Gradient (PyTorch's convention): ``g`` goes to the
+    larger input; at a tie each input gets ``g / 2``; where either is NaN both get ``g``.
+    Each gradient is summed back to its input's shape.
+
+        >>> import numpy as np
+        >>> import maligrad as mg
+        >>> a = mg.Variable(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+        >>> y = mg.maximum(a, 2.0)
+        >>> y.data.tolist()
+        [2.0, 2.0, 3.0]
+        >>> y.sum().backward()
+        >>> a.grad.data.tolist()
+        [0.0, 0.5, 1.0]
+    """
     try:
         return Maximum.apply(a, b)
     except TypeError:
@@ -435,7 +466,19 @@ def maximum(a: Any, b: Any) -> Any:
 
 
 def minimum(a: Any, b: Any) -> Any:
-    """Elementwise minimum of two Variables (or a Variable and a constant); see Minimum."""
+    """Elementwise minimum of two Variables (or a Variable and a constant), with broadcasting.
+
+    As ``np.minimum``, NaN propagates. Gradient: ``g`` goes to the smaller input; at a tie
+    each input gets ``g / 2``; where either is NaN both get ``g`` (as
+    [maximum][maligrad.maximum]).
+
+        >>> import numpy as np
+        >>> import maligrad as mg
+        >>> a = mg.Variable(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+        >>> mg.minimum(a, 2.0).sum().backward()
+        >>> a.grad.data.tolist()
+        [1.0, 0.5, 0.0]
+    """
     try:
         return Minimum.apply(a, b)
     except TypeError:

@@ -110,17 +110,54 @@ def _reflect_index(n: int, lo: int, hi: int) -> np.ndarray:
 
 
 def concatenate(xs: Sequence[Any], axis: int = 0) -> Any:
-    """Join Variables along an existing axis."""
+    """Join Variables along an existing ``axis``, as ``np.concatenate``.
+
+    Gradient: each input gets its own slice of ``g`` along ``axis``.
+
+        >>> import numpy as np
+        >>> import maligrad as mg
+        >>> a = mg.Variable(np.ones(2), requires_grad=True)
+        >>> y = mg.concatenate([a, np.zeros(1)])
+        >>> y.data.tolist()
+        [1.0, 1.0, 0.0]
+        >>> (y * np.array([1.0, 2.0, 3.0])).sum().backward()
+        >>> a.grad.data.tolist()
+        [1.0, 2.0]
+    """
     return Concatenate.apply(*xs, axis=axis)
 
 
 def stack(xs: Sequence[Any], axis: int = 0) -> Any:
-    """Join Variables along a new axis."""
+    """Join Variables of one shape along a new ``axis``, as ``np.stack``.
+
+    Gradient: input ``i`` gets ``g`` indexed at ``i`` along ``axis``.
+
+        >>> import numpy as np
+        >>> import maligrad as mg
+        >>> a = mg.Variable(np.ones(2), requires_grad=True)
+        >>> y = mg.stack([a, a * 2], axis=1)
+        >>> y.data.tolist()
+        [[1.0, 2.0], [1.0, 2.0]]
+        >>> y.sum().backward()
+        >>> a.grad.data.tolist()
+        [3.0, 3.0]
+    """
     return Stack.apply(*xs, axis=axis)
 
 
 def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
-    """Split like ``np.split``: a number of equal sections, or the indices to cut at."""
+    """Split ``x`` along ``axis`` into a list of Variables, as ``np.split``.
+
+    ``indices_or_sections`` is a number of equal sections (which must divide the axis) or
+    the indices to cut at. Each part is an ``x[...]`` slice, so its gradient is scattered
+    back into the matching slice of ``x``.
+
+        >>> import numpy as np
+        >>> import maligrad as mg
+        >>> parts = mg.split(mg.Variable(np.arange(5.0)), [2])
+        >>> [p.data.tolist() for p in parts]
+        [[0.0, 1.0], [2.0, 3.0, 4.0]]
+    """
     (ax,) = normalize_axis(axis, x.ndim)
     n = x.shape[ax]
     if isinstance(indices_or_sections, (int, np.integer)):
@@ -137,5 +174,20 @@ def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
 
 
 def pad(x: Any, pad_width: Any, mode: str = "constant", value: float = 0.0) -> Any:
-    """Pad like ``np.pad``: ``mode`` is ``"constant"`` (with ``value``) or ``"reflect"``."""
+    """Pad ``x`` like ``np.pad``: ``mode`` is ``"constant"`` (with ``value``) or ``"reflect"``.
+
+    ``pad_width`` is numpy's: one ``(before, after)`` pair per axis, one pair for all, or
+    an int. Gradient: the centre of ``g`` (the entries that came from ``x``); with
+    ``"reflect"`` the mirrored borders' gradients are first added onto the entries they copy.
+
+        >>> import numpy as np
+        >>> import maligrad as mg
+        >>> x = mg.Variable(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+        >>> y = mg.pad(x, 1, mode="reflect")
+        >>> y.data.tolist()
+        [2.0, 1.0, 2.0, 3.0, 2.0]
+        >>> y.sum().backward()
+        >>> x.grad.data.tolist()
+        [1.0, 3.0, 1.0]
+    """
     return Pad.apply(x, pad_width=pad_width, mode=mode, value=value)

@@ -159,9 +159,12 @@ class DiagonalEmbed(Function):
 
 
 def einsum(subscripts: str, *operands: Any) -> Any:
-    """Einstein summation over Variables, as ``np.einsum``: explicit (``"ij,jk->ik"``) or
-    implicit output, ``...`` for broadcast leading axes, repeated letters for traces and
-    diagonals.
+    """Einstein summation over Variables, as ``np.einsum``.
+
+    Subscripts are explicit (``"ij,jk->ik"``) or leave the output implicit; ``...`` stands
+    for broadcast leading axes and a letter repeated within an operand takes a trace or
+    diagonal. Gradient: for each operand, an einsum of ``g`` with the other operands (the
+    subscripts rearranged), written back onto the diagonal for repeated letters.
 
         >>> import numpy as np
         >>> import maligrad as mg
@@ -209,5 +212,20 @@ def _tensordot_subscripts(na: int, nb: int, axes: Any) -> tuple[list[str], str]:
 
 
 def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
-    """``np.tensordot`` as a differentiable op."""
+    """Sum products over the given axes of ``a`` and ``b``, as ``np.tensordot``.
+
+    ``axes`` is an int ``n`` (the last ``n`` axes of ``a`` with the first ``n`` of ``b``) or
+    a pair of axis lists. The forward uses BLAS; the gradient is that of the equivalent
+    [einsum][maligrad.einsum]: ``g`` contracted with the other operand.
+
+        >>> import numpy as np
+        >>> import maligrad as mg
+        >>> a = mg.Variable(np.ones((2, 3)), requires_grad=True)
+        >>> y = mg.tensordot(a, np.ones((3, 4)), axes=1)
+        >>> y.shape
+        (2, 4)
+        >>> y.sum().backward()
+        >>> a.grad.data.tolist()
+        [[4.0, 4.0, 4.0], [4.0, 4.0, 4.0]]
+    """
     return Tensordot.apply(a, b, axes=axes)
