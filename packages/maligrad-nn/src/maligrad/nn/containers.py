@@ -23,6 +23,11 @@ def _check_module(m: Any, where: str) -> Module:
     return m
 
 
+def _children(container: Module) -> list[Module]:
+    # Containers only ever register modules; the None that Module allows is skipped.
+    return [m for m in container._modules.values() if m is not None]
+
+
 class Sequential(Module):
     """Apply modules one after the other; ``Sequential(OrderedDict(...))`` names them."""
 
@@ -36,7 +41,7 @@ class Sequential(Module):
                 self.add_module(str(i), _check_module(m, "Sequential"))
 
     def forward(self, input: Any) -> Any:
-        for m in self._modules.values():
+        for m in _children(self):
             input = m(input)
         return input
 
@@ -44,7 +49,7 @@ class Sequential(Module):
         return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
-        return iter(list(self._modules.values()))
+        return iter(_children(self))
 
     def _index(self, idx: int) -> str:
         n = len(self._modules)
@@ -54,7 +59,7 @@ class Sequential(Module):
 
     def __getitem__(self, idx: int | slice) -> Any:
         if isinstance(idx, slice):
-            return type(self)(*list(self._modules.values())[idx])
+            return type(self)(*_children(self)[idx])
         return self._modules[self._index(idx)]
 
     def __setitem__(self, idx: int, module: Module) -> None:
@@ -68,7 +73,7 @@ class Sequential(Module):
 
     def _renumber(self) -> None:
         if all(k.isdigit() for k in self._modules):
-            mods = list(self._modules.values())
+            mods = _children(self)
             for k in list(self._modules):
                 delattr(self, k)
             for i, m in enumerate(mods):
@@ -95,14 +100,14 @@ class ModuleList(Module):
 
     def __getitem__(self, idx: int | slice) -> Any:
         if isinstance(idx, slice):
-            return ModuleList(list(self._modules.values())[idx])
+            return ModuleList(_children(self)[idx])
         return self._modules[self._index(idx)]
 
     def __setitem__(self, idx: int, module: Module) -> None:
         self.add_module(self._index(idx), _check_module(module, "ModuleList"))
 
     def __delitem__(self, idx: int | slice) -> None:
-        mods = list(self._modules.values())
+        mods = _children(self)
         del mods[idx]
         for k in list(self._modules):
             delattr(self, k)
@@ -113,7 +118,7 @@ class ModuleList(Module):
         return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
-        return iter(list(self._modules.values()))
+        return iter(_children(self))
 
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)

@@ -34,6 +34,11 @@ from maligrad.nn.parameter import Parameter, parameter_dtype
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 
 
+def _pair(values: tuple[int, ...]) -> tuple[int, int]:
+    # A 2-D layer's per-dimension setting, typed as the pair the 2-D functionals take.
+    return values[0], values[1]
+
+
 class _ConvNd(Module):
     """Shared construction: shapes, checks and PyTorch's default initialisation."""
 
@@ -147,8 +152,9 @@ class Conv2d(_ConvNd):
     def forward(self, input: Variable) -> Variable:
         self._check_input(input)
         return conv2d(
-            input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
-        )
+            input, self.weight, self.bias, _pair(self.stride), self.padding,
+            _pair(self.dilation), self.groups,
+        )  # fmt: skip
 
 
 class Conv1d(_ConvNd):
@@ -208,8 +214,8 @@ class ConvTranspose2d(_ConvNd):
     def forward(self, input: Variable) -> Variable:
         self._check_input(input)
         return conv_transpose2d(
-            input, self.weight, self.bias, self.stride, self.padding, self.output_padding,
-            self.groups, self.dilation,
+            input, self.weight, self.bias, _pair(self.stride), self.padding,
+            _pair(self.output_padding), self.groups, _pair(self.dilation),
         )  # fmt: skip
 
 

@@ -30,7 +30,7 @@ PyTorch's ``find_unused_parameters=True``; one unused on every rank keeps ``.gra
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -155,7 +155,7 @@ class DistributedDataParallel(Module):
             for p in trained:
                 p.register_post_accumulate_grad_hook(self._grad_ready)
 
-    def _make_buckets(self, params: list[Variable]) -> list[_Bucket]:
+    def _make_buckets(self, params: Sequence[Variable]) -> list[_Bucket]:
         cap = self.bucket_cap_mb * 2**20
         buckets: list[_Bucket] = []
         current: list[Variable] = []
