@@ -1,8 +1,8 @@
-"""Activation layers: thin Modules over :mod:`maligrad.nn.functional`.
+"""Activation layers: thin Modules over [`maligrad.nn.functional`][maligrad.nn.functional].
 
 Integer and bool inputs are promoted to the default float dtype by every layer whose
 values are not integers (all but ``ReLU``). ``inplace=True`` overwrites the input's array
-outside the graph only (see :func:`maligrad.nn.functional.relu`).
+outside the graph only (see [`relu`][maligrad.nn.functional.relu]).
 
 >>> import numpy as np, maligrad
 >>> from maligrad import nn

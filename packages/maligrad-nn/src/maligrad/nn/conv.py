@@ -1,7 +1,7 @@
 """Convolution layers: ``Conv1d``, ``Conv2d``, ``ConvTranspose1d``, ``ConvTranspose2d``.
 
 Each holds a ``weight`` Parameter and an optional ``bias`` and calls the fused Function of
-:mod:`maligrad.nn.functional.convolution`. Initialisation follows PyTorch:
+``maligrad.nn.functional.convolution``. Initialisation follows PyTorch:
 ``kaiming_uniform_(weight, a=sqrt(5))``, i.e. ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, and the
 bias ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` with ``fan_in = weight.shape[1] * prod(kernel)``.
 
@@ -177,7 +177,7 @@ class Conv1d(_ConvNd):
 
 
 class ConvTranspose2d(_ConvNd):
-    """Transposed 2-D convolution (adjoint of :class:`Conv2d`), e.g. for upsampling.
+    """Transposed 2-D convolution (adjoint of [`Conv2d`][maligrad.nn.Conv2d]), e.g. for upsampling.
 
     ``H_out = (H - 1) s - 2 p + d (k - 1) + output_padding + 1``; weight
     ``(C_in, C_out / groups, kh, kw)``.

@@ -1,4 +1,4 @@
-"""Loss modules mirroring :mod:`maligrad.nn.functional`'s losses.
+"""Loss modules mirroring [`maligrad.nn.functional`][maligrad.nn.functional]'s losses.
 
 >>> import numpy as np, maligrad
 >>> from maligrad import nn

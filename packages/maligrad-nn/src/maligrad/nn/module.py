@@ -1,6 +1,6 @@
 """``Module``: the base class of every layer and model.
 
-A Module owns parameters (:class:`~maligrad.nn.Parameter`), buffers (Variables saved in the
+A Module owns parameters ([`Parameter`][maligrad.nn.Parameter]), buffers (Variables saved in the
 ``state_dict`` but not trained, such as running statistics) and submodules. Assigning them
 as attributes registers them, in order::
 
@@ -35,7 +35,8 @@ from maligrad.nn.parameter import Parameter
 
 
 class IncompatibleKeys(NamedTuple):
-    """What :meth:`Module.load_state_dict` did not match (with ``strict=False``)."""
+    """What [`Module.load_state_dict`][maligrad.nn.Module.load_state_dict] did not match (with
+    ``strict=False``)."""
 
     missing_keys: list[str]
     unexpected_keys: list[str]

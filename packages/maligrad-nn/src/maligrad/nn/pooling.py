@@ -1,6 +1,6 @@
 """Pooling layers: ``MaxPool1d/2d``, ``AvgPool1d/2d``, ``AdaptiveAvgPool1d/2d``.
 
-Thin modules over :mod:`maligrad.nn.functional.pooling` (fused window Functions); they
+Thin modules over ``maligrad.nn.functional.pooling`` (fused window Functions); they
 have no parameters.
 
     >>> import numpy as np, maligrad as mg

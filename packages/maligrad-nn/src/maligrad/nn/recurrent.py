@@ -411,7 +411,7 @@ class RNN(_RNNBase):
 
 class LSTM(_RNNBase):
     """Multi-layer LSTM. ``forward(input, (h_0, c_0)=None)`` returns
-    ``(output, (h_n, c_n))`` with the shapes of :class:`RNN`.
+    ``(output, (h_n, c_n))`` with the shapes of [`RNN`][maligrad.nn.RNN].
 
         >>> import numpy as np, maligrad as mg
         >>> from maligrad import nn

@@ -112,7 +112,7 @@ class DistributedDataParallel(Module):
     the parameter and buffer names, shapes and dtypes are checked to agree (a ValueError
     naming the first difference on every rank). Calling the wrapper calls ``module``;
     ``state_dict()``/``load_state_dict()`` are the module's, without a prefix. Buffers
-    (BatchNorm's running statistics) stay per rank; :class:`maligrad.nn.SyncBatchNorm`
+    (BatchNorm's running statistics) stay per rank; [`SyncBatchNorm`][maligrad.nn.SyncBatchNorm]
     shares batch statistics instead.
     """
 
