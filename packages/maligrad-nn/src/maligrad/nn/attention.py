@@ -232,6 +232,7 @@ class MultiheadAttention(Module):
         return out, (weights if need_weights else None)
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown inside ``repr(module)``."""
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}"
 
 

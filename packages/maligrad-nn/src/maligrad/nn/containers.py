@@ -41,6 +41,7 @@ class Sequential(Module):
                 self.add_module(str(i), _check_module(m, "Sequential"))
 
     def forward(self, input: Any) -> Any:
+        """Pass ``input`` through each module in order."""
         for m in _children(self):
             input = m(input)
         return input
@@ -80,6 +81,7 @@ class Sequential(Module):
                 self.add_module(str(i), m)
 
     def append(self, module: Module) -> Sequential:
+        """Add ``module`` at the end; returns the container."""
         self.add_module(str(len(self)), _check_module(module, "Sequential"))
         return self
 
@@ -124,15 +126,18 @@ class ModuleList(Module):
         return self.extend(modules)
 
     def append(self, module: Module) -> ModuleList:
+        """Add ``module`` at the end; returns the container."""
         self.add_module(str(len(self)), _check_module(module, "ModuleList"))
         return self
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Append each of ``modules``; returns the list."""
         for m in modules:
             self.append(m)
         return self
 
     def insert(self, index: int, module: Module) -> None:
+        """Insert ``module`` before position ``index``."""
         mods = list(self._modules.values())
         mods.insert(index, _check_module(module, "ModuleList"))
         for k in list(self._modules):
@@ -173,24 +178,30 @@ class ModuleDict(Module):
         return key in self._modules
 
     def keys(self) -> list[str]:
+        """The names of the modules, in insertion order."""
         return list(self._modules)
 
     def values(self) -> list[Module]:
+        """The modules, in insertion order."""
         return list(self._modules.values())  # type: ignore[arg-type]
 
     def items(self) -> list[tuple[str, Module]]:
+        """``(name, module)`` pairs, in insertion order."""
         return list(self._modules.items())  # type: ignore[arg-type]
 
     def pop(self, key: str) -> Module:
+        """Remove the module named ``key`` and return it."""
         m = self[key]
         del self[key]
         return m
 
     def clear(self) -> None:
+        """Remove every module."""
         for k in list(self._modules):
             delattr(self, k)
 
     def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        """Add (or replace) the modules of a mapping or of ``(name, module)`` pairs."""
         items = modules.items() if isinstance(modules, Mapping) else modules
         for k, m in items:
             self[k] = m

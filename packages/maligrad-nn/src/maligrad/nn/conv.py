@@ -150,6 +150,7 @@ class Conv2d(_ConvNd):
     """
 
     def forward(self, input: Variable) -> Variable:
+        """Cross-correlate ``input`` with ``weight`` and add ``bias``."""
         self._check_input(input)
         return conv2d(
             input, self.weight, self.bias, _pair(self.stride), self.padding,
@@ -169,6 +170,7 @@ class Conv1d(_ConvNd):
     _dims = 1
 
     def forward(self, input: Variable) -> Variable:
+        """Cross-correlate ``input`` with ``weight`` and add ``bias``."""
         self._check_input(input)
         padding = self.padding if isinstance(self.padding, str) else self.padding[0]
         return conv1d(
@@ -212,6 +214,7 @@ class ConvTranspose2d(_ConvNd):
         )  # fmt: skip
 
     def forward(self, input: Variable) -> Variable:
+        """The transposed convolution of ``input`` with ``weight``, plus ``bias``."""
         self._check_input(input)
         return conv_transpose2d(
             input, self.weight, self.bias, _pair(self.stride), self.padding,
@@ -231,6 +234,7 @@ class ConvTranspose1d(ConvTranspose2d):
     _dims = 1
 
     def forward(self, input: Variable) -> Variable:
+        """The transposed convolution of ``input`` with ``weight``, plus ``bias``."""
         self._check_input(input)
         return conv_transpose1d(
             input, self.weight, self.bias, self.stride[0], self.padding[0],

@@ -36,9 +36,11 @@ class Dropout(Module):
         self.generator = generator
 
     def forward(self, input: Variable) -> Variable:
+        """Drop elements in training mode; the identity in eval mode."""
         if not isinstance(input, Variable):
             input = layer_input(input, "Dropout")
         return dropout(input, self.p, self.training, self.inplace, generator=self.generator)
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown inside ``repr(module)``."""
         return f"p={self.p}, inplace={self.inplace}"

@@ -34,6 +34,7 @@ class MSELoss(_Loss):
     """``(x - t)^2``, reduced."""
 
     def forward(self, input: Variable, target: Any) -> Variable:
+        """The mean squared error of ``input`` against ``target``, reduced by ``reduction``."""
         return L.mse_loss(input, target, self.reduction)
 
 
@@ -41,6 +42,7 @@ class L1Loss(_Loss):
     """``|x - t|``, reduced."""
 
     def forward(self, input: Variable, target: Any) -> Variable:
+        """The mean absolute error of ``input`` against ``target``, reduced by ``reduction``."""
         return L.l1_loss(input, target, self.reduction)
 
 
@@ -52,6 +54,7 @@ class SmoothL1Loss(_Loss):
         self.beta = beta
 
     def forward(self, input: Variable, target: Any) -> Variable:
+        """The smooth L1 loss of ``input`` against ``target``, reduced by ``reduction``."""
         return L.smooth_l1_loss(input, target, self.reduction, self.beta)
 
 
@@ -63,6 +66,7 @@ class HuberLoss(_Loss):
         self.delta = delta
 
     def forward(self, input: Variable, target: Any) -> Variable:
+        """The Huber loss of ``input`` against ``target``, reduced by ``reduction``."""
         return L.huber_loss(input, target, self.reduction, self.delta)
 
 
@@ -74,6 +78,7 @@ class BCELoss(_Loss):
         self.weight = weight
 
     def forward(self, input: Variable, target: Any) -> Variable:
+        """The binary cross-entropy of ``input`` against ``target``, reduced by ``reduction``."""
         return L.binary_cross_entropy(input, target, self.weight, self.reduction)
 
 
@@ -86,6 +91,7 @@ class BCEWithLogitsLoss(_Loss):
         self.pos_weight = pos_weight
 
     def forward(self, input: Variable, target: Any) -> Variable:
+        """The binary cross-entropy of ``sigmoid(input)`` against ``target``, reduced."""
         return L.binary_cross_entropy_with_logits(
             input, target, self.weight, self.reduction, self.pos_weight
         )
@@ -107,6 +113,7 @@ class CrossEntropyLoss(_Loss):
         self.label_smoothing = label_smoothing
 
     def forward(self, input: Variable, target: Any) -> Variable:
+        """The cross-entropy of the logits ``input`` against ``target``, reduced."""
         return L.cross_entropy(
             input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing
         )
@@ -121,6 +128,7 @@ class NLLLoss(_Loss):
         self.ignore_index = ignore_index
 
     def forward(self, input: Variable, target: Any) -> Variable:
+        """The negative log-likelihood of ``input`` against ``target``, reduced by ``reduction``."""
         return L.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
 
 
@@ -134,4 +142,5 @@ class KLDivLoss(_Loss):
         self.log_target = log_target
 
     def forward(self, input: Variable, target: Any) -> Variable:
+        """The KL divergence of ``input`` against ``target``, reduced by ``reduction``."""
         return L.kl_div(input, target, self.reduction, self.log_target)

@@ -73,6 +73,9 @@ class Module:
         d["_modules"] = {}
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation of the module: subclasses override it; call the module, ``module(x)``, to
+        run it with hooks.
+        """
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

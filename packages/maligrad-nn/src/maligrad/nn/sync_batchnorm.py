@@ -107,6 +107,9 @@ class SyncBatchNorm(Module):
             self.register_buffer(name, Variable(value) if track_running_stats else None)
 
     def forward(self, input: Variable) -> Variable:
+        """Normalise ``input`` (see the class docstring for the maths); in training mode, update the
+        running statistics if tracked.
+        """
         if not isinstance(input, Variable):
             input = layer_input(input, "SyncBatchNorm")
         if input.ndim < 2 or input.shape[1] != self.num_features:
@@ -180,6 +183,7 @@ class SyncBatchNorm(Module):
         return module
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown inside ``repr(module)``."""
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
             f"affine={self.affine}, track_running_stats={self.track_running_stats}"

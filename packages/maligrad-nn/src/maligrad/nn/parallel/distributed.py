@@ -233,6 +233,7 @@ class DistributedDataParallel(Module):
 
     # -- the wrapped module ------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the wrapped module; its gradients are averaged over the ranks in backward."""
         return self.module(*args, **kwargs)
 
     def state_dict(  # type: ignore[override]
@@ -242,9 +243,11 @@ class DistributedDataParallel(Module):
         return self.module.state_dict(destination=destination, prefix=prefix, keep_vars=keep_vars)
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> Any:
+        """Load into the wrapped module (keys without the ``module.`` prefix)."""
         return self.module.load_state_dict(state_dict, strict=strict)
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown inside ``repr(module)``."""
         return (
             f"world_size={self.world_size}, rank={get_rank()}, "
             f"buckets={len(self.buckets)}, bucket_cap_mb={self.bucket_cap_mb}"
