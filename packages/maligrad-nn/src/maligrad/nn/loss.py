@@ -31,7 +31,11 @@ class _Loss(Module):
 
 
 class MSELoss(_Loss):
-    """``(x - t)^2``, reduced."""
+    """Mean squared error: ``l = (x - t)^2`` for each element.
+
+    ``reduction``: ``'mean'`` (default) averages the elementwise losses ``l``, ``'sum'``
+    adds them, ``'none'`` returns ``l`` with the input's shape.
+    """
 
     def forward(self, input: Variable, target: Any) -> Variable:
         """The mean squared error of ``input`` against ``target``, reduced by ``reduction``."""
@@ -39,7 +43,11 @@ class MSELoss(_Loss):
 
 
 class L1Loss(_Loss):
-    """``|x - t|``, reduced."""
+    """Mean absolute error: ``l = |x - t|`` for each element.
+
+    ``reduction``: ``'mean'`` (default) averages the elementwise losses ``l``, ``'sum'``
+    adds them, ``'none'`` returns ``l`` with the input's shape.
+    """
 
     def forward(self, input: Variable, target: Any) -> Variable:
         """The mean absolute error of ``input`` against ``target``, reduced by ``reduction``."""
@@ -47,7 +55,13 @@ class L1Loss(_Loss):
 
 
 class SmoothL1Loss(_Loss):
-    """Quadratic below ``beta``, linear above."""
+    """Smooth L1: quadratic below ``beta``, linear above.
+
+    ``l = 0.5 d^2 / beta`` if ``|d| < beta`` else ``|d| - 0.5 beta``, with ``d = x - t``.
+
+    ``reduction``: ``'mean'`` (default) averages the elementwise losses ``l``, ``'sum'``
+    adds them, ``'none'`` returns ``l`` with the input's shape.
+    """
 
     def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
         super().__init__(reduction)
@@ -59,7 +73,13 @@ class SmoothL1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
-    """Quadratic below ``delta``, ``delta``-sloped linear above."""
+    """Huber: quadratic below ``delta``, ``delta``-sloped linear above.
+
+    ``l = 0.5 d^2`` if ``|d| < delta`` else ``delta (|d| - 0.5 delta)``, with ``d = x - t``.
+
+    ``reduction``: ``'mean'`` (default) averages the elementwise losses ``l``, ``'sum'``
+    adds them, ``'none'`` returns ``l`` with the input's shape.
+    """
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction)
@@ -71,7 +91,13 @@ class HuberLoss(_Loss):
 
 
 class BCELoss(_Loss):
-    """Binary cross-entropy of probabilities."""
+    """Binary cross-entropy of probabilities ``p``.
+
+    ``l = -w (t log p + (1 - t) log(1 - p))`` (logs clamped at -100).
+
+    ``reduction``: ``'mean'`` (default) averages the elementwise losses ``l``, ``'sum'``
+    adds them, ``'none'`` returns ``l`` with the input's shape.
+    """
 
     def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
@@ -83,7 +109,13 @@ class BCELoss(_Loss):
 
 
 class BCEWithLogitsLoss(_Loss):
-    """Sigmoid + binary cross-entropy, stable for large logits."""
+    """Sigmoid + binary cross-entropy, stable for large logits ``x``.
+
+    ``l = -w (pos_weight t log sigmoid(x) + (1 - t) log(1 - sigmoid(x)))``.
+
+    ``reduction``: ``'mean'`` (default) averages the elementwise losses ``l``, ``'sum'``
+    adds them, ``'none'`` returns ``l`` with the input's shape.
+    """
 
     def __init__(self, weight: Any = None, reduction: str = "mean", pos_weight: Any = None):
         super().__init__(reduction)
@@ -120,7 +152,10 @@ class CrossEntropyLoss(_Loss):
 
 
 class NLLLoss(_Loss):
-    """Negative log-likelihood of log-probabilities."""
+    """Negative log-likelihood of log-probabilities ``x (N, C, ...)``: ``l = -w_t x_t``.
+
+    ``'mean'`` divides by the summed weights ``w_t`` of the targets (as PyTorch).
+    """
 
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean"):
         super().__init__(reduction)
