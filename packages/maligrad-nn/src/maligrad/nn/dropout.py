@@ -23,7 +23,7 @@ class Dropout(Module):
     Args:
         p: drop probability in ``[0, 1]``.
         inplace: write the result into the input's array (outside the graph only; see
-            ``maligrad.nn.functional.dropout``).
+            [`dropout`][maligrad.nn.functional.dropout]).
         generator: optional ``numpy.random.Generator`` for the masks (else the default).
     """
 
