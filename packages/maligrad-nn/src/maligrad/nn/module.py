@@ -35,8 +35,10 @@ from maligrad.nn.parameter import Parameter
 
 
 class IncompatibleKeys(NamedTuple):
-    """What [`Module.load_state_dict`][maligrad.nn.Module.load_state_dict] did not match (with
-    ``strict=False``)."""
+    """The keys that [`load_state_dict`][maligrad.nn.Module.load_state_dict] did not match.
+
+    Returned by ``load_state_dict(..., strict=False)``.
+    """
 
     missing_keys: list[str]
     unexpected_keys: list[str]

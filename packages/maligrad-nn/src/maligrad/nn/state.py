@@ -5,8 +5,8 @@ Anything nested (an optimizer's ``state_dict()``, or a dict holding both) is sto
 arrays plus a JSON description of the structure (dicts with str or int keys, lists,
 tuples, Python scalars, strings, None, numpy scalars), kept in a uint8 array together with
 the checkpoint format's version. Files are read with ``allow_pickle=False``; anything
-that is not such a file is refused with a [`CheckpointError`][maligrad.nn.CheckpointError] naming
-the file.
+that is not such a file is refused with a
+[`CheckpointError`][maligrad.nn.CheckpointError] naming the file.
 
 A path ending in ``.safetensors`` is read and written with the ``safetensors`` package's
 numpy API instead (``pip install maligrad-nn[safetensors]``): a flat dict of named arrays,
@@ -60,8 +60,7 @@ _SAFETENSORS_DTYPES = frozenset(
 
 
 class CheckpointError(ValueError):
-    """A file [`load`][maligrad.nn.load] cannot read: not a checkpoint, damaged, or from a newer
-    maligrad.
+    """A file [`load`][maligrad.nn.load] cannot read: not a checkpoint, damaged, or newer.
 
     ``path`` is the file and ``reason`` what is wrong with it; ``str()`` gives both.
 
@@ -340,15 +339,13 @@ def _write_npz(f: Any, arrays: dict[str, np.ndarray]) -> None:
 
 
 def load(path: str | os.PathLike[str]) -> Any:
-    """Read what [`save`][maligrad.nn.save] wrote (never unpickles). Arrays come back as numpy
-    arrays.
+    """Read what [`save`][maligrad.nn.save] wrote (never unpickles); arrays come back as numpy.
 
     A plain ``.npz`` written by other tools loads as a dict of its arrays; a ``.safetensors``
     file as a dict of its arrays. A file that is neither (a raw ``.npy``, a damaged or
     truncated archive, foreign metadata, a newer checkpoint format) raises
-    [`CheckpointError`][maligrad.nn.CheckpointError] naming the file and the problem. A missing file
-    raises
-    ``FileNotFoundError``.
+    [`CheckpointError`][maligrad.nn.CheckpointError] naming the file and the problem. A
+    missing file raises ``FileNotFoundError``.
     """
     path = _as_path(path)
     with open(path, "rb") as fh:  # FileNotFoundError / IsADirectoryError name the file
