@@ -36,7 +36,7 @@ class Identity(Module):
 
 
 class Linear(Module):
-    """``y = x W^T + b``.
+    """Affine map ``y = x W^T + b``, weight ``W (out_features, in_features)`` as PyTorch's.
 
     Args:
         in_features: size of the last input dimension.
@@ -49,6 +49,14 @@ class Linear(Module):
 
     Initialisation (PyTorch's): ``W ~ U(-1/sqrt(in), 1/sqrt(in))`` (kaiming_uniform with
     ``a = sqrt(5)``), ``b ~ U(-1/sqrt(in), 1/sqrt(in))``.
+
+        >>> import numpy as np, maligrad as mg
+        >>> from maligrad import nn
+        >>> fc = nn.Linear(3, 2)
+        >>> fc.weight.shape, fc.bias.shape
+        ((2, 3), (2,))
+        >>> fc(mg.Variable(np.ones((4, 3), np.float32))).shape
+        (4, 2)
     """
 
     def __init__(

@@ -36,6 +36,17 @@ class SGD(Optimizer):
         b <- g (first step),   b <- momentum b + (1 - dampening) g (later steps)
         d  = g + momentum b (nesterov)  or  b (momentum)  or  g (no momentum)
         p <- p - lr d
+
+        >>> import numpy as np, maligrad
+        >>> from maligrad.nn import Parameter
+        >>> from maligrad.nn.optim import SGD
+        >>> p = Parameter(np.array([1.0], np.float32))
+        >>> opt = SGD([p], lr=0.1, momentum=0.9)
+        >>> for _ in range(2):
+        ...     p.grad = maligrad.Variable(np.array([2.0], np.float32))
+        ...     opt.step()
+        >>> print(p.data.round(4))  # 1 - 0.1 * 2, then - 0.1 * (0.9 * 2 + 2)
+        [0.42]
     """
 
     def __init__(
