@@ -42,6 +42,8 @@ class MaligradNamespace(griffe.Extension):
             )
             namespace = sub_loader.load("maligrad")
             pkg.set_member(name, namespace.members[name])
+        if "nn" in pkg.members:  # core's `gradcheck` (function and module) is core's to switch
+            _unshadow_exports(pkg.members["nn"])
         _fence_all(pkg)
 
     # griffe < 1.14 calls this hook instead.
@@ -49,6 +51,26 @@ class MaligradNamespace(griffe.Extension):
         self, *, pkg: griffe.Module, loader: griffe.GriffeLoader, **kwargs: Any
     ) -> None:
         self.on_package(pkg=pkg, loader=loader)
+
+
+def _unshadow_exports(obj: griffe.Object) -> None:
+    """Point an exported name at the object, not at the submodule of the same name.
+
+    ``maligrad.nn.functional`` exports ``dropout``, ``linear`` and ``embedding``, each imported
+    from a submodule of that very name; griffe keeps the submodule as the member, so the
+    functions would be missing from the reference (and their cross-references unresolved).
+    """
+    stack = [obj]
+    while stack:
+        module = stack.pop()
+        for name in module.exports or ():
+            member = module.members.get(str(name))
+            if member is None or member.is_alias or not member.is_module:
+                continue
+            target = member.members.get(str(name))
+            if target is not None and not target.is_module:
+                module.set_member(str(name), griffe.Alias(str(name), target, parent=module))
+        stack.extend(m for m in module.members.values() if not m.is_alias and m.is_module)
 
 
 def _fence_all(obj: griffe.Object) -> None:

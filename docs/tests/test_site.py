@@ -32,10 +32,5 @@ def test_literal_roles_are_found(html: str, roles: list[str]) -> None:
 
 
 @pytest.mark.skipif(not (SITE / "index.html").is_file(), reason="site/ is not built")
-@pytest.mark.xfail(
-    reason="the docstring pass of issue 11 replaces the remaining Sphinx roles with "
-    "mkdocstrings cross-references; then this passes (and docs:check joins docs:build)",
-    strict=False,
-)
 def test_the_built_site_has_no_literal_sphinx_roles() -> None:
     assert check_site.check(SITE) == {}

@@ -1,8 +1,8 @@
-"""Activation layers: thin Modules over :mod:`maligrad.nn.functional`.
+"""Activation layers: thin Modules over [`maligrad.nn.functional`][maligrad.nn.functional].
 
 Integer and bool inputs are promoted to the default float dtype by every layer whose
 values are not integers (all but ``ReLU``). ``inplace=True`` overwrites the input's array
-outside the graph only (see :func:`maligrad.nn.functional.relu`).
+outside the graph only (see [`relu`][maligrad.nn.functional.relu]).
 
 >>> import numpy as np, maligrad
 >>> from maligrad import nn
@@ -36,11 +36,13 @@ class ReLU(Module):
         self.inplace = _inplace_flag("ReLU", inplace)
 
     def forward(self, input: Variable) -> Variable:
+        """Apply ReLU elementwise; same shape as ``input``."""
         if not isinstance(input, Variable):
             input = layer_input(input, "ReLU")
         return A.relu(input, self.inplace)
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown inside ``repr(module)``."""
         return "inplace=True" if self.inplace else ""
 
 
@@ -53,11 +55,13 @@ class LeakyReLU(Module):
         self.inplace = _inplace_flag("LeakyReLU", inplace)
 
     def forward(self, input: Variable) -> Variable:
+        """Apply leaky ReLU elementwise; same shape as ``input``."""
         if not isinstance(input, Variable):
             input = layer_input(input, "LeakyReLU")
         return A.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown inside ``repr(module)``."""
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
@@ -70,11 +74,13 @@ class ELU(Module):
         self.inplace = _inplace_flag("ELU", inplace)
 
     def forward(self, input: Variable) -> Variable:
+        """Apply ELU elementwise; same shape as ``input``."""
         if not isinstance(input, Variable):
             input = layer_input(input, "ELU")
         return A.elu(input, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown inside ``repr(module)``."""
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
@@ -88,11 +94,13 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, input: Variable) -> Variable:
+        """Apply GELU elementwise; same shape as ``input``."""
         if not isinstance(input, Variable):
             input = layer_input(input, "GELU")
         return A.gelu(input, approximate=self.approximate)
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown inside ``repr(module)``."""
         return f"approximate={self.approximate!r}"
 
 
@@ -104,11 +112,13 @@ class SiLU(Module):
         self.inplace = _inplace_flag("SiLU", inplace)
 
     def forward(self, input: Variable) -> Variable:
+        """Apply SiLU elementwise; same shape as ``input``."""
         if not isinstance(input, Variable):
             input = layer_input(input, "SiLU")
         return A.silu(input, self.inplace)
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown inside ``repr(module)``."""
         return "inplace=True" if self.inplace else ""
 
 
@@ -116,6 +126,7 @@ class Tanh(Module):
     """Hyperbolic tangent."""
 
     def forward(self, input: Variable) -> Variable:
+        """Apply tanh elementwise; same shape as ``input``."""
         if not isinstance(input, Variable):
             input = layer_input(input, "Tanh")
         return A.tanh(input)
@@ -125,6 +136,7 @@ class Sigmoid(Module):
     """``1 / (1 + e^-x)``."""
 
     def forward(self, input: Variable) -> Variable:
+        """Apply the logistic sigmoid elementwise; same shape as ``input``."""
         if not isinstance(input, Variable):
             input = layer_input(input, "Sigmoid")
         return A.sigmoid(input)
@@ -138,11 +150,13 @@ class Softmax(Module):
         self.dim = None if dim is None else check_size("Softmax", "dim", dim, None)
 
     def forward(self, input: Variable) -> Variable:
+        """Softmax of ``input`` along ``dim``."""
         if not isinstance(input, Variable):
             input = layer_input(input, "Softmax")
         return A.softmax(input, self.dim)
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown inside ``repr(module)``."""
         return f"dim={self.dim}"
 
 
@@ -154,9 +168,11 @@ class LogSoftmax(Module):
         self.dim = None if dim is None else check_size("LogSoftmax", "dim", dim, None)
 
     def forward(self, input: Variable) -> Variable:
+        """LogSoftmax of ``input`` along ``dim``."""
         if not isinstance(input, Variable):
             input = layer_input(input, "LogSoftmax")
         return A.log_softmax(input, self.dim)
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown inside ``repr(module)``."""
         return f"dim={self.dim}"

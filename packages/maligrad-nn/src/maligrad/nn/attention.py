@@ -95,6 +95,11 @@ class MultiheadAttention(Module):
         self.dropout, self.batch_first, self.generator = float(dropout), batch_first, generator
         dtype = parameter_dtype(dtype)
         e = embed_dim
+        # Either the stacked in_proj_weight or the three separate ones exist, never both.
+        self.in_proj_weight: Parameter | None
+        self.q_proj_weight: Parameter | None
+        self.k_proj_weight: Parameter | None
+        self.v_proj_weight: Parameter | None
         if self._qkv_same_embed_dim:
             self.in_proj_weight = Parameter(np.empty((3 * e, e), dtype))
             self.q_proj_weight = self.k_proj_weight = self.v_proj_weight = None
@@ -108,24 +113,23 @@ class MultiheadAttention(Module):
         self._reset_parameters(generator)
 
     def _reset_parameters(self, generator: np.random.Generator | None) -> None:
-        if self._qkv_same_embed_dim:
-            init.xavier_uniform_(self.in_proj_weight, generator=generator)
-        else:
-            for w in (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
+        for w in (self.in_proj_weight, self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
+            if w is not None:
                 init.xavier_uniform_(w, generator=generator)
         if self.in_proj_bias is not None:
             init.zeros_(self.in_proj_bias)
             init.zeros_(self.out_proj.bias)
 
     def _project(self, q: Any, k: Any, v: Any, self_attention: bool) -> tuple[Any, Any, Any]:
-        e, b = self.embed_dim, self.in_proj_bias
-        if self._qkv_same_embed_dim and self_attention:
-            qkv = linear(q, self.in_proj_weight, b)
+        e, b, w = self.embed_dim, self.in_proj_bias, self.in_proj_weight
+        if w is not None and self_attention:
+            qkv = linear(q, w, b)
             return qkv[..., :e], qkv[..., e : 2 * e], qkv[..., 2 * e :]
-        if self._qkv_same_embed_dim:
-            w = self.in_proj_weight
+        if w is not None:
             wq, wk, wv = w[:e], w[e : 2 * e], w[2 * e :]
         else:
+            assert self.q_proj_weight is not None and self.k_proj_weight is not None
+            assert self.v_proj_weight is not None
             wq, wk, wv = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
         bq = bk = bv = None
         if b is not None:
@@ -228,6 +232,7 @@ class MultiheadAttention(Module):
         return out, (weights if need_weights else None)
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown inside ``repr(module)``."""
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}"
 
 

@@ -23,6 +23,11 @@ def _check_module(m: Any, where: str) -> Module:
     return m
 
 
+def _children(container: Module) -> list[Module]:
+    # Containers only ever register modules; the None that Module allows is skipped.
+    return [m for m in container._modules.values() if m is not None]
+
+
 class Sequential(Module):
     """Apply modules one after the other; ``Sequential(OrderedDict(...))`` names them."""
 
@@ -36,7 +41,8 @@ class Sequential(Module):
                 self.add_module(str(i), _check_module(m, "Sequential"))
 
     def forward(self, input: Any) -> Any:
-        for m in self._modules.values():
+        """Pass ``input`` through each module in order."""
+        for m in _children(self):
             input = m(input)
         return input
 
@@ -44,7 +50,7 @@ class Sequential(Module):
         return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
-        return iter(list(self._modules.values()))
+        return iter(_children(self))
 
     def _index(self, idx: int) -> str:
         n = len(self._modules)
@@ -54,7 +60,7 @@ class Sequential(Module):
 
     def __getitem__(self, idx: int | slice) -> Any:
         if isinstance(idx, slice):
-            return type(self)(*list(self._modules.values())[idx])
+            return type(self)(*_children(self)[idx])
         return self._modules[self._index(idx)]
 
     def __setitem__(self, idx: int, module: Module) -> None:
@@ -68,13 +74,14 @@ class Sequential(Module):
 
     def _renumber(self) -> None:
         if all(k.isdigit() for k in self._modules):
-            mods = list(self._modules.values())
+            mods = _children(self)
             for k in list(self._modules):
                 delattr(self, k)
             for i, m in enumerate(mods):
                 self.add_module(str(i), m)
 
     def append(self, module: Module) -> Sequential:
+        """Add ``module`` at the end; returns the container."""
         self.add_module(str(len(self)), _check_module(module, "Sequential"))
         return self
 
@@ -95,14 +102,14 @@ class ModuleList(Module):
 
     def __getitem__(self, idx: int | slice) -> Any:
         if isinstance(idx, slice):
-            return ModuleList(list(self._modules.values())[idx])
+            return ModuleList(_children(self)[idx])
         return self._modules[self._index(idx)]
 
     def __setitem__(self, idx: int, module: Module) -> None:
         self.add_module(self._index(idx), _check_module(module, "ModuleList"))
 
     def __delitem__(self, idx: int | slice) -> None:
-        mods = list(self._modules.values())
+        mods = _children(self)
         del mods[idx]
         for k in list(self._modules):
             delattr(self, k)
@@ -113,21 +120,24 @@ class ModuleList(Module):
         return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
-        return iter(list(self._modules.values()))
+        return iter(_children(self))
 
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)
 
     def append(self, module: Module) -> ModuleList:
+        """Add ``module`` at the end; returns the container."""
         self.add_module(str(len(self)), _check_module(module, "ModuleList"))
         return self
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Append each of ``modules``; returns the list."""
         for m in modules:
             self.append(m)
         return self
 
     def insert(self, index: int, module: Module) -> None:
+        """Insert ``module`` before position ``index``."""
         mods = list(self._modules.values())
         mods.insert(index, _check_module(module, "ModuleList"))
         for k in list(self._modules):
@@ -168,24 +178,30 @@ class ModuleDict(Module):
         return key in self._modules
 
     def keys(self) -> list[str]:
+        """The names of the modules, in insertion order."""
         return list(self._modules)
 
     def values(self) -> list[Module]:
+        """The modules, in insertion order."""
         return list(self._modules.values())  # type: ignore[arg-type]
 
     def items(self) -> list[tuple[str, Module]]:
+        """``(name, module)`` pairs, in insertion order."""
         return list(self._modules.items())  # type: ignore[arg-type]
 
     def pop(self, key: str) -> Module:
+        """Remove the module named ``key`` and return it."""
         m = self[key]
         del self[key]
         return m
 
     def clear(self) -> None:
+        """Remove every module."""
         for k in list(self._modules):
             delattr(self, k)
 
     def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        """Add (or replace) the modules of a mapping or of ``(name, module)`` pairs."""
         items = modules.items() if isinstance(modules, Mapping) else modules
         for k, m in items:
             self[k] = m

@@ -1,7 +1,7 @@
 """Convolution layers: ``Conv1d``, ``Conv2d``, ``ConvTranspose1d``, ``ConvTranspose2d``.
 
 Each holds a ``weight`` Parameter and an optional ``bias`` and calls the fused Function of
-:mod:`maligrad.nn.functional.convolution`. Initialisation follows PyTorch:
+``maligrad.nn.functional.convolution``. Initialisation follows PyTorch:
 ``kaiming_uniform_(weight, a=sqrt(5))``, i.e. ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, and the
 bias ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` with ``fan_in = weight.shape[1] * prod(kernel)``.
 
@@ -32,6 +32,11 @@ from maligrad.nn.module import Module
 from maligrad.nn.parameter import Parameter, parameter_dtype
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+
+
+def _pair(values: tuple[int, ...]) -> tuple[int, int]:
+    # A 2-D layer's per-dimension setting, typed as the pair the 2-D functionals take.
+    return values[0], values[1]
 
 
 class _ConvNd(Module):
@@ -145,10 +150,12 @@ class Conv2d(_ConvNd):
     """
 
     def forward(self, input: Variable) -> Variable:
+        """Cross-correlate ``input`` with ``weight`` and add ``bias``."""
         self._check_input(input)
         return conv2d(
-            input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
-        )
+            input, self.weight, self.bias, _pair(self.stride), self.padding,
+            _pair(self.dilation), self.groups,
+        )  # fmt: skip
 
 
 class Conv1d(_ConvNd):
@@ -163,6 +170,7 @@ class Conv1d(_ConvNd):
     _dims = 1
 
     def forward(self, input: Variable) -> Variable:
+        """Cross-correlate ``input`` with ``weight`` and add ``bias``."""
         self._check_input(input)
         padding = self.padding if isinstance(self.padding, str) else self.padding[0]
         return conv1d(
@@ -171,7 +179,7 @@ class Conv1d(_ConvNd):
 
 
 class ConvTranspose2d(_ConvNd):
-    """Transposed 2-D convolution (adjoint of :class:`Conv2d`), e.g. for upsampling.
+    """Transposed 2-D convolution (adjoint of [`Conv2d`][maligrad.nn.Conv2d]), e.g. for upsampling.
 
     ``H_out = (H - 1) s - 2 p + d (k - 1) + output_padding + 1``; weight
     ``(C_in, C_out / groups, kh, kw)``.
@@ -206,10 +214,11 @@ class ConvTranspose2d(_ConvNd):
         )  # fmt: skip
 
     def forward(self, input: Variable) -> Variable:
+        """The transposed convolution of ``input`` with ``weight``, plus ``bias``."""
         self._check_input(input)
         return conv_transpose2d(
-            input, self.weight, self.bias, self.stride, self.padding, self.output_padding,
-            self.groups, self.dilation,
+            input, self.weight, self.bias, _pair(self.stride), self.padding,
+            _pair(self.output_padding), self.groups, _pair(self.dilation),
         )  # fmt: skip
 
 
@@ -225,6 +234,7 @@ class ConvTranspose1d(ConvTranspose2d):
     _dims = 1
 
     def forward(self, input: Variable) -> Variable:
+        """The transposed convolution of ``input`` with ``weight``, plus ``bias``."""
         self._check_input(input)
         return conv_transpose1d(
             input, self.weight, self.bias, self.stride[0], self.padding[0],

@@ -23,7 +23,7 @@ class Dropout(Module):
     Args:
         p: drop probability in ``[0, 1]``.
         inplace: write the result into the input's array (outside the graph only; see
-            :func:`maligrad.nn.functional.dropout`).
+            [`dropout`][maligrad.nn.functional.dropout]).
         generator: optional ``numpy.random.Generator`` for the masks (else the default).
     """
 
@@ -36,9 +36,11 @@ class Dropout(Module):
         self.generator = generator
 
     def forward(self, input: Variable) -> Variable:
+        """Drop elements in training mode; the identity in eval mode."""
         if not isinstance(input, Variable):
             input = layer_input(input, "Dropout")
         return dropout(input, self.p, self.training, self.inplace, generator=self.generator)
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown inside ``repr(module)``."""
         return f"p={self.p}, inplace={self.inplace}"

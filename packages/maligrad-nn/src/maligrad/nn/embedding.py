@@ -78,6 +78,7 @@ class Embedding(Module):
             self.weight = Parameter(w)
 
     def reset_parameters(self, generator: int | np.random.Generator | None = None) -> None:
+        """Re-draw the parameters with the initialisation described above (PyTorch's default)."""
         init.normal_(self.weight, generator=generator)
         if self.padding_idx is not None:
             with no_grad():
@@ -96,11 +97,13 @@ class Embedding(Module):
         return emb
 
     def forward(self, input: Any) -> Variable:
+        """The rows of ``weight`` at the indices in ``input``."""
         if not isinstance(input, Variable):
             input = layer_input(input, "Embedding")
         return embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type)
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown inside ``repr(module)``."""
         s = f"{self.num_embeddings}, {self.embedding_dim}"
         if self.padding_idx is not None:
             s += f", padding_idx={self.padding_idx}"

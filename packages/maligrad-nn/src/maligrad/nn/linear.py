@@ -31,11 +31,12 @@ class Identity(Module):
         super().__init__()
 
     def forward(self, input: Any) -> Any:
+        """Return ``input`` unchanged."""
         return input
 
 
 class Linear(Module):
-    """``y = x W^T + b``.
+    """Affine map ``y = x W^T + b``, weight ``W (out_features, in_features)`` as PyTorch's.
 
     Args:
         in_features: size of the last input dimension.
@@ -48,6 +49,14 @@ class Linear(Module):
 
     Initialisation (PyTorch's): ``W ~ U(-1/sqrt(in), 1/sqrt(in))`` (kaiming_uniform with
     ``a = sqrt(5)``), ``b ~ U(-1/sqrt(in), 1/sqrt(in))``.
+
+        >>> import numpy as np, maligrad as mg
+        >>> from maligrad import nn
+        >>> fc = nn.Linear(3, 2)
+        >>> fc.weight.shape, fc.bias.shape
+        ((2, 3), (2,))
+        >>> fc(mg.Variable(np.ones((4, 3), np.float32))).shape
+        (4, 2)
     """
 
     def __init__(
@@ -70,12 +79,14 @@ class Linear(Module):
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator: np.random.Generator | None = None) -> None:
+        """Re-draw the parameters with the initialisation described above (PyTorch's default)."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=generator)
         if self.bias is not None:
             bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
             init.uniform_(self.bias, -bound, bound, generator=generator)
 
     def forward(self, input: Variable) -> Variable:
+        """The affine map ``input W^T + b``."""
         if not isinstance(input, Variable):
             input = layer_input(input, "Linear")
         b = self.bias
@@ -84,6 +95,7 @@ class Linear(Module):
         return _LinearFn.apply(input, self.weight, b)
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown inside ``repr(module)``."""
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"bias={self.bias is not None}"
@@ -118,12 +130,14 @@ class Bilinear(Module):
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator: np.random.Generator | None = None) -> None:
+        """Re-draw the parameters with the initialisation described above (PyTorch's default)."""
         bound = 1 / math.sqrt(self.weight.shape[1]) if self.weight.shape[1] else 0
         init.uniform_(self.weight, -bound, bound, generator=generator)
         if self.bias is not None:
             init.uniform_(self.bias, -bound, bound, generator=generator)
 
     def forward(self, input1: Variable, input2: Variable) -> Variable:
+        """The bilinear form ``x1^T A x2 + b`` for each output feature."""
         if not isinstance(input1, Variable):
             input1 = layer_input(input1, "Bilinear", "input1")
         if not isinstance(input2, Variable):
@@ -131,6 +145,7 @@ class Bilinear(Module):
         return bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown inside ``repr(module)``."""
         return (
             f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
             f"out_features={self.out_features}, bias={self.bias is not None}"
@@ -146,9 +161,11 @@ class Flatten(Module):
         self.end_dim = check_size("Flatten", "end_dim", end_dim, None)
 
     def forward(self, input: Variable) -> Variable:
+        """Flatten dimensions ``start_dim`` to ``end_dim`` of ``input`` into one."""
         if not isinstance(input, Variable):
             input = layer_input(input, "Flatten")
         return input.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown inside ``repr(module)``."""
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -1,4 +1,4 @@
-"""Loss modules mirroring :mod:`maligrad.nn.functional`'s losses.
+"""Loss modules mirroring [`maligrad.nn.functional`][maligrad.nn.functional]'s losses.
 
 >>> import numpy as np, maligrad
 >>> from maligrad import nn
@@ -31,54 +31,91 @@ class _Loss(Module):
 
 
 class MSELoss(_Loss):
-    """``(x - t)^2``, reduced."""
+    """Mean squared error: ``l = (x - t)^2`` for each element.
+
+    ``reduction``: ``'mean'`` (default) averages the elementwise losses ``l``, ``'sum'``
+    adds them, ``'none'`` returns ``l`` with the input's shape.
+    """
 
     def forward(self, input: Variable, target: Any) -> Variable:
+        """The mean squared error of ``input`` against ``target``, reduced by ``reduction``."""
         return L.mse_loss(input, target, self.reduction)
 
 
 class L1Loss(_Loss):
-    """``|x - t|``, reduced."""
+    """Mean absolute error: ``l = |x - t|`` for each element.
+
+    ``reduction``: ``'mean'`` (default) averages the elementwise losses ``l``, ``'sum'``
+    adds them, ``'none'`` returns ``l`` with the input's shape.
+    """
 
     def forward(self, input: Variable, target: Any) -> Variable:
+        """The mean absolute error of ``input`` against ``target``, reduced by ``reduction``."""
         return L.l1_loss(input, target, self.reduction)
 
 
 class SmoothL1Loss(_Loss):
-    """Quadratic below ``beta``, linear above."""
+    """Smooth L1: quadratic below ``beta``, linear above.
+
+    ``l = 0.5 d^2 / beta`` if ``|d| < beta`` else ``|d| - 0.5 beta``, with ``d = x - t``.
+
+    ``reduction``: ``'mean'`` (default) averages the elementwise losses ``l``, ``'sum'``
+    adds them, ``'none'`` returns ``l`` with the input's shape.
+    """
 
     def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
         super().__init__(reduction)
         self.beta = beta
 
     def forward(self, input: Variable, target: Any) -> Variable:
+        """The smooth L1 loss of ``input`` against ``target``, reduced by ``reduction``."""
         return L.smooth_l1_loss(input, target, self.reduction, self.beta)
 
 
 class HuberLoss(_Loss):
-    """Quadratic below ``delta``, ``delta``-sloped linear above."""
+    """Huber: quadratic below ``delta``, ``delta``-sloped linear above.
+
+    ``l = 0.5 d^2`` if ``|d| < delta`` else ``delta (|d| - 0.5 delta)``, with ``d = x - t``.
+
+    ``reduction``: ``'mean'`` (default) averages the elementwise losses ``l``, ``'sum'``
+    adds them, ``'none'`` returns ``l`` with the input's shape.
+    """
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction)
         self.delta = delta
 
     def forward(self, input: Variable, target: Any) -> Variable:
+        """The Huber loss of ``input`` against ``target``, reduced by ``reduction``."""
         return L.huber_loss(input, target, self.reduction, self.delta)
 
 
 class BCELoss(_Loss):
-    """Binary cross-entropy of probabilities."""
+    """Binary cross-entropy of probabilities ``p``.
+
+    ``l = -w (t log p + (1 - t) log(1 - p))`` (logs clamped at -100).
+
+    ``reduction``: ``'mean'`` (default) averages the elementwise losses ``l``, ``'sum'``
+    adds them, ``'none'`` returns ``l`` with the input's shape.
+    """
 
     def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.weight = weight
 
     def forward(self, input: Variable, target: Any) -> Variable:
+        """The binary cross-entropy of ``input`` against ``target``, reduced by ``reduction``."""
         return L.binary_cross_entropy(input, target, self.weight, self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
-    """Sigmoid + binary cross-entropy, stable for large logits."""
+    """Sigmoid + binary cross-entropy, stable for large logits ``x``.
+
+    ``l = -w (pos_weight t log sigmoid(x) + (1 - t) log(1 - sigmoid(x)))``.
+
+    ``reduction``: ``'mean'`` (default) averages the elementwise losses ``l``, ``'sum'``
+    adds them, ``'none'`` returns ``l`` with the input's shape.
+    """
 
     def __init__(self, weight: Any = None, reduction: str = "mean", pos_weight: Any = None):
         super().__init__(reduction)
@@ -86,6 +123,7 @@ class BCEWithLogitsLoss(_Loss):
         self.pos_weight = pos_weight
 
     def forward(self, input: Variable, target: Any) -> Variable:
+        """The binary cross-entropy of ``sigmoid(input)`` against ``target``, reduced."""
         return L.binary_cross_entropy_with_logits(
             input, target, self.weight, self.reduction, self.pos_weight
         )
@@ -107,13 +145,17 @@ class CrossEntropyLoss(_Loss):
         self.label_smoothing = label_smoothing
 
     def forward(self, input: Variable, target: Any) -> Variable:
+        """The cross-entropy of the logits ``input`` against ``target``, reduced."""
         return L.cross_entropy(
             input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing
         )
 
 
 class NLLLoss(_Loss):
-    """Negative log-likelihood of log-probabilities."""
+    """Negative log-likelihood of log-probabilities ``x (N, C, ...)``: ``l = -w_t x_t``.
+
+    ``'mean'`` divides by the summed weights ``w_t`` of the targets (as PyTorch).
+    """
 
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean"):
         super().__init__(reduction)
@@ -121,6 +163,7 @@ class NLLLoss(_Loss):
         self.ignore_index = ignore_index
 
     def forward(self, input: Variable, target: Any) -> Variable:
+        """The negative log-likelihood of ``input`` against ``target``, reduced by ``reduction``."""
         return L.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
 
 
@@ -134,4 +177,5 @@ class KLDivLoss(_Loss):
         self.log_target = log_target
 
     def forward(self, input: Variable, target: Any) -> Variable:
+        """The KL divergence of ``input`` against ``target``, reduced by ``reduction``."""
         return L.kl_div(input, target, self.reduction, self.log_target)

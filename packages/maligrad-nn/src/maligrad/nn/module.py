@@ -1,6 +1,6 @@
 """``Module``: the base class of every layer and model.
 
-A Module owns parameters (:class:`~maligrad.nn.Parameter`), buffers (Variables saved in the
+A Module owns parameters ([`Parameter`][maligrad.nn.Parameter]), buffers (Variables saved in the
 ``state_dict`` but not trained, such as running statistics) and submodules. Assigning them
 as attributes registers them, in order::
 
@@ -35,7 +35,10 @@ from maligrad.nn.parameter import Parameter
 
 
 class IncompatibleKeys(NamedTuple):
-    """What :meth:`Module.load_state_dict` did not match (with ``strict=False``)."""
+    """The keys that [`load_state_dict`][maligrad.nn.Module.load_state_dict] did not match.
+
+    Returned by ``load_state_dict(..., strict=False)``.
+    """
 
     missing_keys: list[str]
     unexpected_keys: list[str]
@@ -72,6 +75,9 @@ class Module:
         d["_modules"] = {}
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation of the module: subclasses override it; call the module, ``module(x)``, to
+        run it with hooks.
+        """
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

@@ -127,19 +127,52 @@ class _BatchNorm(Module):
 
 
 class BatchNorm1d(_BatchNorm):
-    """Batch normalisation of ``(N, C)`` or ``(N, C, L)`` over all axes but ``C``."""
+    """Batch normalisation of ``(N, C)`` or ``(N, C, L)`` over all axes but ``C``.
+
+    In training mode, per channel ``c`` over the batch (and spatial) axes::
+
+        y = (x - mean) / sqrt(var + eps) * weight[c] + bias[c]      (var biased)
+        running_mean <- (1 - momentum) running_mean + momentum mean
+        running_var  <- (1 - momentum) running_var + momentum var_unbiased
+
+    (``momentum=None``: a cumulative average.) In eval mode (with
+    ``track_running_stats``), ``running_mean`` and ``running_var`` replace the batch
+    statistics.
+
+        >>> import numpy as np, maligrad as mg
+        >>> from maligrad import nn
+        >>> bn = nn.BatchNorm1d(1)
+        >>> bn(mg.Variable(np.array([[1.0], [3.0]], np.float32))).data.round(3).tolist()
+        [[-1.0], [1.0]]
+        >>> print(bn.running_mean.data, bn.running_var.data)  # momentum 0.1, unbiased var 2
+        [0.2] [1.1]
+    """
 
     _expected_ndim = (2, 3)
 
 
 class BatchNorm2d(_BatchNorm):
-    """Batch normalisation of ``(N, C, H, W)`` over ``N, H, W``."""
+    """Batch normalisation of ``(N, C, H, W)`` over ``N, H, W``.
+
+    In training mode, per channel ``c`` over the batch (and spatial) axes::
+
+        y = (x - mean) / sqrt(var + eps) * weight[c] + bias[c]      (var biased)
+        running_mean <- (1 - momentum) running_mean + momentum mean
+        running_var  <- (1 - momentum) running_var + momentum var_unbiased
+
+    (``momentum=None``: a cumulative average.) In eval mode (with
+    ``track_running_stats``), ``running_mean`` and ``running_var`` replace the batch
+    statistics.
+    """
 
     _expected_ndim = (4,)
 
 
 class LayerNorm(Module):
     """Normalise over the trailing ``normalized_shape`` dimensions of each sample.
+
+    ``y = (x - mean) / sqrt(var + eps) * weight + bias``, with ``mean`` and the biased
+    ``var`` over those dimensions; the same in training and eval mode (no running stats).
 
     ``elementwise_affine`` adds ``weight`` (ones) and ``bias`` (zeros) of that shape.
     """
@@ -172,11 +205,13 @@ class LayerNorm(Module):
         _affine(self, self.normalized_shape, dt, elementwise_affine, elementwise_affine and bias)
 
     def forward(self, input: Variable) -> Variable:
+        """Normalise ``input`` (see the class docstring for the maths)."""
         if not isinstance(input, Variable):
             input = layer_input(input, "LayerNorm")
         return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown inside ``repr(module)``."""
         return (
             f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
         )
@@ -184,6 +219,9 @@ class LayerNorm(Module):
 
 class GroupNorm(Module):
     """Normalise ``(N, C, *)`` over groups of ``C / num_groups`` channels.
+
+    ``y = (x - mean_g) / sqrt(var_g + eps) * weight[c] + bias[c]``, with ``mean_g`` and the
+    biased ``var_g`` over the channels of the group of ``c`` and over ``*``, per sample.
 
     ``affine`` adds per-channel ``weight`` (ones) and ``bias`` (zeros).
     """
@@ -212,6 +250,7 @@ class GroupNorm(Module):
         _affine(self, num_channels, dt, weight=affine, bias=affine)
 
     def forward(self, input: Variable) -> Variable:
+        """Normalise ``input`` (see the class docstring for the maths)."""
         if not isinstance(input, Variable):
             input = layer_input(input, "GroupNorm")
         if input.ndim < 2 or input.shape[1] != self.num_channels:
@@ -221,4 +260,5 @@ class GroupNorm(Module):
         return group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown inside ``repr(module)``."""
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

@@ -1,4 +1,4 @@
-"""``Parameter``: a :class:`~maligrad.Variable` that a :class:`~maligrad.nn.Module` learns.
+"""``Parameter``: a [`Variable`][maligrad.Variable] that a [`Module`][maligrad.nn.Module] learns.
 
 Assigning a Parameter to a Module attribute registers it, so that ``parameters()``,
 ``state_dict()`` and optimizers find it. It requires grad unless told otherwise.

@@ -1,6 +1,6 @@
 """Pooling layers: ``MaxPool1d/2d``, ``AvgPool1d/2d``, ``AdaptiveAvgPool1d/2d``.
 
-Thin modules over :mod:`maligrad.nn.functional.pooling` (fused window Functions); they
+Thin modules over ``maligrad.nn.functional.pooling`` (fused window Functions); they
 have no parameters.
 
     >>> import numpy as np, maligrad as mg
@@ -74,11 +74,13 @@ class MaxPool2d(Module):
         self.dilation, self.ceil_mode = dilation, ceil_mode
 
     def forward(self, input: Variable) -> Variable:
+        """Pool ``input`` over its windows (see the class docstring)."""
         return max_pool2d(
             input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
         )
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown inside ``repr(module)``."""
         return (
             f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
             f"dilation={self.dilation}"
@@ -95,6 +97,7 @@ class MaxPool1d(MaxPool2d):
     """
 
     def forward(self, input: Variable) -> Variable:
+        """Pool ``input`` over its windows (see the class docstring)."""
         return max_pool1d(
             input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
         )
@@ -124,12 +127,14 @@ class AvgPool2d(Module):
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
 
     def forward(self, input: Variable) -> Variable:
+        """Pool ``input`` over its windows (see the class docstring)."""
         return avg_pool2d(
             input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
             self.count_include_pad,
         )  # fmt: skip
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown inside ``repr(module)``."""
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
@@ -143,6 +148,7 @@ class AvgPool1d(AvgPool2d):
     """
 
     def forward(self, input: Variable) -> Variable:
+        """Pool ``input`` over its windows (see the class docstring)."""
         return avg_pool1d(
             input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
             self.count_include_pad,
@@ -163,9 +169,11 @@ class AdaptiveAvgPool2d(Module):
         self.output_size = output_size
 
     def forward(self, input: Variable) -> Variable:
+        """Pool ``input`` over its windows (see the class docstring)."""
         return adaptive_avg_pool2d(input, self.output_size)
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown inside ``repr(module)``."""
         return f"output_size={self.output_size}"
 
 
@@ -173,4 +181,5 @@ class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
     """Average pooling of ``(N, C, L)`` to length ``output_size``."""
 
     def forward(self, input: Variable) -> Variable:
+        """Pool ``input`` over its windows (see the class docstring)."""
         return adaptive_avg_pool1d(input, self.output_size)

@@ -167,6 +167,9 @@ class RNNCell(_CellBase):
         self.nonlinearity = nonlinearity
 
     def forward(self, input: Any, hx: Any = None) -> Variable:
+        """One time step: the next hidden state (and cell state) from ``input`` and the previous
+        state.
+        """
         x, h, unbatched = self._prepare(input, hx)
         xw = linear(x, self.weight_ih, self.bias_ih)
         h = _rnn_step(xw, h, self.weight_hh, self.bias_hh, self.nonlinearity == "relu")
@@ -186,6 +189,9 @@ class LSTMCell(_CellBase):
     _mode = "LSTM"
 
     def forward(self, input: Any, hx: Any = None) -> tuple[Variable, Variable]:
+        """One time step: the next hidden state (and cell state) from ``input`` and the previous
+        state.
+        """
         h0, c0 = (None, None) if hx is None else _state_pair(hx, "LSTMCell", "hx")
         x, h, unbatched = self._prepare(input, h0)
         _, c, _ = self._prepare(input, c0)
@@ -208,6 +214,9 @@ class GRUCell(_CellBase):
     _mode = "GRU"
 
     def forward(self, input: Any, hx: Any = None) -> Variable:
+        """One time step: the next hidden state (and cell state) from ``input`` and the previous
+        state.
+        """
         x, h, unbatched = self._prepare(input, hx)
         xw = linear(x, self.weight_ih, self.bias_ih)
         h = _gru_step(xw, h, self.weight_hh, self.bias_hh)
@@ -411,7 +420,7 @@ class RNN(_RNNBase):
 
 class LSTM(_RNNBase):
     """Multi-layer LSTM. ``forward(input, (h_0, c_0)=None)`` returns
-    ``(output, (h_n, c_n))`` with the shapes of :class:`RNN`.
+    ``(output, (h_n, c_n))`` with the shapes of [`RNN`][maligrad.nn.RNN].
 
         >>> import numpy as np, maligrad as mg
         >>> from maligrad import nn

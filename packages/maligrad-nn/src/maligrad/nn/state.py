@@ -5,7 +5,8 @@ Anything nested (an optimizer's ``state_dict()``, or a dict holding both) is sto
 arrays plus a JSON description of the structure (dicts with str or int keys, lists,
 tuples, Python scalars, strings, None, numpy scalars), kept in a uint8 array together with
 the checkpoint format's version. Files are read with ``allow_pickle=False``; anything
-that is not such a file is refused with a :class:`CheckpointError` naming the file.
+that is not such a file is refused with a
+[`CheckpointError`][maligrad.nn.CheckpointError] naming the file.
 
 A path ending in ``.safetensors`` is read and written with the ``safetensors`` package's
 numpy API instead (``pip install maligrad-nn[safetensors]``): a flat dict of named arrays,
@@ -59,7 +60,7 @@ _SAFETENSORS_DTYPES = frozenset(
 
 
 class CheckpointError(ValueError):
-    """A file :func:`load` cannot read: not a checkpoint, damaged, or from a newer maligrad.
+    """A file [`load`][maligrad.nn.load] cannot read: not a checkpoint, damaged, or newer.
 
     ``path`` is the file and ``reason`` what is wrong with it; ``str()`` gives both.
 
@@ -297,7 +298,7 @@ def _remove_stale_temporaries(path: str) -> None:
     """Remove temporary files of earlier saves to ``path`` that were killed.
 
     A temporary file is stale when its process is gone or it has not been written to for
-    :data:`STALE_AFTER_S` seconds; a concurrent save's file is fresh and left alone.
+    ``STALE_AFTER_S`` seconds; a concurrent save's file is fresh and left alone.
     Temporary files of maligrad 0.1 (``.tmp-XXXXXXXX.npz``) are removed by age only.
     """
     folder = os.path.dirname(os.path.abspath(path))
@@ -338,13 +339,13 @@ def _write_npz(f: Any, arrays: dict[str, np.ndarray]) -> None:
 
 
 def load(path: str | os.PathLike[str]) -> Any:
-    """Read what :func:`save` wrote (never unpickles). Arrays come back as numpy arrays.
+    """Read what [`save`][maligrad.nn.save] wrote (never unpickles); arrays come back as numpy.
 
     A plain ``.npz`` written by other tools loads as a dict of its arrays; a ``.safetensors``
     file as a dict of its arrays. A file that is neither (a raw ``.npy``, a damaged or
     truncated archive, foreign metadata, a newer checkpoint format) raises
-    :class:`CheckpointError` naming the file and the problem. A missing file raises
-    ``FileNotFoundError``.
+    [`CheckpointError`][maligrad.nn.CheckpointError] naming the file and the problem. A
+    missing file raises ``FileNotFoundError``.
     """
     path = _as_path(path)
     with open(path, "rb") as fh:  # FileNotFoundError / IsADirectoryError name the file
@@ -394,7 +395,8 @@ def load(path: str | os.PathLike[str]) -> Any:
 
 
 def _read_npz(path: str) -> dict[str, np.ndarray]:
-    """Every member of the ``.npz`` at ``path``, or a :class:`CheckpointError`."""
+    """Every member of the ``.npz`` at ``path``, or
+    a [`CheckpointError`][maligrad.nn.CheckpointError]."""
     member = None
     try:
         with np.load(path, allow_pickle=False) as data:

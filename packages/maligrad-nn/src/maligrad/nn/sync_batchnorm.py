@@ -77,6 +77,9 @@ class SyncBatchNorm(_BatchNorm):
     """
 
     def forward(self, input: Variable) -> Variable:
+        """Normalise ``input`` (see the class docstring for the maths); in training mode, update the
+        running statistics if tracked.
+        """
         if not isinstance(input, Variable):
             input = layer_input(input, "SyncBatchNorm")
         if input.ndim < 2 or input.shape[1] != self.num_features:

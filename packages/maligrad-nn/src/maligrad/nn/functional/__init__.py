@@ -1,4 +1,4 @@
-"""Functional forms of the layers and losses in :mod:`maligrad.nn`.
+"""Functional forms of the layers and losses in [`maligrad.nn`][maligrad.nn].
 
 Example:
     >>> import numpy as np, maligrad

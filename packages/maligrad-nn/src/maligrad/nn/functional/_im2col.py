@@ -73,7 +73,7 @@ def windows(xp: np.ndarray, k: Pair, s: Pair, d: Pair, out: Pair) -> np.ndarray:
 
 
 def col2im(cols: np.ndarray, shape: tuple[int, int, int, int], s: Pair, d: Pair) -> np.ndarray:
-    """Adjoint of :func:`windows`: sum ``cols (N, C, kh, kw, Ho, Wo)`` into ``shape``."""
+    """Adjoint of ``windows``: sum ``cols (N, C, kh, kw, Ho, Wo)`` into ``shape``."""
     n, c, kh, kw, ho, wo = cols.shape
     (sh, sw), (dh, dw) = s, d
     out = np.zeros(shape, dtype=cols.dtype)

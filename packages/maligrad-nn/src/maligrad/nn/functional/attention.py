@@ -1,4 +1,6 @@
-"""Scaled dot-product attention (the core of :class:`~maligrad.nn.MultiheadAttention`).
+"""Scaled dot-product attention (the core of ``MultiheadAttention``).
+
+The layer is [`MultiheadAttention`][maligrad.nn.MultiheadAttention].
 
     Attention(Q, K, V) = softmax(Q K^T / sqrt(d) + M) V
 

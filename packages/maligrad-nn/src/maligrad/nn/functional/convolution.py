@@ -342,7 +342,7 @@ def conv1d(
 ) -> mg.Variable:
     """1-D cross-correlation of ``input (N, C, L)`` with ``weight (O, C/groups, k)``.
 
-    Computed as :func:`conv2d` on a height-1 image.
+    Computed as [`conv2d`][maligrad.nn.functional.conv2d] on a height-1 image.
 
         >>> import numpy as np, maligrad as mg
         >>> from maligrad.nn.functional import conv1d
@@ -376,7 +376,8 @@ def conv_transpose2d(
     groups: int = 1,
     dilation: int | tuple[int, int] = 1,
 ) -> mg.Variable:
-    """Transposed 2-D convolution (the adjoint of :func:`conv2d`; "deconvolution").
+    """Transposed 2-D convolution (the adjoint of [`conv2d`][maligrad.nn.functional.conv2d];
+    "deconvolution").
 
     ``input (N, C, H, W)``, ``weight (C, O/groups, kh, kw)``; output ``(N, O, Ho, Wo)`` with
     ``Ho = (H - 1) s - 2 p + d (kh - 1) + output_padding + 1``. Computed as ``col2im`` of
@@ -432,7 +433,8 @@ def conv_transpose1d(
     groups: int = 1,
     dilation: int = 1,
 ) -> mg.Variable:
-    """Transposed 1-D convolution: :func:`conv_transpose2d` on a height-1 image."""
+    """Transposed 1-D convolution: [`conv_transpose2d`][maligrad.nn.functional.conv_transpose2d] on
+    a height-1 image."""
     x, w = as_variable(input, "input"), as_variable(weight, "weight")
     if x.ndim != 3 or w.ndim != 3:
         raise ValueError(

@@ -43,7 +43,7 @@ def dropout(
 
     ``inplace=True`` writes the result into ``input``'s array and returns ``input``; as for
     every in-place change in maligrad, only outside the graph (an input that requires grad
-    while the graph is recorded raises; see :func:`maligrad.nn.functional.relu`).
+    while the graph is recorded raises; see [`relu`][maligrad.nn.functional.relu]).
     """
     p = check_number("dropout", "p", p, 0.0, 1.0)
     if not training or p == 0.0:

@@ -1,4 +1,4 @@
-"""``linear`` and ``bilinear``: the affine maps behind :class:`~maligrad.nn.Linear`.
+"""``linear`` and ``bilinear``: the affine maps behind [`Linear`][maligrad.nn.Linear].
 
 ``linear(x, W, b) = x W^T + b`` is one fused op. With ``g`` the output gradient and the
 leading dimensions of ``x`` flattened::

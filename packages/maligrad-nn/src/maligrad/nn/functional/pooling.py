@@ -91,7 +91,7 @@ def _max_gather(xp: np.ndarray, idx: np.ndarray, params: Params) -> np.ndarray:
 def _max_scatter(
     gy: np.ndarray, idx: np.ndarray, shape: tuple[int, ...], params: Params
 ) -> np.ndarray:
-    """Adjoint of :func:`_max_gather`: ``gy`` put at each window's argmax."""
+    """Adjoint of ``_max_gather``: ``gy`` put at each window's argmax."""
     p = params[2]
     canvas = np.zeros(_padded_shape(shape, p), dtype=gy.dtype)
     zero = gy.dtype.type(0)
@@ -168,7 +168,7 @@ def _window_sum(xp: np.ndarray, params: Params) -> np.ndarray:
 
 
 def _window_spread(g: np.ndarray, shape: tuple[int, ...], params: Params) -> np.ndarray:
-    """Adjoint of :func:`_window_sum`: each ``g[i, j]`` added to its whole window."""
+    """Adjoint of ``_window_sum``: each ``g[i, j]`` added to its whole window."""
     p = params[2]
     canvas = np.zeros(_padded_shape(shape, p), dtype=g.dtype)
     overlap = _overlapping(params)
@@ -338,7 +338,8 @@ def max_pool1d(
     dilation: int = 1,
     ceil_mode: bool = False,
 ) -> mg.Variable:
-    """Max over windows of ``input (N, C, L)``: :func:`max_pool2d` on a height-1 image."""
+    """Max over windows of ``input (N, C, L)``: [`max_pool2d`][maligrad.nn.functional.max_pool2d] on
+    a height-1 image."""
     k = _one(kernel_size, "kernel_size")
     s = k if stride is None else _one(stride, "stride")
     y = max_pool2d(
@@ -357,7 +358,8 @@ def avg_pool1d(
     ceil_mode: bool = False,
     count_include_pad: bool = True,
 ) -> mg.Variable:
-    """Mean over windows of ``input (N, C, L)``: :func:`avg_pool2d` on a height-1 image."""
+    """Mean over windows of ``input (N, C, L)``: [`avg_pool2d`][maligrad.nn.functional.avg_pool2d]
+    on a height-1 image."""
     k = _one(kernel_size, "kernel_size")
     s = k if stride is None else _one(stride, "stride")
     y = avg_pool2d(
@@ -386,7 +388,8 @@ def adaptive_avg_pool2d(
     """Average pooling to a fixed ``output_size (Ho, Wo)`` whatever the input's ``H, W``.
 
     Bin ``i`` covers rows ``floor(i H / Ho)`` to ``ceil((i + 1) H / Ho)`` (PyTorch's rule);
-    ``None`` keeps that dimension. When the sizes divide, this is :func:`avg_pool2d`;
+    ``None`` keeps that dimension. When the sizes divide, this
+    is [`avg_pool2d`][maligrad.nn.functional.avg_pool2d];
     otherwise two matmuls with constant averaging matrices, ``A_h x A_w^T``.
 
         >>> import numpy as np, maligrad as mg

@@ -25,7 +25,14 @@ from maligrad.nn.optim.optimizer import Optimizer, check_flag, check_number
 
 
 class Adagrad(Optimizer):
-    """Adagrad with PyTorch's arguments."""
+    """Adagrad with PyTorch's arguments: per-element rates from summed squared gradients.
+
+    With ``g`` the gradient (``+ weight_decay * p``) at step ``t``::
+
+        lr_t = lr / (1 + (t - 1) lr_decay)
+        s <- s + g^2          (s starts at initial_accumulator_value)
+        p <- p - lr_t g / (sqrt(s) + eps)
+    """
 
     def __init__(
         self,
@@ -49,6 +56,7 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
 
     def check_options(self, options: dict[str, Any]) -> None:
+        """Check (and normalise in place) a group's Adagrad options, naming a bad one."""
         for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
             options[name] = check_number(name, options[name])
         options["maximize"] = check_flag("maximize", options["maximize"])
@@ -56,6 +64,7 @@ class Adagrad(Optimizer):
     def update(
         self, param: Variable, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
+        """Apply the Adagrad update rule above to one parameter, in place."""
         data = param.data
         if not state:
             state["step"] = 0

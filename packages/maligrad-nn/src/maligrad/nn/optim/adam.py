@@ -33,7 +33,16 @@ from maligrad.nn.optim.optimizer import Optimizer, check_flag, check_number
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba) with PyTorch's arguments; ``amsgrad`` keeps the max of ``v``."""
+    """Adam (Kingma & Ba) with PyTorch's arguments; ``amsgrad`` keeps the max of ``v``.
+
+    With ``g`` the gradient at step ``t`` and ``c1 = 1 - b1^t``, ``c2 = 1 - b2^t``::
+
+        m <- b1 m + (1 - b1) g          v <- b2 v + (1 - b2) g^2
+        v_hat = max(v_hat, v) (amsgrad) or v
+        p <- p - (lr / c1) m / (sqrt(v_hat) / sqrt(c2) + eps)
+
+    ``weight_decay`` adds ``weight_decay * p`` to ``g`` (L2 regularisation).
+    """
 
     #: AdamW sets this: weight decay shrinks the parameter instead of adding to the gradient.
     decoupled_weight_decay = False
@@ -60,6 +69,7 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def check_options(self, options: dict[str, Any]) -> None:
+        """Check (and normalise in place) a group's Adam options, naming a bad one."""
         for name in ("lr", "eps", "weight_decay"):
             options[name] = check_number(name, options[name])
         betas = options["betas"]
@@ -74,6 +84,7 @@ class Adam(Optimizer):
     def update(
         self, param: Variable, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
+        """Apply the Adam update rule above to one parameter, in place."""
         lr, wd = group["lr"], group["weight_decay"]
         b1, b2 = group["betas"]
         data = param.data
@@ -109,7 +120,10 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (Loshchilov & Hutter); ``weight_decay`` 1e-2."""
+    """Adam with decoupled weight decay (Loshchilov & Hutter); ``weight_decay`` 1e-2.
+
+    Before the Adam step, ``p <- p (1 - lr weight_decay)``; ``g`` is left as it is.
+    """
 
     decoupled_weight_decay = True
 

@@ -68,6 +68,7 @@ class LRScheduler:
         self.step()
 
     def get_lr(self) -> list[float]:
+        """The learning rate of each parameter group at ``last_epoch`` (subclasses implement it)."""
         raise NotImplementedError
 
     def _current(self) -> list[float]:
@@ -106,7 +107,24 @@ def _load_attributes(scheduler: Any, state_dict: dict[str, Any]) -> None:
 
 
 class StepLR(LRScheduler):
-    """Multiply the rate by ``gamma`` every ``step_size`` epochs."""
+    """Multiply the rate by ``gamma`` every ``step_size`` epochs.
+
+    ``lr_t = lr_0 gamma^floor(t / step_size)`` at epoch ``t`` (``last_epoch``).
+
+        >>> import numpy as np
+        >>> from maligrad.nn import Parameter
+        >>> from maligrad.nn.optim import SGD
+        >>> from maligrad.nn.optim.lr_scheduler import StepLR
+        >>> opt = SGD([Parameter(np.zeros(1, np.float32))], lr=1.0)
+        >>> sched = StepLR(opt, step_size=2, gamma=0.5)
+        >>> rates = []
+        >>> for _ in range(5):
+        ...     rates.append(opt.param_groups[0]["lr"])
+        ...     opt.step()
+        ...     sched.step()
+        >>> rates
+        [1.0, 1.0, 0.5, 0.5, 0.25]
+    """
 
     def __init__(
         self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
@@ -116,13 +134,17 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        """Each group's rate at ``last_epoch``: times ``gamma`` every ``step_size`` epochs."""
         if self.last_epoch == 0 or self.last_epoch % self.step_size:
             return self._current()
         return [lr * self.gamma for lr in self._current()]
 
 
 class MultiStepLR(LRScheduler):
-    """Multiply the rate by ``gamma`` at each milestone epoch."""
+    """Multiply the rate by ``gamma`` at each milestone epoch.
+
+    ``lr_t = lr_0 gamma^k`` with ``k`` the number of milestones ``<= t``.
+    """
 
     def __init__(
         self,
@@ -140,25 +162,30 @@ class MultiStepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        """Each group's rate at ``last_epoch``: multiplied by ``gamma`` at each milestone."""
         k = self.milestones.count(self.last_epoch)  # a milestone may be listed twice
         return [lr * self.gamma**k for lr in self._current()]
 
 
 class ExponentialLR(LRScheduler):
-    """Multiply the rate by ``gamma`` every epoch."""
+    """Multiply the rate by ``gamma`` every epoch: ``lr_t = lr_0 gamma^t``."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
         self.gamma = check_number("gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        """Each group's rate at ``last_epoch``: ``lr_t = lr_0 gamma^t``."""
         if self.last_epoch == 0:
             return self._current()
         return [lr * self.gamma for lr in self._current()]
 
 
 class CosineAnnealingLR(LRScheduler):
-    """Cosine from the base rate down to ``eta_min`` over ``T_max`` epochs (then back up)."""
+    """Cosine from the base rate down to ``eta_min`` over ``T_max`` epochs (then back up).
+
+    ``lr_t = eta_min + (lr_0 - eta_min) (1 + cos(pi t / T_max)) / 2``.
+    """
 
     def __init__(
         self,
@@ -172,12 +199,19 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        """Each group's rate at epoch ``t = last_epoch`` (cosine annealing).
+
+        ``lr_t = eta_min + (lr_0 - eta_min) (1 + cos(pi t / T_max)) / 2``.
+        """
         c = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
         return [self.eta_min + (b - self.eta_min) * c for b in self.base_lrs]
 
 
 class LinearLR(LRScheduler):
-    """Scale the rate linearly from ``start_factor`` to ``end_factor`` over ``total_iters``."""
+    """Scale the rate linearly from ``start_factor`` to ``end_factor`` over ``total_iters``.
+
+    ``lr_t = lr_0 (start_factor + (end_factor - start_factor) min(t, total_iters) / total_iters)``.
+    """
 
     def __init__(
         self,
@@ -193,6 +227,9 @@ class LinearLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        """Each group's rate at ``last_epoch``: ``lr_0`` times a factor going linearly from
+        ``start_factor`` to ``end_factor`` over ``total_iters``.
+        """
         # The ratio of this step's factor to the previous one's, applied to the current rate.
         t, n = self.last_epoch, self.total_iters
         start, end = self.start_factor, self.end_factor
@@ -290,6 +327,9 @@ class OneCycleLR(LRScheduler):
         return (end - start) * pct + start
 
     def get_lr(self) -> list[float]:
+        """Each group's rate at ``last_epoch`` on the one-cycle schedule (warm-up to ``max_lr``,
+        then annealing).
+        """
         step = self.last_epoch
         if step > self.total_steps:
             raise ValueError(

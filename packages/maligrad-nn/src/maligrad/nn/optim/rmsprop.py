@@ -26,7 +26,14 @@ from maligrad.nn.optim.optimizer import Optimizer, check_flag, check_number
 
 
 class RMSprop(Optimizer):
-    """RMSprop with PyTorch's arguments."""
+    """RMSprop with PyTorch's arguments (optionally centred, with momentum).
+
+    With ``g`` the gradient (``+ weight_decay * p``)::
+
+        s <- alpha s + (1 - alpha) g^2;   centred: a <- alpha a + (1 - alpha) g, s~ = s - a^2
+        d = g / (sqrt(s~) + eps);         momentum: b <- momentum b + d, d = b
+        p <- p - lr d
+    """
 
     def __init__(
         self,
@@ -52,6 +59,7 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def check_options(self, options: dict[str, Any]) -> None:
+        """Check (and normalise in place) a group's RMSprop options, naming a bad one."""
         for name in ("lr", "eps", "weight_decay", "momentum"):
             options[name] = check_number(name, options[name])
         options["alpha"] = check_number("alpha", options["alpha"], 0.0, 1.0)
@@ -61,6 +69,7 @@ class RMSprop(Optimizer):
     def update(
         self, param: Variable, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
+        """Apply the RMSprop update rule above to one parameter, in place."""
         alpha, momentum, wd = group["alpha"], group["momentum"], group["weight_decay"]
         data = param.data
         g = grad

@@ -28,7 +28,26 @@ from maligrad.nn.optim.optimizer import Optimizer, check_flag, check_number
 
 
 class SGD(Optimizer):
-    """SGD (PyTorch's arguments and update rule)."""
+    """Stochastic gradient descent (PyTorch's arguments and update rule).
+
+    With ``g`` the gradient (``+ weight_decay * p``; negated with ``maximize``) and ``b``
+    the momentum buffer::
+
+        b <- g (first step),   b <- momentum b + (1 - dampening) g (later steps)
+        d  = g + momentum b (nesterov)  or  b (momentum)  or  g (no momentum)
+        p <- p - lr d
+
+        >>> import numpy as np, maligrad
+        >>> from maligrad.nn import Parameter
+        >>> from maligrad.nn.optim import SGD
+        >>> p = Parameter(np.array([1.0], np.float32))
+        >>> opt = SGD([p], lr=0.1, momentum=0.9)
+        >>> for _ in range(2):
+        ...     p.grad = maligrad.Variable(np.array([2.0], np.float32))
+        ...     opt.step()
+        >>> print(p.data.round(4))  # 1 - 0.1 * 2, then - 0.1 * (0.9 * 2 + 2)
+        [0.42]
+    """
 
     def __init__(
         self,
@@ -52,6 +71,7 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def check_options(self, options: dict[str, Any]) -> None:
+        """Check (and normalise in place) a group's SGD options, naming a bad one."""
         for name in ("lr", "momentum", "weight_decay"):
             options[name] = check_number(name, options[name])
         options["dampening"] = check_number("dampening", options["dampening"], 0.0, 1.0)
@@ -63,6 +83,7 @@ class SGD(Optimizer):
     def update(
         self, param: Variable, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
+        """Apply the SGD update rule above to one parameter, in place."""
         momentum, wd = group["momentum"], group["weight_decay"]
         d = grad
         if wd:

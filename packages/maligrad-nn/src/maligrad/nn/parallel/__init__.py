@@ -2,9 +2,10 @@
 
 Start N copies of a script with ``mpiexec -n N python script.py`` (or
 ``python -m maligrad.nn.parallel.launch -n N script.py``). Each copy is one rank: it builds
-the same model, wraps it in :class:`DistributedDataParallel`, reads its own share of each
-batch (``DataLoader(..., num_replicas=get_world_size(), rank=get_rank())``) and steps its
-optimizer on gradients averaged over all ranks. Without ``mpi4py``, or under plain
+the same model, wraps it in
+[`DistributedDataParallel`][maligrad.nn.parallel.DistributedDataParallel], reads its own
+share of each batch (``DataLoader(..., num_replicas=get_world_size(), rank=get_rank())``)
+and steps its optimizer on gradients averaged over all ranks. Without ``mpi4py``, or under plain
 ``python``, there is one rank and every collective is a no-op.
 
     >>> from maligrad import nn

@@ -1,9 +1,10 @@
 """End the whole MPI job when one rank raises, instead of leaving the others waiting.
 
 An uncaught exception on one rank would leave every other rank blocked forever in its next
-collective. :func:`abort_on_exception` replaces ``sys.excepthook``: it prints the traceback
-headed by the failing rank, then calls ``MPI.COMM_WORLD.Abort(1)``, which ends every process
-of the job (``mpiexec`` returns non-zero). Call it first in a script run under mpiexec::
+collective. [`abort_on_exception`][maligrad.nn.parallel.abort_on_exception] replaces
+``sys.excepthook``: it prints the traceback headed by the failing rank, then calls
+``MPI.COMM_WORLD.Abort(1)``, which ends every process of the job (``mpiexec`` returns
+non-zero). Call it first in a script run under mpiexec::
 
     from maligrad.nn import parallel
     parallel.abort_on_exception()

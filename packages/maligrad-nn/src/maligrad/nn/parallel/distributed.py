@@ -30,7 +30,7 @@ PyTorch's ``find_unused_parameters=True``; one unused on every rank keeps ``.gra
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -112,7 +112,7 @@ class DistributedDataParallel(Module):
     the parameter and buffer names, shapes and dtypes are checked to agree (a ValueError
     naming the first difference on every rank). Calling the wrapper calls ``module``;
     ``state_dict()``/``load_state_dict()`` are the module's, without a prefix. Buffers
-    (BatchNorm's running statistics) stay per rank; :class:`maligrad.nn.SyncBatchNorm`
+    (BatchNorm's running statistics) stay per rank; [`SyncBatchNorm`][maligrad.nn.SyncBatchNorm]
     shares batch statistics instead.
     """
 
@@ -155,7 +155,7 @@ class DistributedDataParallel(Module):
             for p in trained:
                 p.register_post_accumulate_grad_hook(self._grad_ready)
 
-    def _make_buckets(self, params: list[Variable]) -> list[_Bucket]:
+    def _make_buckets(self, params: Sequence[Variable]) -> list[_Bucket]:
         cap = self.bucket_cap_mb * 2**20
         buckets: list[_Bucket] = []
         current: list[Variable] = []
@@ -233,6 +233,7 @@ class DistributedDataParallel(Module):
 
     # -- the wrapped module ------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the wrapped module; its gradients are averaged over the ranks in backward."""
         return self.module(*args, **kwargs)
 
     def state_dict(  # type: ignore[override]
@@ -242,9 +243,11 @@ class DistributedDataParallel(Module):
         return self.module.state_dict(destination=destination, prefix=prefix, keep_vars=keep_vars)
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> Any:
+        """Load into the wrapped module (keys without the ``module.`` prefix)."""
         return self.module.load_state_dict(state_dict, strict=strict)
 
     def extra_repr(self) -> str:
+        """The constructor arguments shown inside ``repr(module)``."""
         return (
             f"world_size={self.world_size}, rank={get_rank()}, "
             f"buckets={len(self.buckets)}, bucket_cap_mb={self.bucket_cap_mb}"

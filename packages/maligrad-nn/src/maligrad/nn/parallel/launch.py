@@ -2,12 +2,13 @@
 
 ``python -m maligrad.nn.parallel.launch [-n N] [--hostfile FILE] script.py [args...]`` runs
 ``mpiexec -n N [-hostfile FILE] python -m maligrad.nn.parallel.launch script.py args...``; each
-process it starts runs ``script.py`` as ``__main__`` with :func:`abort_on_exception` in force.
+process it starts runs ``script.py`` as ``__main__`` with
+[`abort_on_exception`][maligrad.nn.parallel.abort_on_exception] in force.
 ``-n``/``--hostfile`` may appear anywhere; every other argument goes to the script.
 
 The hatch script ``hatch run mpi:train -n 2 ...`` is this launcher with
-``examples/train.py``. :func:`~maligrad.nn.parallel.abort_on_exception` makes a failure on
-any rank end the whole job.
+``examples/train.py``. [`abort_on_exception`][maligrad.nn.parallel.abort_on_exception] makes
+a failure on any rank end the whole job.
 """
 
 from __future__ import annotations
