@@ -45,10 +45,13 @@ class Add(Function):
 
     def backward(self, gy: Any) -> Any:
         pa, pb = self.parents  # type: ignore[misc]
-        return (
-            None if pa is None else sum_to(gy, self.input_shape(0)),
-            None if pb is None else sum_to(gy, self.input_shape(1)),
-        )
+        shape = gy.data.shape
+        ga = gb = None
+        if pa is not None:
+            ga = gy if (s := self.input_shape(0)) == shape else sum_to(gy, s)
+        if pb is not None:
+            gb = gy if (s := self.input_shape(1)) == shape else sum_to(gy, s)
+        return ga, gb
 
 
 class Sub(Function):
