@@ -179,6 +179,10 @@ _FLOAT_VALUED = {
     "std ddof=1": (lambda a: a.std(ddof=1), lambda a: a.std(ddof=1)),
     "logsumexp": (mg.logsumexp, lambda a: np.log(np.exp(a).sum())),
     "clip float bounds": (lambda a: a.clip(0.5, 1.5), lambda a: np.clip(a, 0.5, 1.5)),
+    "divide by an int": (lambda a: a / 2, lambda a: a / 2),
+    "divide by a float": (lambda a: a / 2.5, lambda a: a / 2.5),
+    "divide into an int": (lambda a: 3 / (a + 1), lambda a: 3 / (a + 1)),
+    "divide by itself": (lambda a: a / (a + 1), lambda a: a / (a + 1)),
 }
 # Ops whose result is an integer keep the input's dtype (sum, cumsum and prod follow numpy:
 # bool and int32 accumulate in int64).

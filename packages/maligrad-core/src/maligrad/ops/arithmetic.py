@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from maligrad.function import Function
+from maligrad.grad_mode import GradMode
 from maligrad.ops.broadcast import sum_to
 from maligrad.ops.elementwise import Log, where
 from maligrad.variable import Variable
@@ -86,13 +87,21 @@ class Mul(Function):
         )
 
 
+def _float_array(x: Any) -> bool:
+    return isinstance(x, (np.ndarray, np.generic)) and x.dtype.kind == "f"
+
+
 class Div(Function):
     def forward(self, a: Any, b: Any) -> np.ndarray:
         self.save_for_backward(a, b)
         try:
-            return a / b
+            out = a / b
         except ValueError:
             _raise_broadcast_error("divide", a, b)
+        if out.dtype == np.float64 and not (_float_array(a) or _float_array(b)):
+            # integers (and Python floats) divided: the default float dtype, as PyTorch
+            return out.astype(GradMode.default_dtype, copy=False)
+        return out
 
     def backward(self, gy: Any) -> Any:
         a, b = self.saved_tensors
