@@ -19,7 +19,9 @@ useful work), but its copies move long runs and its GEMM is large, which is what
 fast at. The adjoints are GEMMs with the same two matrices:
 
     dP = G @ T^T   then  dxp[n, c, i + p, b B + t] += dP[(n, i, b), (c, p, t)]
-                   (kh nb slice-adds of whole (N, C, Ho, B + kw - 1) blocks)
+                   (kh nb slice-adds of whole (N, C, Ho, B + kw - 1) blocks, or, when
+                   there are more blocks than patch columns, kh (B + kw - 1) strided
+                   slice-adds of (N, C, Ho, nb) columns)
     dT = P^T @ G   then  dw[o, c, p, q] = sum_j dT[(c, p, j + q), (o, j)]   (the band's
                    diagonals, read through a strided view) and db[o] = sum_j dT[ones, (o, j)]
 
@@ -173,11 +175,17 @@ def input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], pad: Quad
     dp6 = dp.reshape(pl.n, pl.ho, pl.nb, pl.c, pl.kh, pl.run)
     canvas = np.zeros(pl.canvas, dtype=dp.dtype)
     bb, r = pl.block, pl.run
-    for p in range(pl.kh):
-        for blk in range(pl.nb):
-            canvas[:, :, p : p + pl.ho, blk * bb : blk * bb + r] += dp6[:, :, blk, :, p].transpose(
-                0, 2, 1, 3
-            )
+    if pl.nb <= r:  # few blocks: one slice-add of whole runs per (kernel row, block)
+        for p in range(pl.kh):
+            for blk in range(pl.nb):
+                part = dp6[:, :, blk, :, p].transpose(0, 2, 1, 3)
+                canvas[:, :, p : p + pl.ho, blk * bb : blk * bb + r] += part
+    else:  # many short blocks: one strided slice-add per (kernel row, patch column)
+        last = (pl.nb - 1) * bb
+        for p in range(pl.kh):
+            for t in range(r):
+                part = dp6[:, :, :, :, p, t].transpose(0, 3, 1, 2)
+                canvas[:, :, p : p + pl.ho, t : t + last + 1 : bb] += part
     pt, pleft = pl.pad[0], pl.pad[2]
     return canvas[:, :, pt : pt + pl.h, pleft : pleft + pl.w]
 
