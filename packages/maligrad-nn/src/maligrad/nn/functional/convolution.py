@@ -86,7 +86,7 @@ def _im2col(x: np.ndarray, k: Pair, s: Pair, p: Quad, d: Pair, groups: int) -> n
 
 def _rows(a: np.ndarray, groups: int) -> np.ndarray:
     """``(N, O, Ho, Wo)`` -> ``(G, O/G, N Ho Wo)``, the output layout of the GEMMs."""
-    n, o, ho, wo = a.shape
+    o = a.shape[1]
     return np.ascontiguousarray(a.transpose(1, 0, 2, 3)).reshape(groups, o // groups, -1)
 
 
