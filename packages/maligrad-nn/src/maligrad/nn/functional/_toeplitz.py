@@ -171,21 +171,25 @@ def input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], pad: Quad
     pl = plan(x_shape, w.shape, pad)
     if g.ndim == 4:
         g = grad_rows(g, pl)
-    dp = g @ toeplitz(w, None, pl)[: pl.k].T
-    dp6 = dp.reshape(pl.n, pl.ho, pl.nb, pl.c, pl.kh, pl.run)
-    canvas = np.zeros(pl.canvas, dtype=dp.dtype)
+    t = toeplitz(w, None, pl)[: pl.k]
     bb, r = pl.block, pl.run
     if pl.nb <= r:  # few blocks: one slice-add of whole runs per (kernel row, block)
+        dp6 = (g @ t.T).reshape(pl.n, pl.ho, pl.nb, pl.c, pl.kh, r)
+        canvas = np.zeros(pl.canvas, dtype=dp6.dtype)
         for p in range(pl.kh):
             for blk in range(pl.nb):
                 part = dp6[:, :, blk, :, p].transpose(0, 2, 1, 3)
                 canvas[:, :, p : p + pl.ho, blk * bb : blk * bb + r] += part
     else:  # many short blocks: one strided slice-add per (kernel row, patch column)
+        # dP^T, so that each (p, t) column is a contiguous (C, N, Ho, nb) block.
+        dpt = (t @ g.T).reshape(pl.c, pl.kh, r, pl.n, pl.ho, pl.nb)
+        n, c, hp, wp = pl.canvas
+        cnhw = np.zeros((c, n, hp, wp), dtype=dpt.dtype)
         last = (pl.nb - 1) * bb
         for p in range(pl.kh):
-            for t in range(r):
-                part = dp6[:, :, :, :, p, t].transpose(0, 3, 1, 2)
-                canvas[:, :, p : p + pl.ho, t : t + last + 1 : bb] += part
+            for q in range(r):
+                cnhw[:, :, p : p + pl.ho, q : q + last + 1 : bb] += dpt[:, p, q]
+        canvas = np.ascontiguousarray(cnhw.transpose(1, 0, 2, 3))
     pt, pleft = pl.pad[0], pl.pad[2]
     return canvas[:, :, pt : pt + pl.h, pleft : pleft + pl.w]
 
