@@ -19,12 +19,20 @@ useful work), but its copies move long runs and its GEMM is large, which is what
 fast at. The adjoints are GEMMs with the same two matrices:
 
     dP = G @ T^T   then  dxp[n, c, i + p, b B + t] += dP[(n, i, b), (c, p, t)]
-                   (kh nb slice-adds of whole (N, C, Ho, B + kw - 1) blocks)
+                   (kh nb slice-adds of whole (N, C, Ho, B + kw - 1) blocks, or, when
+                   there are more blocks than patch columns, kh (B + kw - 1) strided
+                   slice-adds of (N, C, Ho, nb) columns)
     dT = P^T @ G   then  dw[o, c, p, q] = sum_j dT[(c, p, j + q), (o, j)]   (the band's
                    diagonals, read through a strided view) and db[o] = sum_j dT[ones, (o, j)]
 
 where ``G[(n, i, b), (o, j)] = gy[n, o, i, b B + j]`` is the output gradient in the same
 row layout (zero past the last output column). ``B = 1`` is plain im2col with one GEMM.
+
+When a row has more blocks than a patch has columns (deep layers: ``nb > B + kw - 1``),
+the patches are built and kept as ``P^T (K + 1, N Ho nb)`` and the input gradient
+computes ``dP^T = T[:K] G^T``: each (kernel row, patch column) is then one
+contiguous ``(C, N, Ho, nb)`` slab to copy or add, instead of ``N Ho nb`` runs of a few
+pixels; ``Y^T = T^T P^T`` and ``dT = P^T G`` are the same GEMMs transposed.
 """
 
 from __future__ import annotations
@@ -72,6 +80,10 @@ class Plan:
         return self.n * self.ho * self.nb
 
     @property
+    def transposed(self) -> bool:  # patches kept as P^T: more blocks than patch columns
+        return self.nb > self.run
+
+    @property
     def canvas(self) -> tuple[int, int, int, int]:  # padded input, widened to whole blocks
         return (
             self.n,
@@ -103,11 +115,26 @@ def _shaped(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def patches(x: np.ndarray, pl: Plan) -> np.ndarray:
-    """``P (N Ho nb, K + 1)``: the row-block patches of ``x`` and a column of ones."""
+    """``P (N Ho nb, K + 1)``: the row-block patches of ``x`` and a column of ones.
+
+    When a row has more blocks than a patch has columns (``pl.transposed``), ``P^T
+    (K + 1, N Ho nb)`` instead: one contiguous ``(C, N, Ho, nb)`` slab per (kernel row,
+    patch column) rather than ``N Ho nb C kh`` short runs.
+    """
     xp = x
     if any(pl.pad) or pl.canvas[3] != pl.w:
         xp = np.zeros(pl.canvas, dtype=x.dtype)
         xp[:, :, pl.pad[0] : pl.pad[0] + pl.h, pl.pad[2] : pl.pad[2] + pl.w] = x
+    if pl.transposed:
+        out = np.empty((pl.k + 1, pl.rows), dtype=x.dtype)
+        out[pl.k] = 1
+        dst = _shaped(out[: pl.k], (pl.c, pl.kh, pl.run, pl.n, pl.ho, pl.nb))
+        last = (pl.nb - 1) * pl.block
+        for p in range(pl.kh):
+            for q in range(pl.run):
+                src = xp[:, :, p : p + pl.ho, q : q + last + 1 : pl.block]
+                dst[:, p, q] = src.transpose(1, 0, 2, 3)
+        return out
     sn, sc, sh, sw = xp.strides
     view = as_strided(
         xp,
@@ -161,7 +188,13 @@ def output(y: np.ndarray, pl: Plan) -> np.ndarray:
 
 def conv(p: np.ndarray, w: np.ndarray, b: np.ndarray | None, pl: Plan) -> np.ndarray:
     """``conv2d(x, w) + b`` as ``(N, O, Ho, Wo)``, from the patches ``p`` of ``x``."""
-    return output(p @ toeplitz(w, b, pl), pl)
+    t = toeplitz(w, b, pl)
+    if pl.transposed:  # Y^T = T^T P^T, (O, B, N, Ho, nb)
+        yt = (t.T @ p).reshape(pl.o, pl.block, pl.n, pl.ho, pl.nb)
+        out = np.ascontiguousarray(yt.transpose(2, 0, 3, 4, 1))
+        out = out.reshape(pl.n, pl.o, pl.ho, pl.nb * pl.block)
+        return out if pl.nb * pl.block == pl.wo else np.ascontiguousarray(out[..., : pl.wo])
+    return output(p @ t, pl)
 
 
 def input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], pad: Quad) -> np.ndarray:
@@ -169,15 +202,25 @@ def input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], pad: Quad
     pl = plan(x_shape, w.shape, pad)
     if g.ndim == 4:
         g = grad_rows(g, pl)
-    dp = g @ toeplitz(w, None, pl)[: pl.k].T
-    dp6 = dp.reshape(pl.n, pl.ho, pl.nb, pl.c, pl.kh, pl.run)
-    canvas = np.zeros(pl.canvas, dtype=dp.dtype)
+    t = toeplitz(w, None, pl)[: pl.k]
     bb, r = pl.block, pl.run
-    for p in range(pl.kh):
-        for blk in range(pl.nb):
-            canvas[:, :, p : p + pl.ho, blk * bb : blk * bb + r] += dp6[:, :, blk, :, p].transpose(
-                0, 2, 1, 3
-            )
+    if not pl.transposed:  # few blocks: one slice-add of whole runs per (kernel row, block)
+        dp6 = (g @ t.T).reshape(pl.n, pl.ho, pl.nb, pl.c, pl.kh, r)
+        canvas = np.zeros(pl.canvas, dtype=dp6.dtype)
+        for p in range(pl.kh):
+            for blk in range(pl.nb):
+                part = dp6[:, :, blk, :, p].transpose(0, 2, 1, 3)
+                canvas[:, :, p : p + pl.ho, blk * bb : blk * bb + r] += part
+    else:  # many short blocks: one strided slice-add per (kernel row, patch column)
+        # dP^T, so that each (p, t) column is a contiguous (C, N, Ho, nb) block.
+        dpt = (t @ g.T).reshape(pl.c, pl.kh, r, pl.n, pl.ho, pl.nb)
+        n, c, hp, wp = pl.canvas
+        cnhw = np.zeros((c, n, hp, wp), dtype=dpt.dtype)
+        last = (pl.nb - 1) * bb
+        for p in range(pl.kh):
+            for q in range(r):
+                cnhw[:, :, p : p + pl.ho, q : q + last + 1 : bb] += dpt[:, p, q]
+        canvas = np.ascontiguousarray(cnhw.transpose(1, 0, 2, 3))
     pt, pleft = pl.pad[0], pl.pad[2]
     return canvas[:, :, pt : pt + pl.h, pleft : pleft + pl.w]
 
@@ -186,7 +229,7 @@ def weight_grad(
     p: np.ndarray, g: np.ndarray, w_shape: tuple[int, ...], pl: Plan
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(dw, db)`` of ``conv2d`` from patches ``p`` and gradient rows ``g``."""
-    dt = p.T @ g  # (K + 1, O B)
+    dt = (p if pl.transposed else p.T) @ g  # (K + 1, O B)
     dw = _band(dt[: pl.k], pl).sum(axis=4).transpose(3, 0, 1, 2)
     db = dt[pl.k].reshape(pl.o, pl.block).sum(axis=1)
     return np.ascontiguousarray(dw).reshape(w_shape), db

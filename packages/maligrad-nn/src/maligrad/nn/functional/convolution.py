@@ -71,13 +71,29 @@ def _fast(stride: Pair, dilation: Pair, groups: int) -> bool:
 
 
 def _im2col(x: np.ndarray, k: Pair, s: Pair, p: Quad, d: Pair, groups: int) -> np.ndarray:
-    """``(N, G, C/G kh kw, Ho Wo)`` contiguous window matrix of ``x`` (NCHW)."""
+    """``(G, C/G kh kw, N Ho Wo)`` contiguous window matrix of ``x`` (NCHW).
+
+    The batch sits in the GEMM's long dimension, so each group's convolution is one large
+    GEMM (BLAS threads it well), not ``N`` small per-sample ones.
+    """
     n, c, h, w = x.shape
     ho = out_size(h, k[0], s[0], d[0], p[0], p[1])
     wo = out_size(w, k[1], s[1], d[1], p[2], p[3])
-    view = windows(pad_hw(x, p), k, s, d, (ho, wo))
-    cols = np.ascontiguousarray(view)  # (N, C, kh, kw, Ho, Wo): the one im2col copy
-    return cols.reshape(n, groups, (c // groups) * k[0] * k[1], ho * wo)
+    view = windows(pad_hw(x, p), k, s, d, (ho, wo)).transpose(1, 2, 3, 0, 4, 5)
+    cols = np.ascontiguousarray(view)  # (C, kh, kw, N, Ho, Wo): the one im2col copy
+    return cols.reshape(groups, (c // groups) * k[0] * k[1], n * ho * wo)
+
+
+def _rows(a: np.ndarray, groups: int) -> np.ndarray:
+    """``(N, O, Ho, Wo)`` -> ``(G, O/G, N Ho Wo)``, the output layout of the GEMMs."""
+    o = a.shape[1]
+    return np.ascontiguousarray(a.transpose(1, 0, 2, 3)).reshape(groups, o // groups, -1)
+
+
+def _unrows(y: np.ndarray, n: int, ho: int, wo: int) -> np.ndarray:
+    """Inverse of :func:`_rows`: ``(G, O/G, N Ho Wo)`` -> contiguous ``(N, O, Ho, Wo)``."""
+    o = y.shape[0] * y.shape[1]
+    return np.ascontiguousarray(y.reshape(o, n, ho, wo).transpose(1, 0, 2, 3))
 
 
 def _conv_out(x_shape: tuple[int, ...], k: Pair, s: Pair, p: Quad, d: Pair) -> Pair:
@@ -93,18 +109,16 @@ def _input_grad(
     n, o, ho, wo = gy.shape
     _, cg, kh, kw = w.shape
     wm = w.reshape(g, o // g, cg * kh * kw)
-    gcols = np.matmul(wm.swapaxes(1, 2), gy.reshape(n, g, o // g, ho * wo))
-    gcols = gcols.reshape(n, g * cg, kh, kw, ho, wo)
+    gcols = np.matmul(wm.swapaxes(1, 2), _rows(gy, g))  # (G, C/G kh kw, N Ho Wo)
+    gcols = gcols.reshape(g * cg, kh, kw, n, ho, wo).transpose(3, 0, 1, 2, 4, 5)
     h, wd = x_shape[2], x_shape[3]
     canvas = col2im(gcols, (n, g * cg, h + p[0] + p[1], wd + p[2] + p[3]), s, d)
     return canvas[:, :, p[0] : p[0] + h, p[2] : p[2] + wd]
 
 
 def _weight_grad(cols: np.ndarray, gy: np.ndarray, w_shape: tuple[int, ...]) -> np.ndarray:
-    # Batched GEMMs over N, then a sum: faster here than one GEMM over transposed copies.
-    n, g, _, lo = cols.shape
-    gyr = gy.reshape(n, g, gy.shape[1] // g, lo)
-    return np.matmul(gyr, cols.swapaxes(2, 3)).sum(axis=0).reshape(w_shape)
+    g = cols.shape[0]
+    return np.matmul(_rows(gy, g), cols.swapaxes(1, 2)).reshape(w_shape)
 
 
 # --- the three Functions ----------------------------------------------------------------
@@ -128,8 +142,7 @@ class Conv2d(mg.Function):
         o, _, kh, kw = w.shape
         ho, wo = _conv_out(x.shape, (kh, kw), stride, padding, dilation)
         cols = _im2col(x, (kh, kw), stride, padding, dilation, groups)
-        y = np.matmul(w.reshape(groups, o // groups, -1), cols)  # (N, G, O/G, L)
-        y = y.reshape(n, o, ho, wo)
+        y = _unrows(np.matmul(w.reshape(groups, o // groups, -1), cols), n, ho, wo)
         if b is not None:
             y += b.reshape(1, o, 1, 1)
         self.cols = cols

@@ -11,8 +11,10 @@ The forward pass makes one vectorised pass per kernel offset over strided views 
 gradient of max pooling routes ``gy`` to the argmax of each window (one position even
 when values tie, as PyTorch does); that of average pooling spreads ``gy / K`` over the
 window. Both backward passes are slice-adds over kernel offsets (plain assignments when
-windows do not overlap). Each gradient Function's own backward is the forward gather, so
-second derivatives work.
+windows do not overlap). Max pooling whose windows tile the input (stride == kernel, no
+padding or dilation) takes the faster kernels of ``_maxpool_tiles`` (elementwise maxima of
+strided views and first-maximum masks reused by the gradient). Each gradient Function's own
+backward is the forward gather, so second derivatives work.
 
     >>> import numpy as np, maligrad as mg
     >>> from maligrad.nn import functional as F
@@ -32,6 +34,7 @@ from typing import Any
 import numpy as np
 
 import maligrad as mg
+from maligrad.nn.functional import _maxpool_tiles
 from maligrad.nn.functional._common import accepts_unbatched, as_variable
 from maligrad.nn.functional._im2col import Pair, Quad, out_size, pad_hw, pair
 
@@ -43,6 +46,10 @@ __all__ = [
     "max_pool1d",
     "max_pool2d",
 ]
+
+#: Max pooling over windows that tile the input takes the kernels of ``_maxpool_tiles``
+#: (tests switch this off to compare them with the general kernels below).
+FAST = True
 
 # Params: (kernel, stride, padding (t, b, l, r), dilation, out (Ho, Wo)).
 Params = tuple[Pair, Pair, Quad, Pair, Pair]
@@ -271,6 +278,8 @@ def max_pool2d(
     """
     x = as_variable(input)
     params = _params("max_pool2d", x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    if FAST and _maxpool_tiles.applies(params):
+        return _maxpool_tiles.MaxPoolTiles.apply(x, params=params)
     return MaxPool2d.apply(x, params=params)
 
 
