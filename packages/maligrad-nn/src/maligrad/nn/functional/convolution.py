@@ -224,7 +224,7 @@ class Conv2dWeightGrad(mg.Function):
             rows = _toeplitz.grad_rows(gy, pl) if rows is None else rows
             return _toeplitz.weight_grad(cols, rows, w_shape, pl)[0]
         if cols is None:
-            cols = _im2col(x, tuple(w_shape[2:]), stride, padding, dilation, groups)
+            cols = _im2col(x, (w_shape[2], w_shape[3]), stride, padding, dilation, groups)
         self.params = (stride, padding, dilation, groups)
         self.save_for_backward(x, gy)
         return _weight_grad(cols, gy, w_shape)
