@@ -154,15 +154,8 @@ class BatchNorm1d(_BatchNorm):
 class BatchNorm2d(_BatchNorm):
     """Batch normalisation of ``(N, C, H, W)`` over ``N, H, W``.
 
-    In training mode, per channel ``c`` over the batch (and spatial) axes::
-
-        y = (x - mean) / sqrt(var + eps) * weight[c] + bias[c]      (var biased)
-        running_mean <- (1 - momentum) running_mean + momentum mean
-        running_var  <- (1 - momentum) running_var + momentum var_unbiased
-
-    (``momentum=None``: a cumulative average.) In eval mode (with
-    ``track_running_stats``), ``running_mean`` and ``running_var`` replace the batch
-    statistics.
+    The same normalisation and running-statistics update as
+    [BatchNorm1d][maligrad.nn.BatchNorm1d], per channel over the batch and both spatial axes.
     """
 
     _expected_ndim = (4,)
