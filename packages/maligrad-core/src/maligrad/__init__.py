@@ -31,6 +31,8 @@ from maligrad.grad_mode import (
     set_grad_enabled,
 )
 from maligrad.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from maligrad.memory import _apply_default as _keep_freed_memory_by_default
+from maligrad.memory import keep_freed_memory
 from maligrad.ops.broadcast import sum_to
 from maligrad.ops.comparison import (
     equal,
@@ -90,6 +92,7 @@ from maligrad.random import manual_seed
 from maligrad.variable import Variable
 
 _install_namespace_hint()
+_keep_freed_memory_by_default()
 
 # `maligrad.nn` / `maligrad.data` on first use; hidden from type checkers, which should
 # still ask for `import maligrad.nn`.
@@ -127,6 +130,7 @@ __all__ = [
     "greater",
     "greater_equal",
     "is_grad_enabled",
+    "keep_freed_memory",
     "less",
     "less_equal",
     "log",
