@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 import maligrad as mg
-from maligrad.nn.functional import _toeplitz
+from maligrad.nn.functional import _pointwise, _toeplitz
 from maligrad.nn.functional._common import accepts_unbatched, as_variable
 from maligrad.nn.functional._im2col import (
     Pair,
@@ -68,6 +68,11 @@ FAST = True
 
 def _fast(stride: Pair, dilation: Pair, groups: int) -> bool:
     return FAST and _toeplitz.applies(stride, dilation, groups)
+
+
+def _pointwise_path(w_shape: tuple[int, ...]) -> bool:
+    """1x1 kernels (any stride, padding, groups): a GEMM on the sampled pixels."""
+    return FAST and _pointwise.applies(w_shape)
 
 
 def _im2col(x: np.ndarray, k: Pair, s: Pair, p: Quad, d: Pair, groups: int) -> np.ndarray:
@@ -132,6 +137,12 @@ class Conv2d(mg.Function):
         dilation: Pair, groups: int,
     ) -> np.ndarray:  # fmt: skip
         self.plan = None
+        if _pointwise_path(w.shape):
+            out = _conv_out(x.shape, (1, 1), stride, padding, dilation)
+            self.cols = _pointwise.sample(x, stride, padding, out, groups)
+            self.params = (stride, padding, dilation, groups)
+            self.save_for_backward(x, w)
+            return _pointwise.conv(self.cols, w, b, out)
         if _fast(stride, dilation, groups):
             self.plan = pl = _toeplitz.plan(x.shape, w.shape, padding)
             self.cols = _toeplitz.patches(x, pl)
@@ -187,6 +198,8 @@ class Conv2dInputGrad(mg.Function):
     ) -> np.ndarray:  # fmt: skip
         self.params = (stride, padding, dilation, groups)
         self.save_for_backward(gy, w)
+        if _pointwise_path(w.shape):
+            return _pointwise.input_grad(gy, w, x_shape, stride, padding, groups)
         if _fast(stride, dilation, groups):
             return _toeplitz.input_grad(gy if rows is None else rows, w, x_shape, padding)
         return _input_grad(gy, w, x_shape, stride, padding, dilation, groups)
@@ -216,6 +229,12 @@ class Conv2dWeightGrad(mg.Function):
         padding: Quad, dilation: Pair, groups: int, cols: np.ndarray | None = None,
         rows: np.ndarray | None = None,
     ) -> np.ndarray:  # fmt: skip
+        if _pointwise_path(w_shape):
+            self.params = (stride, padding, dilation, groups)
+            self.save_for_backward(x, gy)
+            if cols is None:
+                cols = _pointwise.sample(x, stride, padding, gy.shape[2:], groups)
+            return _pointwise.weight_grad(cols, gy, w_shape)
         if _fast(stride, dilation, groups):
             self.params = (stride, padding, dilation, groups)
             self.save_for_backward(x, gy)
