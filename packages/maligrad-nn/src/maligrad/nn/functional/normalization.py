@@ -119,12 +119,12 @@ def _batch_stats(
     x3: np.ndarray, eps: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``mean``, biased ``var``, ``inv = 1 / sqrt(var + eps)`` per channel of ``x3 (N, C, L)``,
-    and the centred ``xc = x3 - mean``.
+    and the centred ``xc = x3 - mean`` (a new array the caller may overwrite).
 
     Two passes, as the variance needs for accuracy (``E[x^2] - mean^2`` cancels digits
     when a channel's mean is large against its spread, common after a ReLU): the sum by an
     einsum reduction, then ``sum xc^2`` by an einsum over the centred copy (no squared
-    temporary). ``xc`` serves the output and the backward pass.
+    temporary).
     """
     count = x3.shape[0] * x3.shape[2]
     mean = np.einsum("ncl->c", x3) / count
@@ -163,8 +163,10 @@ class BatchNorm(Function):
     may be None.
 
     Forward: the statistics and ``xc = x - mean`` (:func:`_batch_stats`), then
-    ``y = xc (weight inv) + bias``, two passes; ``xc`` is kept for backward. Backward, with
-    ``g`` the output gradient and ``M`` the values per channel::
+    ``y = xc (weight inv) + bias`` in place, two passes: one new array, and nothing kept but
+    ``x`` and the ``(C,)`` statistics (what the forward pass holds must be fetched fresh from
+    the OS). Backward centres ``x`` again; with ``g`` the output gradient and ``M`` the values
+    per channel::
 
         dx = weight inv (g - sum(g) / M - xhat sum(g xhat) / M)     (BatchNormGrad)
         dweight = sum g xhat,   dbias = sum g                        (BatchNormParamGrad)
@@ -181,19 +183,19 @@ class BatchNorm(Function):
     def forward(
         self, x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None, eps: float
     ) -> np.ndarray:
-        mean, var, inv, xc = _batch_stats(_as_channels(x), eps)
-        y = np.multiply(xc, (inv if weight is None else weight * inv)[:, None])
+        mean, var, inv, y = _batch_stats(_as_channels(x), eps)
+        y *= (inv if weight is None else weight * inv)[:, None]  # y = xc, normalised in place
         if bias is not None:
             y += bias[:, None]
-        self.eps, self.mean, self.var, self.inv, self.xc = eps, mean, var, inv, xc
+        self.eps, self.mean, self.var, self.inv = eps, mean, var, inv
         self.save_for_backward(x, weight)
         return y.reshape(x.shape)
 
     def backward(self, gy: Variable) -> Any:
         x, w = self.saved_tensors
         needs = self.needs_input_grad
-        stats = (self.inv, self.xc)
-        sums = _grad_sums(_as_channels(gy.data), self.xc, self.inv)
+        stats = (self.inv, _as_channels(x.data) - self.mean[:, None])
+        sums = _grad_sums(_as_channels(gy.data), stats[1], self.inv)
         gx = gw = gb = None
         if needs[0]:
             gx = BatchNormGrad.apply(x, gy, w, eps=self.eps, stats=stats, sums=sums)
