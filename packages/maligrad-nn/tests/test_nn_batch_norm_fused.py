@@ -92,7 +92,7 @@ def test_fused_batch_norm_gradcheck_first_and_second_order(case):
     assert mg.gradgradcheck(fn, args)
 
 
-@pytest.mark.parametrize("offset", [0.0, 3.0, 1000.0])
+@pytest.mark.parametrize("offset", [0.0, 1.5, 3.0, 1000.0])
 def test_fused_batch_norm_float32_within_rounding(offset):
     """In float32 the fused path is as close to a float64 reference as the general path."""
     case = ((16, 4, 8, 8), True, True, offset)

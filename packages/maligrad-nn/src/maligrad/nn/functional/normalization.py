@@ -133,28 +133,60 @@ def _batch_stats(
     return mean, var, 1.0 / np.sqrt(var + eps), xc
 
 
-def _grad_sums(g3: np.ndarray, xc: np.ndarray, inv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``sum g`` and ``sum g xhat = inv sum g xc`` per channel: two einsum reductions."""
-    return np.einsum("ncl->c", g3), np.einsum("ncl,ncl->c", g3, xc) * inv
+#: Backward works from ``x`` itself (``sum g xc = sum g x - mean sum g``, no centred copy)
+#: unless a channel's mean exceeds this many of its standard deviations: the error of those
+#: one-pass forms grows as ``eps (1 + |mean| / std)``, so up to 4 std it stays a few roundings.
+_CENTRE_ABOVE = 4.0
+
+
+def _needs_centring(mean: np.ndarray, var: np.ndarray) -> bool:
+    return bool(np.any(mean * mean > (_CENTRE_ABOVE * _CENTRE_ABOVE) * var))
+
+
+def _grad_sums(
+    g3: np.ndarray, x3: np.ndarray, mean: np.ndarray, inv: np.ndarray, xc: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``sum g`` and ``sum g xhat = inv sum g (x - mean)`` per channel: two einsum reductions,
+    over ``xc = x - mean`` when given, else over ``x`` (``sum g x - mean sum g``)."""
+    sg = np.einsum("ncl->c", g3)
+    if xc is not None:
+        return sg, np.einsum("ncl,ncl->c", g3, xc) * inv
+    return sg, (np.einsum("ncl,ncl->c", g3, x3) - mean * sg) * inv
 
 
 def _bn_input_grad(
-    g3: np.ndarray, xc: np.ndarray, w: np.ndarray | None, inv: np.ndarray, sg: np.ndarray,
-    sgxh: np.ndarray,
+    g3: np.ndarray, x3: np.ndarray, w: np.ndarray | None, mean: np.ndarray, inv: np.ndarray,
+    xc: np.ndarray | None, sg: np.ndarray, sgxh: np.ndarray,
 ) -> np.ndarray:  # fmt: skip
-    """``w inv (g - sum g / M - xhat sum(g xhat) / M)`` as ``a g + b xc + c`` per channel.
+    """``w inv (g - sum g / M - xhat sum(g xhat) / M)`` as ``a g + b (x - mean) + c``.
 
-    ``a = w inv``, ``b = -a inv sum(g xhat) / M``, ``c = -a sum g / M``: four elementwise
-    passes over ``(N, C, L)``.
+    Per channel ``a = w inv``, ``b = -a inv sum(g xhat) / M``, ``c = -a sum g / M`` (with
+    ``x`` in place of ``xc``: ``b x + (c - b mean)``). Three passes over ``(N, C, L)``; the
+    ``b x`` term goes through a small scratch block of samples (cache-sized), not a second
+    full-size temporary.
     """
-    count = xc.shape[0] * xc.shape[2]
+    count = x3.shape[0] * x3.shape[2]
     a = inv if w is None else w * inv
     b = -a * inv * sgxh / count
     c = -a * sg / count
+    src = x3 if xc is None else xc
+    if xc is None:
+        c -= b * mean
     gx = np.multiply(g3, a[:, None])
-    gx += np.multiply(xc, b[:, None])
+    step = max(1, _BLOCK // max(1, x3.shape[1] * x3.shape[2]))
+    scratch = np.empty((min(step, x3.shape[0]),) + x3.shape[1:], dtype=gx.dtype)
+    bc = b[:, None]
+    for i in range(0, x3.shape[0], step):
+        out = gx[i : i + step]
+        t = scratch[: out.shape[0]]
+        np.multiply(src[i : i + step], bc, out=t)
+        out += t
     gx += c[:, None]
     return gx
+
+
+#: Values per scratch block of :func:`_bn_input_grad` (256 KiB of float32).
+_BLOCK = 1 << 16
 
 
 class BatchNorm(Function):
@@ -165,8 +197,8 @@ class BatchNorm(Function):
     Forward: the statistics and ``xc = x - mean`` (:func:`_batch_stats`), then
     ``y = xc (weight inv) + bias`` in place, two passes: one new array, and nothing kept but
     ``x`` and the ``(C,)`` statistics (what the forward pass holds must be fetched fresh from
-    the OS). Backward centres ``x`` again; with ``g`` the output gradient and ``M`` the values
-    per channel::
+    the OS). Backward works from ``x`` (centred again only where a mean is large, see
+    ``_CENTRE_ABOVE``); with ``g`` the output gradient and ``M`` the values per channel::
 
         dx = weight inv (g - sum(g) / M - xhat sum(g xhat) / M)     (BatchNormGrad)
         dweight = sum g xhat,   dbias = sum g                        (BatchNormParamGrad)
@@ -188,14 +220,16 @@ class BatchNorm(Function):
         if bias is not None:
             y += bias[:, None]
         self.eps, self.mean, self.var, self.inv = eps, mean, var, inv
+        self.centre = _needs_centring(mean, var)
         self.save_for_backward(x, weight)
         return y.reshape(x.shape)
 
     def backward(self, gy: Variable) -> Any:
         x, w = self.saved_tensors
         needs = self.needs_input_grad
-        stats = (self.inv, _as_channels(x.data) - self.mean[:, None])
-        sums = _grad_sums(_as_channels(gy.data), stats[1], self.inv)
+        x3, mean = _as_channels(x.data), self.mean
+        stats = (mean, self.inv, x3 - mean[:, None] if self.centre else None)
+        sums = _grad_sums(_as_channels(gy.data), x3, *stats)
         gx = gw = gb = None
         if needs[0]:
             gx = BatchNormGrad.apply(x, gy, w, eps=self.eps, stats=stats, sums=sums)
@@ -211,15 +245,15 @@ def _channel_axes(x: Variable) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return (0, *range(2, x.ndim)), (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
 
-def _stats_and_sums(
-    x: np.ndarray, g: np.ndarray, eps: float, stats: Any, sums: Any
-) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """``stats = (inv, xc)`` and ``sums`` as BatchNorm.backward hands them on, or afresh."""
+def _stats_and_sums(x: np.ndarray, g: np.ndarray, eps: float, stats: Any, sums: Any) -> Any:
+    """``stats = (mean, inv, xc or None)`` and ``sums`` as BatchNorm.backward hands them on,
+    or computed afresh (then centred: the copy is made anyway)."""
+    x3 = _as_channels(x)
     if stats is None:
-        _, _, inv, xc = _batch_stats(_as_channels(x), eps)
-        stats = (inv, xc)
+        mean, _, inv, xc = _batch_stats(x3, eps)
+        stats = (mean, inv, xc)
     if sums is None:
-        sums = _grad_sums(_as_channels(g), stats[1], stats[0])
+        sums = _grad_sums(_as_channels(g), x3, *stats)
     return stats, sums
 
 
@@ -227,8 +261,8 @@ class BatchNormGrad(Function):
     """``dx = weight StandardizeGrad(x, g)`` over every axis but 1: BatchNorm's input
     gradient (``weight`` may be None).
 
-    ``stats = (inv, xc)`` (see :func:`_batch_stats`) and ``sums = (sum g, sum g xhat)``
-    may come from BatchNorm's backward, which has them. Its own gradients, with ``gz`` the
+    ``stats = (mean, inv, xc or None)`` and ``sums = (sum g, sum g xhat)`` may come from
+    BatchNorm's backward, which has them. Its own gradients, with ``gz`` the
     output's::
 
         d g      = BatchNormGrad(x, gz, weight)              (symmetric in g)
@@ -240,10 +274,11 @@ class BatchNormGrad(Function):
         self, x: np.ndarray, g: np.ndarray, weight: np.ndarray | None, eps: float,
         stats: Any = None, sums: Any = None,
     ) -> np.ndarray:  # fmt: skip
-        (inv, xc), (sg, sgxh) = _stats_and_sums(x, g, eps, stats, sums)
+        (mean, inv, xc), (sg, sgxh) = _stats_and_sums(x, g, eps, stats, sums)
         self.eps = eps
         self.save_for_backward(x, g, weight)
-        return _bn_input_grad(_as_channels(g), xc, weight, inv, sg, sgxh).reshape(x.shape)
+        gx = _bn_input_grad(_as_channels(g), _as_channels(x), weight, mean, inv, xc, sg, sgxh)
+        return gx.reshape(x.shape)
 
     def backward(self, gz: Variable) -> Any:
         x, g, w = self.saved_tensors
