@@ -9,7 +9,7 @@ an array back into an ``(N, C, Hp, Wp)`` canvas with one slice-add per kernel of
 The ``phase_*`` kernels are the convolution's fast general path (any stride, dilation and
 groups): im2col from the input's stride phases, so that every copy and every add of the
 patch matrix and of its adjoint moves one contiguous run per (channel, sample, kernel
-tap) instead of one short strided run per output row (see :func:`phase_plan`).
+tap) instead of one short strided run per output row (see ``phase_plan``).
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def col2im(cols: np.ndarray, shape: tuple[int, int, int, int], s: Pair, d: Pair)
 
 @dataclass(frozen=True)
 class PhasePlan:
-    """Sizes of one convolution in the phase-split layout (see :func:`phase_plan`)."""
+    """Sizes of one convolution in the phase-split layout (see ``phase_plan``)."""
 
     x_shape: tuple[int, int, int, int]
     o: int

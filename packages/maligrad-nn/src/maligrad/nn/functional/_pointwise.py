@@ -37,7 +37,7 @@ def sample(x: np.ndarray, stride: Pair, padding: Quad, out: Pair, groups: int) -
 
 
 def conv(xs: np.ndarray, w: np.ndarray, b: Any, out: Pair) -> np.ndarray:
-    """``y (N, O, Ho, Wo) = W @ X (+ b)`` from the sampled pixels ``xs`` of :func:`sample`."""
+    """``y (N, O, Ho, Wo) = W @ X (+ b)`` from the sampled pixels ``xs`` of ``sample``."""
     n, g = xs.shape[:2]
     o = w.shape[0]
     y = np.matmul(w.reshape(g, o // g, -1), xs).reshape(n, o, out[0], out[1])

@@ -54,7 +54,7 @@ class StandardizeGrad(Function):
     """``(g - mean(g) - xhat mean(g xhat)) / sqrt(var + eps)``: Standardize's backward.
 
     It is symmetric in ``g``, so its gradient in ``g`` is ``StandardizeGrad(x, gz)``; its
-    gradient in ``x`` is :func:`_standardize_grad_vjp_x`.
+    gradient in ``x`` is ``_standardize_grad_vjp_x``.
     """
 
     def forward(
@@ -185,7 +185,7 @@ def _bn_input_grad(
     return gx
 
 
-#: Values per scratch block of :func:`_bn_input_grad` (256 KiB of float32).
+#: Values per scratch block of ``_bn_input_grad`` (256 KiB of float32).
 _BLOCK = 1 << 16
 
 
@@ -194,7 +194,7 @@ class BatchNorm(Function):
     ``(N, C, *)``, with the batch's ``mean`` and biased ``var``; ``weight``/``bias`` (``(C,)``)
     may be None.
 
-    Forward: the statistics and ``xc = x - mean`` (:func:`_batch_stats`), then
+    Forward: the statistics and ``xc = x - mean`` (``_batch_stats``), then
     ``y = xc (weight inv) + bias`` in place, two passes: one new array, and nothing kept but
     ``x`` and the ``(C,)`` statistics (what the forward pass holds must be fetched fresh from
     the OS). Backward works from ``x`` (centred again only where a mean is large, see
@@ -203,7 +203,7 @@ class BatchNorm(Function):
         dx = weight inv (g - sum(g) / M - xhat sum(g xhat) / M)     (BatchNormGrad)
         dweight = sum g xhat,   dbias = sum g                        (BatchNormParamGrad)
 
-    the two channel sums computed once, by :func:`_grad_sums`, for all three.
+    the two channel sums computed once, by ``_grad_sums``, for all three.
 
         >>> import numpy as np, maligrad as mg
         >>> x = mg.Variable(np.array([[1.0], [3.0]], np.float32), requires_grad=True)
