@@ -6,7 +6,7 @@ an array back into an ``(N, C, Hp, Wp)`` canvas with one slice-add per kernel of
 (``kh * kw`` vectorised adds, never ``np.add.at``). When windows tile the input exactly
 (stride == kernel, no dilation) both become a reshape.
 
-The ``phase_*`` kernels are the convolution's fast general path (any stride, dilation and
+The ``phase_*`` kernels are the fast path of strided convolutions (any stride, dilation,
 groups): im2col from the input's stride phases, so that every copy and every add of the
 patch matrix and of its adjoint moves one contiguous run per (channel, sample, kernel
 tap) instead of one short strided run per output row (see ``phase_plan``).

@@ -11,9 +11,9 @@ by building the window matrix ``cols`` (im2col, a strided view copied once) and 
 matmul ``w @ cols``. Faster routes compute the same maths: 1x1 kernels are one GEMM on the
 sampled pixels, no im2col (``_pointwise``); stride-1, undilated, ungrouped convolutions (the
 common case) one GEMM with a banded weight matrix, the bias fused as a column of ones
-(``_toeplitz``); every other one (strided, dilated, grouped) builds ``cols`` from the input's
-stride phases, so that its copies and its adjoint's adds move long contiguous runs
-(``_im2col.phase_*``). Three Functions, each the adjoint of the others, make up the family:
+(``_toeplitz``); strided ones build ``cols`` from the input's stride phases, so that its
+copies and its adjoint's adds move long contiguous runs (``_im2col.phase_*``). Three
+Functions, each the adjoint of the others, make up the family:
 
     Conv2d(x, w)              y  = w @ im2col(x)
     Conv2dInputGrad(gy, w)    gx = col2im(w^T @ gy)          (the transposed convolution)
@@ -84,8 +84,9 @@ def _pointwise_path(w_shape: tuple[int, ...]) -> bool:
 
 
 def _phase_path(stride: Pair, dilation: Pair, groups: int) -> bool:
-    """Every other convolution (strided, dilated, grouped): im2col from the phases."""
-    return FAST and not _toeplitz.applies(stride, dilation, groups)
+    """Strided convolutions: im2col from the input's stride phases. (Stride-1 dilated or
+    grouped ones read contiguous runs already; there the general im2col is as fast.)"""
+    return FAST and stride != (1, 1)
 
 
 def _im2col(x: np.ndarray, k: Pair, s: Pair, p: Quad, d: Pair, groups: int) -> np.ndarray:
