@@ -5,10 +5,16 @@ NCHW array, laid out ``(N, C, kh, kw, Ho, Wo)``; ``col2im`` is its adjoint: it a
 an array back into an ``(N, C, Hp, Wp)`` canvas with one slice-add per kernel offset
 (``kh * kw`` vectorised adds, never ``np.add.at``). When windows tile the input exactly
 (stride == kernel, no dilation) both become a reshape.
+
+The ``phase_*`` kernels are the fast path of strided convolutions (any stride, dilation,
+groups): im2col from the input's stride phases, so that every copy and every add of the
+patch matrix and of its adjoint moves one contiguous run per (channel, sample, kernel
+tap) instead of one short strided run per output row (see ``phase_plan``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -89,3 +95,148 @@ def col2im(cols: np.ndarray, shape: tuple[int, int, int, int], s: Pair, d: Pair)
             w0 = j * dw
             out[:, :, hs, w0 : w0 + sw * (wo - 1) + 1 : sw] += cols[:, :, i, j]
     return out
+
+
+# --- phase-split im2col: the general conv kernels with long copies ----------------------
+
+
+@dataclass(frozen=True)
+class PhasePlan:
+    """Sizes of one convolution in the phase-split layout (see ``phase_plan``)."""
+
+    x_shape: tuple[int, int, int, int]
+    o: int
+    kh: int
+    kw: int
+    groups: int
+    ho: int
+    wo: int
+    hq: int  # rows of each phase image
+    wq: int  # pitch of each phase image, and of the GEMM's output rows
+    #: per phase: (row parity, column parity, first phase row, first x row, rows,
+    #: first phase column, first x column, columns) of the x pixels it holds
+    phases: tuple[tuple[int, int, int, int, int, int, int, int], ...]
+    taps: tuple[tuple[int, int], ...]  # per (p, q), row-major: (phase, flat offset)
+    stride: Pair
+
+    @property
+    def run(self) -> int:  # L = Ho wq: output pixels per (sample, patch row), garbage included
+        return self.ho * self.wq
+
+
+def phase_plan(
+    x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Pair, padding: Quad,
+    dilation: Pair, groups: int,
+) -> PhasePlan:  # fmt: skip
+    """Plan the phase-split kernels for input ``x_shape`` and weight ``w_shape``.
+
+    Phase ``(a, b)`` of the padded input ``xp`` is the image ``xp[:, :, a::s_h, b::s_w]``.
+    Kernel tap ``(p, q)`` reads ``xp[n, c, s_h i + d_h p, s_w j + d_w q]``; with
+    ``d_h p = s_h u + a`` and ``d_w q = s_w v + b`` that is pixel ``(i + u, j + v)`` of
+    phase ``(a, b)``: a stride-1 read. Stored with a row pitch ``wq``, the pixels a tap
+    reads for one sample are then ONE contiguous run of ``L = Ho wq`` values from flat
+    offset ``u wq + v``, if each output row is computed ``wq`` wide: its last
+    ``wq - Wo`` columns are garbage (they wrap into the next row), dropped from the output
+    and given a zero gradient.
+    """
+    n, c, h, w = (int(v) for v in x_shape)
+    o, _, kh, kw = w_shape
+    (sh, sw), (dh, dw), (pt, pb, pl, pr) = stride, dilation, padding
+    ho = out_size(h, kh, sh, dh, pt, pb)
+    wo = out_size(w, kw, sw, dw, pl, pr)
+    rows = sorted({(dh * p) % sh for p in range(kh)})
+    cols = sorted({(dw * q) % sw for q in range(kw)})
+    used_h = sh * (ho - 1) + dh * (kh - 1) - pt  # the last x row and column any tap reads
+    used_w = sw * (wo - 1) + dw * (kw - 1) - pl
+    phases = []
+    for a in rows:
+        u0 = -((a - pt) // sh)  # first phase row holding an x row: ceil((pt - a) / s_h)
+        r0 = sh * u0 + a - pt
+        nu = max(0, (min(h - 1, used_h) - r0) // sh + 1)
+        for b in cols:
+            v0 = -((b - pl) // sw)
+            c0 = sw * v0 + b - pl
+            nv = max(0, (min(w - 1, used_w) - c0) // sw + 1)
+            phases.append((a, b, u0, r0, nu, v0, c0, nv))
+    umax, vmax = dh * (kh - 1) // sh, dw * (kw - 1) // sw
+    wq = max(-(-(w + pl + pr) // sw), wo + vmax, *(p[5] + p[7] for p in phases))
+    hq = max(ho + umax + (vmax > 0), *(p[2] + p[4] for p in phases))
+    index = {(p[0], p[1]): i for i, p in enumerate(phases)}
+    taps = tuple(
+        (index[(dh * p) % sh, (dw * q) % sw], (dh * p // sh) * wq + dw * q // sw)
+        for p in range(kh)
+        for q in range(kw)
+    )
+    return PhasePlan((n, c, h, w), o, kh, kw, groups, ho, wo, hq, wq, tuple(phases), taps, (sh, sw))
+
+
+def phase_patches(x: np.ndarray, pl: PhasePlan) -> np.ndarray:
+    """The patch matrix ``(G, C/G kh kw, N L)``: rows ``(c, p, q)``, columns ``(n, i, j < wq)``.
+
+    One strided copy of ``x`` into the zero-padded phase images ``(P, N, C, hq wq)``, then
+    per tap one copy of ``N C`` contiguous runs of ``L``.
+    """
+    n, c = pl.x_shape[:2]
+    sh, sw = pl.stride
+    ph = np.zeros((len(pl.phases), n, c, pl.hq, pl.wq), dtype=x.dtype)
+    for i, (_, _, u0, r0, nu, v0, c0, nv) in enumerate(pl.phases):
+        if nu and nv:
+            src = x[:, :, r0 : r0 + sh * (nu - 1) + 1 : sh, c0 : c0 + sw * (nv - 1) + 1 : sw]
+            ph[i, :, :, u0 : u0 + nu, v0 : v0 + nv] = src
+    flat = ph.reshape(len(pl.phases), n, c, pl.hq * pl.wq)
+    run = pl.run
+    cols = np.empty((c, len(pl.taps), n, run), dtype=x.dtype)
+    for t, (i, off) in enumerate(pl.taps):
+        cols[:, t] = flat[i, :, :, off : off + run].transpose(1, 0, 2)
+    return cols.reshape(pl.groups, -1, n * run)
+
+
+def phase_conv(cols: np.ndarray, w: np.ndarray, b: Any, pl: PhasePlan) -> np.ndarray:
+    """``y (N, O, Ho, Wo)``: one GEMM per group, ``W (O/G, C/G kh kw) @ cols``, the garbage
+    columns dropped in the copy back to NCHW."""
+    n = pl.x_shape[0]
+    o = pl.o
+    y = np.matmul(w.reshape(pl.groups, o // pl.groups, -1), cols)
+    y = y.reshape(o, n, pl.ho, pl.wq)[:, :, :, : pl.wo].transpose(1, 0, 2, 3)
+    y = np.ascontiguousarray(y)
+    if b is not None:
+        y += b.reshape(1, o, 1, 1)
+    return y
+
+
+def phase_grad_rows(gy: np.ndarray, pl: PhasePlan) -> np.ndarray:
+    """The output gradient ``(G, O/G, N L)`` in the GEMM's layout, zero in garbage columns."""
+    n, o = gy.shape[:2]
+    rows = np.zeros((o, n, pl.ho, pl.wq), dtype=gy.dtype)
+    rows[:, :, :, : pl.wo] = gy.transpose(1, 0, 2, 3)
+    return rows.reshape(pl.groups, o // pl.groups, -1)
+
+
+def phase_input_grad(rows: np.ndarray, w: np.ndarray, pl: PhasePlan) -> np.ndarray:
+    """``dx (N, C, H, W)``: ``dP = W^T @ G`` added back into the phase images (per tap one
+    add of ``N C`` contiguous runs of ``L``), which one strided copy interleaves into ``dx``.
+
+    Garbage columns of ``G`` are zero, so the wrapped reads of the forward pass add nothing.
+    """
+    n, c, h, wd = pl.x_shape
+    g = pl.groups
+    wm = w.reshape(g, pl.o // g, -1)
+    dp = np.matmul(wm.swapaxes(1, 2), rows).reshape(c, len(pl.taps), n, pl.run)
+    canvas = np.zeros((len(pl.phases), n, c, pl.hq * pl.wq), dtype=dp.dtype)
+    run = pl.run
+    for t, (i, off) in enumerate(pl.taps):
+        canvas[i, :, :, off : off + run] += dp[:, t].transpose(1, 0, 2)
+    canvas = canvas.reshape(len(pl.phases), n, c, pl.hq, pl.wq)
+    covered = sum(p[4] * p[7] for p in pl.phases) == h * wd
+    dx = (np.empty if covered else np.zeros)((n, c, h, wd), dtype=dp.dtype)
+    sh, sw = pl.stride
+    for i, (_, _, u0, r0, nu, v0, c0, nv) in enumerate(pl.phases):
+        if nu and nv:
+            dst = dx[:, :, r0 : r0 + sh * (nu - 1) + 1 : sh, c0 : c0 + sw * (nv - 1) + 1 : sw]
+            dst[...] = canvas[i, :, :, u0 : u0 + nu, v0 : v0 + nv]
+    return dx
+
+
+def phase_weight_grad(cols: np.ndarray, rows: np.ndarray, w_shape: tuple[int, ...]) -> np.ndarray:
+    """``dW = G @ cols^T`` per group (garbage columns of ``G`` are zero)."""
+    return np.matmul(rows, cols.swapaxes(1, 2)).reshape(w_shape)

@@ -8,10 +8,12 @@ For an input ``x`` of shape ``(N, C, H, W)`` and a weight ``w`` of shape
                                                        s_w j + d_w q - pad_l]
 
 by building the window matrix ``cols`` (im2col, a strided view copied once) and one batched
-matmul ``w @ cols``. Stride-1, undilated, ungrouped convolutions (the common case) take a
-faster route with the same maths: one GEMM with a banded weight matrix, the bias fused as a
-column of ones (see ``_toeplitz``). Three Functions, each the adjoint of the others, make up
-the family:
+matmul ``w @ cols``. Faster routes compute the same maths: 1x1 kernels are one GEMM on the
+sampled pixels, no im2col (``_pointwise``); stride-1, undilated, ungrouped convolutions (the
+common case) one GEMM with a banded weight matrix, the bias fused as a column of ones
+(``_toeplitz``); strided ones build ``cols`` from the input's stride phases, so that its
+copies and its adjoint's adds move long contiguous runs (``_im2col.phase_*``). Three
+Functions, each the adjoint of the others, make up the family:
 
     Conv2d(x, w)              y  = w @ im2col(x)
     Conv2dInputGrad(gy, w)    gx = col2im(w^T @ gy)          (the transposed convolution)
@@ -43,7 +45,7 @@ from typing import Any
 import numpy as np
 
 import maligrad as mg
-from maligrad.nn.functional import _toeplitz
+from maligrad.nn.functional import _pointwise, _toeplitz
 from maligrad.nn.functional._common import accepts_unbatched, as_variable
 from maligrad.nn.functional._im2col import (
     Pair,
@@ -53,6 +55,12 @@ from maligrad.nn.functional._im2col import (
     out_size,
     pad_hw,
     pair,
+    phase_conv,
+    phase_grad_rows,
+    phase_input_grad,
+    phase_patches,
+    phase_plan,
+    phase_weight_grad,
     windows,
 )
 
@@ -61,13 +69,24 @@ __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
 # --- numpy kernels ----------------------------------------------------------------------
 
-#: Use the banded-GEMM kernels of ``_toeplitz`` where they apply (tests switch it off to
-#: compare them with the general im2col kernels below).
+#: Use the fast kernels (``_pointwise``, ``_toeplitz``, ``_im2col.phase_*``) where they
+#: apply (tests switch it off to compare them with the general im2col kernels below).
 FAST = True
 
 
 def _fast(stride: Pair, dilation: Pair, groups: int) -> bool:
     return FAST and _toeplitz.applies(stride, dilation, groups)
+
+
+def _pointwise_path(w_shape: tuple[int, ...]) -> bool:
+    """1x1 kernels (any stride, padding, groups): a GEMM on the sampled pixels."""
+    return FAST and _pointwise.applies(w_shape)
+
+
+def _phase_path(stride: Pair, dilation: Pair, groups: int) -> bool:
+    """Strided convolutions: im2col from the input's stride phases. (Stride-1 dilated or
+    grouped ones read contiguous runs already; there the general im2col is as fast.)"""
+    return FAST and stride != (1, 1)
 
 
 def _im2col(x: np.ndarray, k: Pair, s: Pair, p: Quad, d: Pair, groups: int) -> np.ndarray:
@@ -131,13 +150,25 @@ class Conv2d(mg.Function):
         self, x: np.ndarray, w: np.ndarray, b: Any, stride: Pair, padding: Quad,
         dilation: Pair, groups: int,
     ) -> np.ndarray:  # fmt: skip
-        self.plan = None
+        self.plan = self.phase = None
+        if _pointwise_path(w.shape):
+            out = _conv_out(x.shape, (1, 1), stride, padding, dilation)
+            self.cols = _pointwise.sample(x, stride, padding, out, groups)
+            self.params = (stride, padding, dilation, groups)
+            self.save_for_backward(x, w)
+            return _pointwise.conv(self.cols, w, b, out)
         if _fast(stride, dilation, groups):
             self.plan = pl = _toeplitz.plan(x.shape, w.shape, padding)
             self.cols = _toeplitz.patches(x, pl)
             self.params = (stride, padding, dilation, groups)
             self.save_for_backward(x, w)
             return _toeplitz.conv(self.cols, w, b, pl)
+        if _phase_path(stride, dilation, groups):
+            self.phase = ph = phase_plan(x.shape, w.shape, stride, padding, dilation, groups)
+            self.cols = phase_patches(x, ph)
+            self.params = (stride, padding, dilation, groups)
+            self.save_for_backward(x, w)
+            return phase_conv(self.cols, w, b, ph)
         n = x.shape[0]
         o, _, kh, kw = w.shape
         ho, wo = _conv_out(x.shape, (kh, kw), stride, padding, dilation)
@@ -159,6 +190,8 @@ class Conv2d(mg.Function):
         rows = None
         if pl is not None:
             rows = _toeplitz.grad_rows(gy.data if isinstance(gy, mg.Variable) else gy, pl)
+        elif self.phase is not None:
+            rows = phase_grad_rows(gy.data, self.phase)
         gx = gw = gb = None
         if needs[0]:
             gx = Conv2dInputGrad.apply(
@@ -187,8 +220,13 @@ class Conv2dInputGrad(mg.Function):
     ) -> np.ndarray:  # fmt: skip
         self.params = (stride, padding, dilation, groups)
         self.save_for_backward(gy, w)
+        if _pointwise_path(w.shape):
+            return _pointwise.input_grad(gy, w, x_shape, stride, padding, groups)
         if _fast(stride, dilation, groups):
             return _toeplitz.input_grad(gy if rows is None else rows, w, x_shape, padding)
+        if _phase_path(stride, dilation, groups):
+            ph = phase_plan(x_shape, w.shape, stride, padding, dilation, groups)
+            return phase_input_grad(phase_grad_rows(gy, ph) if rows is None else rows, w, ph)
         return _input_grad(gy, w, x_shape, stride, padding, dilation, groups)
 
     def backward(self, ggx: Any) -> Any:
@@ -216,6 +254,12 @@ class Conv2dWeightGrad(mg.Function):
         padding: Quad, dilation: Pair, groups: int, cols: np.ndarray | None = None,
         rows: np.ndarray | None = None,
     ) -> np.ndarray:  # fmt: skip
+        if _pointwise_path(w_shape):
+            self.params = (stride, padding, dilation, groups)
+            self.save_for_backward(x, gy)
+            if cols is None:
+                cols = _pointwise.sample(x, stride, padding, gy.shape[2:], groups)
+            return _pointwise.weight_grad(cols, gy, w_shape)
         if _fast(stride, dilation, groups):
             self.params = (stride, padding, dilation, groups)
             self.save_for_backward(x, gy)
@@ -223,10 +267,15 @@ class Conv2dWeightGrad(mg.Function):
             cols = _toeplitz.patches(x, pl) if cols is None else cols
             rows = _toeplitz.grad_rows(gy, pl) if rows is None else rows
             return _toeplitz.weight_grad(cols, rows, w_shape, pl)[0]
-        if cols is None:
-            cols = _im2col(x, (w_shape[2], w_shape[3]), stride, padding, dilation, groups)
         self.params = (stride, padding, dilation, groups)
         self.save_for_backward(x, gy)
+        if _phase_path(stride, dilation, groups):
+            ph = phase_plan(x.shape, w_shape, stride, padding, dilation, groups)
+            cols = phase_patches(x, ph) if cols is None else cols
+            rows = phase_grad_rows(gy, ph) if rows is None else rows
+            return phase_weight_grad(cols, rows, w_shape)
+        if cols is None:
+            cols = _im2col(x, (w_shape[2], w_shape[3]), stride, padding, dilation, groups)
         return _weight_grad(cols, gy, w_shape)
 
     def backward(self, ggw: Any) -> Any:

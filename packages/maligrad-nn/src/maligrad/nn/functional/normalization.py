@@ -1,13 +1,15 @@
 """Normalisation: ``batch_norm``, ``layer_norm``, ``group_norm``.
 
-Each standardises over some axes with one fused op and then applies the optional affine
-``gamma * xhat + beta``::
+Each standardises over some axes and applies the optional affine ``gamma * xhat + beta``::
 
     xhat = (x - mean) / sqrt(var + eps)          (biased variance over the axes)
     dx   = (g - mean(g) - xhat mean(g xhat)) / sqrt(var + eps)
 
-The gradient is a Function of its own (``StandardizeGrad``, numpy forward, backward in
-maligrad ops), so first and higher derivatives come from the same code.
+``layer_norm`` and ``group_norm`` standardise with one fused op (``Standardize``) and apply
+the affine with ordinary ops; ``batch_norm`` in training fuses the affine too (``BatchNorm``,
+over every axis but the channel axis 1). Each gradient is a Function of its own
+(``StandardizeGrad``; ``BatchNormGrad`` and ``BatchNormParamGrad``: numpy forward, backward
+in maligrad ops), so first and higher derivatives come from the same code.
 
     >>> import numpy as np, maligrad
     >>> import maligrad.nn.functional as F
@@ -51,12 +53,8 @@ class Standardize(Function):
 class StandardizeGrad(Function):
     """``(g - mean(g) - xhat mean(g xhat)) / sqrt(var + eps)``: Standardize's backward.
 
-    It is symmetric in ``g``, so its gradient in ``g`` is ``StandardizeGrad(x, gz)``. In
-    ``x``, with ``inv = 1 / sqrt(var + eps)``, ``a = mean(g xhat)``, ``c = g - mean(g)``
-    and ``z`` this op's output::
-
-        -inv^2 xhat (mean(gz c) - a mean(gz xhat)) - inv a StandardizeGrad(x, gz)
-            - inv mean(gz xhat) z
+    It is symmetric in ``g``, so its gradient in ``g`` is ``StandardizeGrad(x, gz)``; its
+    gradient in ``x`` is ``_standardize_grad_vjp_x``.
     """
 
     def forward(
@@ -76,23 +74,264 @@ class StandardizeGrad(Function):
         x, g = self.saved_tensors
         axes, eps = self.axes, self.eps
         needs = self.needs_input_grad
+        gx = _standardize_grad_vjp_x(x, g, gz, axes, eps) if needs[0] else None
+        gg = StandardizeGrad.apply(x, gz, axes=axes, eps=eps) if needs[1] else None
+        return gx, gg
+
+
+def _standardize_grad_vjp_x(
+    x: Variable, g: Variable, gz: Variable, axes: tuple[int, ...], eps: float
+) -> Variable:
+    """The gradient in ``x`` of ``<gz, StandardizeGrad(x, g)>``, in maligrad ops.
+
+    With ``inv = 1 / sqrt(var + eps)``, ``a = mean(g xhat)``, ``c = g - mean(g)`` and
+    ``z = StandardizeGrad(x, g)``::
+
+        -inv^2 xhat (mean(gz c) - a mean(gz xhat)) - inv a StandardizeGrad(x, gz)
+            - inv mean(gz xhat) z
+    """
+    xc = x - x.mean(axis=axes, keepdims=True)
+    inv = ((xc * xc).mean(axis=axes, keepdims=True) + eps) ** -0.5
+    xh = xc * inv
+    a = (g * xh).mean(axis=axes, keepdims=True)
+    c = g - g.mean(axis=axes, keepdims=True)
+    gz_xh = (gz * xh).mean(axis=axes, keepdims=True)
+    z = StandardizeGrad.apply(x, g, axes=axes, eps=eps)
+    return (
+        -(inv * inv) * xh * ((gz * c).mean(axis=axes, keepdims=True) - a * gz_xh)
+        - inv * a * StandardizeGrad.apply(x, gz, axes=axes, eps=eps)
+        - inv * gz_xh * z
+    )
+
+
+# --- batch norm: one fused Function, its gradient a Function of its own -----------------
+#
+# ``x (N, C, *)`` is viewed as ``(N, C, L)``; each channel's statistics run over the
+# ``M = N L`` values of its slab, and every per-channel quantity is a ``(C,)`` vector.
+
+
+def _as_channels(a: np.ndarray) -> np.ndarray:
+    """``(N, C, *)`` -> ``(N, C, L)`` (a view when ``a`` is contiguous)."""
+    return a.reshape(a.shape[0], a.shape[1], -1)
+
+
+def _batch_stats(
+    x3: np.ndarray, eps: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``mean``, biased ``var``, ``inv = 1 / sqrt(var + eps)`` per channel of ``x3 (N, C, L)``,
+    and the centred ``xc = x3 - mean`` (a new array the caller may overwrite).
+
+    Two passes, as the variance needs for accuracy (``E[x^2] - mean^2`` cancels digits
+    when a channel's mean is large against its spread, common after a ReLU): the sum by an
+    einsum reduction, then ``sum xc^2`` by an einsum over the centred copy (no squared
+    temporary).
+    """
+    count = x3.shape[0] * x3.shape[2]
+    mean = np.einsum("ncl->c", x3) / count
+    xc = x3 - mean[:, None]
+    var = np.einsum("ncl,ncl->c", xc, xc) / count
+    return mean, var, 1.0 / np.sqrt(var + eps), xc
+
+
+#: Backward works from ``x`` itself (``sum g xc = sum g x - mean sum g``, no centred copy)
+#: unless a channel's mean exceeds this many of its standard deviations: the error of those
+#: one-pass forms grows as ``eps (1 + |mean| / std)``, so up to 4 std it stays a few roundings.
+_CENTRE_ABOVE = 4.0
+
+
+def _needs_centring(mean: np.ndarray, var: np.ndarray) -> bool:
+    return bool(np.any(mean * mean > (_CENTRE_ABOVE * _CENTRE_ABOVE) * var))
+
+
+def _grad_sums(
+    g3: np.ndarray, x3: np.ndarray, mean: np.ndarray, inv: np.ndarray, xc: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``sum g`` and ``sum g xhat = inv sum g (x - mean)`` per channel: two einsum reductions,
+    over ``xc = x - mean`` when given, else over ``x`` (``sum g x - mean sum g``)."""
+    sg = np.einsum("ncl->c", g3)
+    if xc is not None:
+        return sg, np.einsum("ncl,ncl->c", g3, xc) * inv
+    return sg, (np.einsum("ncl,ncl->c", g3, x3) - mean * sg) * inv
+
+
+def _bn_input_grad(
+    g3: np.ndarray, x3: np.ndarray, w: np.ndarray | None, mean: np.ndarray, inv: np.ndarray,
+    xc: np.ndarray | None, sg: np.ndarray, sgxh: np.ndarray,
+) -> np.ndarray:  # fmt: skip
+    """``w inv (g - sum g / M - xhat sum(g xhat) / M)`` as ``a g + b (x - mean) + c``.
+
+    Per channel ``a = w inv``, ``b = -a inv sum(g xhat) / M``, ``c = -a sum g / M`` (with
+    ``x`` in place of ``xc``: ``b x + (c - b mean)``). Three passes over ``(N, C, L)``; the
+    ``b x`` term goes through a small scratch block of samples (cache-sized), not a second
+    full-size temporary.
+    """
+    count = x3.shape[0] * x3.shape[2]
+    a = inv if w is None else w * inv
+    b = -a * inv * sgxh / count
+    c = -a * sg / count
+    src = x3 if xc is None else xc
+    if xc is None:
+        c -= b * mean
+    gx = np.multiply(g3, a[:, None])
+    step = max(1, _BLOCK // max(1, x3.shape[1] * x3.shape[2]))
+    scratch = np.empty((min(step, x3.shape[0]),) + x3.shape[1:], dtype=gx.dtype)
+    bc = b[:, None]
+    for i in range(0, x3.shape[0], step):
+        out = gx[i : i + step]
+        t = scratch[: out.shape[0]]
+        np.multiply(src[i : i + step], bc, out=t)
+        out += t
+    gx += c[:, None]
+    return gx
+
+
+#: Values per scratch block of ``_bn_input_grad`` (256 KiB of float32).
+_BLOCK = 1 << 16
+
+
+class BatchNorm(Function):
+    """``y = (x - mean) / sqrt(var + eps) * weight + bias`` per channel (axis 1) of
+    ``(N, C, *)``, with the batch's ``mean`` and biased ``var``; ``weight``/``bias`` (``(C,)``)
+    may be None.
+
+    Forward: the statistics and ``xc = x - mean`` (``_batch_stats``), then
+    ``y = xc (weight inv) + bias`` in place, two passes: one new array, and nothing kept but
+    ``x`` and the ``(C,)`` statistics (what the forward pass holds must be fetched fresh from
+    the OS). Backward works from ``x`` (centred again only where a mean is large, see
+    ``_CENTRE_ABOVE``); with ``g`` the output gradient and ``M`` the values per channel::
+
+        dx = weight inv (g - sum(g) / M - xhat sum(g xhat) / M)     (BatchNormGrad)
+        dweight = sum g xhat,   dbias = sum g                        (BatchNormParamGrad)
+
+    the two channel sums computed once, by ``_grad_sums``, for all three.
+
+        >>> import numpy as np, maligrad as mg
+        >>> x = mg.Variable(np.array([[1.0], [3.0]], np.float32), requires_grad=True)
+        >>> y = BatchNorm.apply(x, None, None, eps=0.0)
+        >>> y.data.ravel().tolist()
+        [-1.0, 1.0]
+    """
+
+    def forward(
+        self, x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None, eps: float
+    ) -> np.ndarray:
+        mean, var, inv, y = _batch_stats(_as_channels(x), eps)
+        y *= (inv if weight is None else weight * inv)[:, None]  # y = xc, normalised in place
+        if bias is not None:
+            y += bias[:, None]
+        self.eps, self.mean, self.var, self.inv = eps, mean, var, inv
+        self.centre = _needs_centring(mean, var)
+        self.save_for_backward(x, weight)
+        return y.reshape(x.shape)
+
+    def backward(self, gy: Variable) -> Any:
+        x, w = self.saved_tensors
+        needs = self.needs_input_grad
+        x3, mean = _as_channels(x.data), self.mean
+        stats = (mean, self.inv, x3 - mean[:, None] if self.centre else None)
+        sums = _grad_sums(_as_channels(gy.data), x3, *stats)
+        gx = gw = gb = None
+        if needs[0]:
+            gx = BatchNormGrad.apply(x, gy, w, eps=self.eps, stats=stats, sums=sums)
+        if needs[1] or needs[2]:
+            gp = BatchNormParamGrad.apply(x, gy, eps=self.eps, stats=stats, sums=sums)
+            gw = gp[0] if needs[1] else None
+            gb = gp[1] if needs[2] else None
+        return gx, gw, gb
+
+
+def _channel_axes(x: Variable) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The reduced axes of a batch norm of ``x (N, C, *)`` and the ``(1, C, 1, ...)`` shape."""
+    return (0, *range(2, x.ndim)), (1, x.shape[1]) + (1,) * (x.ndim - 2)
+
+
+def _stats_and_sums(x: np.ndarray, g: np.ndarray, eps: float, stats: Any, sums: Any) -> Any:
+    """``stats = (mean, inv, xc or None)`` and ``sums`` as BatchNorm.backward hands them on,
+    or computed afresh (then centred: the copy is made anyway)."""
+    x3 = _as_channels(x)
+    if stats is None:
+        mean, _, inv, xc = _batch_stats(x3, eps)
+        stats = (mean, inv, xc)
+    if sums is None:
+        sums = _grad_sums(_as_channels(g), x3, *stats)
+    return stats, sums
+
+
+class BatchNormGrad(Function):
+    """``dx = weight StandardizeGrad(x, g)`` over every axis but 1: BatchNorm's input
+    gradient (``weight`` may be None).
+
+    ``stats = (mean, inv, xc or None)`` and ``sums = (sum g, sum g xhat)`` may come from
+    BatchNorm's backward, which has them. Its own gradients, with ``gz`` the
+    output's::
+
+        d g      = BatchNormGrad(x, gz, weight)              (symmetric in g)
+        d weight = sum gz StandardizeGrad(x, g)
+        d x      = _standardize_grad_vjp_x(x, g, weight gz)
+    """
+
+    def forward(
+        self, x: np.ndarray, g: np.ndarray, weight: np.ndarray | None, eps: float,
+        stats: Any = None, sums: Any = None,
+    ) -> np.ndarray:  # fmt: skip
+        (mean, inv, xc), (sg, sgxh) = _stats_and_sums(x, g, eps, stats, sums)
+        self.eps = eps
+        self.save_for_backward(x, g, weight)
+        gx = _bn_input_grad(_as_channels(g), _as_channels(x), weight, mean, inv, xc, sg, sgxh)
+        return gx.reshape(x.shape)
+
+    def backward(self, gz: Variable) -> Any:
+        x, g, w = self.saved_tensors
+        needs = self.needs_input_grad
+        axes, shape = _channel_axes(x)
+        eps = self.eps
+        gx = gg = gw = None
+        if needs[0]:
+            gzw = gz if w is None else gz * w.reshape(shape)
+            gx = _standardize_grad_vjp_x(x, g, gzw, axes, eps)
+        if needs[1]:
+            gg = BatchNormGrad.apply(x, gz, w, eps=eps)
+        if needs[2]:
+            gw = (gz * StandardizeGrad.apply(x, g, axes=axes, eps=eps)).sum(axis=axes)
+        return gx, gg, gw
+
+
+class BatchNormParamGrad(Function):
+    """``(2, C)``: ``[sum g xhat, sum g]`` per channel, BatchNorm's weight and bias gradients.
+
+    ``stats`` and ``sums`` as in BatchNormGrad. With ``p`` the output's gradient::
+
+        d g = xhat p[0] + p[1],      d x = StandardizeGrad(x, g p[0])
+    """
+
+    def forward(
+        self, x: np.ndarray, g: np.ndarray, eps: float, stats: Any = None, sums: Any = None
+    ) -> np.ndarray:
+        _, (sg, sgxh) = _stats_and_sums(x, g, eps, stats, sums)
+        self.eps = eps
+        self.save_for_backward(x, g)
+        return np.stack([sgxh, sg])
+
+    def backward(self, gp: Variable) -> Any:
+        x, g = self.saved_tensors
+        needs = self.needs_input_grad
+        axes, shape = _channel_axes(x)
+        pw, pb = gp[0].reshape(shape), gp[1].reshape(shape)
         gx = gg = None
         if needs[0]:
-            xc = x - x.mean(axis=axes, keepdims=True)
-            inv = ((xc * xc).mean(axis=axes, keepdims=True) + eps) ** -0.5
-            xh = xc * inv
-            a = (g * xh).mean(axis=axes, keepdims=True)
-            c = g - g.mean(axis=axes, keepdims=True)
-            gz_xh = (gz * xh).mean(axis=axes, keepdims=True)
-            z = StandardizeGrad.apply(x, g, axes=axes, eps=eps)
-            gx = (
-                -(inv * inv) * xh * ((gz * c).mean(axis=axes, keepdims=True) - a * gz_xh)
-                - inv * a * StandardizeGrad.apply(x, gz, axes=axes, eps=eps)
-                - inv * gz_xh * z
-            )
+            gx = StandardizeGrad.apply(x, g * pw, axes=axes, eps=self.eps)
         if needs[1]:
-            gg = StandardizeGrad.apply(x, gz, axes=axes, eps=eps)
+            gg = Standardize.apply(x, axes=axes, eps=self.eps) * pw + pb
         return gx, gg
+
+
+def _per_channel(v: Any, c: int, name: str) -> Any:
+    """``v`` as a ``(C,)`` weight or bias (None stays None); another size is an error."""
+    if v is None or tuple(v.shape) == (c,):
+        return v
+    if v.size != c:
+        raise ValueError(f"batch_norm: {name} has shape {v.shape}, expected ({c},)")
+    return v.reshape(c)
 
 
 def _affine(y: Variable, weight: Any, bias: Any, shape: tuple[int, ...]) -> Variable:
@@ -128,7 +367,6 @@ def batch_norm(
     for name, v in (("running_mean", running_mean), ("running_var", running_var)):
         if v is not None and v.shape != (c,):
             raise ValueError(f"batch_norm: {name} has shape {v.shape}, expected ({c},)")
-    axes = (0, *range(2, x.ndim))
     if training or running_mean is None or running_var is None:
         n = x.size // c
         if n <= 1 and training:
@@ -136,21 +374,21 @@ def batch_norm(
                 f"expected more than 1 value per channel when training, got input of shape "
                 f"{x.shape}"
             )
-        y = Standardize.apply(x, axes=axes, eps=eps)
+        y = BatchNorm.apply(
+            x, _per_channel(weight, c, "weight"), _per_channel(bias, c, "bias"), eps=eps
+        )
         if training and running_mean is not None and running_var is not None:
             node = y.grad_fn
-            data = x.data
             if node is not None:
-                mean, var = node.mean.reshape(c), node.var.reshape(c)
-            else:
-                mean = data.mean(axis=axes)
-                var = data.var(axis=axes)
+                mean, var = node.mean, node.var
+            else:  # no graph recorded: no node kept the statistics
+                mean, var = _batch_stats(_as_channels(x.data), eps)[:2]
             with no_grad():  # public in-place updates: each moves the version counter on
                 rm, rv = running_mean, running_var
                 rm.mul_(1 - momentum).add_((momentum * mean).astype(rm.dtype, copy=False))
                 unbiased = momentum * var * (n / max(n - 1, 1))
                 rv.mul_(1 - momentum).add_(unbiased.astype(rv.dtype, copy=False))
-        return _affine(y, weight, bias, shape)
+        return y
     inv = 1.0 / np.sqrt(running_var.data + eps)
     scale = inv.astype(x.data.dtype, copy=False)
     if weight is not None:

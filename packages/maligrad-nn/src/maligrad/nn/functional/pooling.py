@@ -397,8 +397,8 @@ def adaptive_avg_pool2d(
     """Average pooling to a fixed ``output_size (Ho, Wo)`` whatever the input's ``H, W``.
 
     Bin ``i`` covers rows ``floor(i H / Ho)`` to ``ceil((i + 1) H / Ho)`` (PyTorch's rule);
-    ``None`` keeps that dimension. When the sizes divide, this
-    is [`avg_pool2d`][maligrad.nn.functional.avg_pool2d];
+    ``None`` keeps that dimension. Output ``(1, 1)`` is the mean over ``H, W``; when the
+    sizes divide, this is [`avg_pool2d`][maligrad.nn.functional.avg_pool2d];
     otherwise two matmuls with constant averaging matrices, ``A_h x A_w^T``.
 
         >>> import numpy as np, maligrad as mg
@@ -416,6 +416,8 @@ def adaptive_avg_pool2d(
     ow = w if output_size[1] is None else int(output_size[1])
     if oh < 1 or ow < 1:
         raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size}")
+    if (oh, ow) == (1, 1):  # global average pooling: one mean, its gradient one broadcast
+        return x.mean(axis=(2, 3), keepdims=True)
     if h % oh == 0 and w % ow == 0:
         k = (h // oh, w // ow)
         return AvgPool2d.apply(
