@@ -40,12 +40,15 @@ blocks.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from maligrad.nn.functional import _threads
 from maligrad.nn.functional._im2col import Pair, Quad
+from maligrad.nn.functional._workspace import scratch
 
 
 def applies(stride: Pair, dilation: Pair, groups: int) -> bool:
@@ -123,25 +126,28 @@ def _shaped(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _skewed(a: np.ndarray) -> np.ndarray:
-    """``a`` copied with its first axis's stride off the 4 KiB page grid.
+    """``a``, or a copy with its first axis's stride moved off the 4 KiB page grid.
 
-    Reading ``a``'s first axis innermost (moving the batch last) from a stride that is a
-    multiple of 4 KiB maps every element to the same cache set; a 64-byte skew avoids it
-    for the price of one contiguous copy.
+    Moving the batch axis last reads ``a`` along its first axis innermost. Where that
+    stride is a multiple of 512 bytes, the elements read fall into at most 8 of a page's 64
+    cache-line slots, and so into the same few cache sets; a copy whose rows are 64 bytes
+    longer spreads them over all of them for the price of one contiguous pass.
     """
-    n, m = a.shape[0], a.size // max(a.shape[0], 1)
-    buf = np.empty((n, m + 16), dtype=a.dtype)
-    buf[:, :m] = a.reshape(n, m)
-    return buf[:, :m].reshape(a.shape)
+    if a.shape[0] < 2 or math.gcd(a.strides[0], 4096) < 512:
+        return a
+    n, m = a.shape[0], a.size // a.shape[0]
+    copy = scratch("skewed", (n, m + 64 // a.itemsize), a.dtype)[:, :m].reshape(a.shape)
+    copy[...] = a
+    return copy
 
 
-def _batch_first(a: np.ndarray) -> np.ndarray:
-    """``(A, ..., N)`` -> contiguous ``(N, A, ...)``, in two passes that stay in cache:
-    ``(A, N, ...)`` (one small transpose per ``A``), then whole ``(...)`` runs per ``(N, A)``.
-    """
+def _batch_first(a: np.ndarray, out: np.ndarray) -> None:
+    """``out[n, a0, ...] = a[a0, ..., n]`` in two passes that stay in cache: ``(A, N, ...)``
+    (one small transpose per ``a0``), then whole ``(...)`` runs per ``(n, a0)``."""
     order = (0, a.ndim - 1, *range(1, a.ndim - 1))
-    step = np.ascontiguousarray(a.transpose(order))
-    return np.ascontiguousarray(step.swapaxes(0, 1))
+    step = scratch("batch_first", tuple(a.shape[i] for i in order), a.dtype)
+    step[...] = a.transpose(order)
+    out[...] = step.swapaxes(0, 1)
 
 
 def _padded(x: np.ndarray, pl: Plan, inner: bool) -> np.ndarray:
@@ -150,12 +156,17 @@ def _padded(x: np.ndarray, pl: Plan, inner: bool) -> np.ndarray:
     shape = (pl.c, pl.hp, pl.wc, pl.n) if inner else (pl.n, pl.c, pl.hp, pl.wc)
     if not inner and shape == x.shape:
         return x
-    xp = np.zeros(shape, dtype=x.dtype)
-    rows, cols = slice(pl.pad[0], pl.pad[0] + pl.h), slice(pl.pad[2], pl.pad[2] + pl.w)
-    if inner:
-        xp[:, rows, cols] = _skewed(x).transpose(1, 2, 3, 0)
-    else:
-        xp[:, :, rows, cols] = x
+    xp = scratch("padded", shape, x.dtype)
+    xp.fill(0)
+    top, cols = pl.pad[0], slice(pl.pad[2], pl.pad[2] + pl.w)
+    if not inner:
+        xp[:, :, top : top + pl.h, cols] = x
+        return xp
+
+    def rows(a: int, b: int) -> None:
+        xp[:, top + a : top + b, cols] = _skewed(x[:, :, a:b]).transpose(1, 2, 3, 0)
+
+    _threads.run(rows, _threads.pieces(pl.h, x.size))
     return xp
 
 
@@ -177,7 +188,12 @@ def patches(x: np.ndarray, pl: Plan) -> np.ndarray:
         )
         out = np.empty((pl.k + 1, pl.rows), dtype=x.dtype)
         out[pl.k] = 1
-        _shaped(out[: pl.k], view.shape)[...] = view
+        dst = _shaped(out[: pl.k], view.shape)
+
+        def rows(a: int, b: int) -> None:  # output rows a:b of every patch column
+            dst[:, :, :, a:b] = view[:, :, :, a:b]
+
+        _threads.run(rows, _threads.pieces(pl.ho, out.size))
         return out
     xp = _padded(x, pl, False)
     sn, sc, sh, sw = xp.strides
@@ -228,8 +244,13 @@ def grad_rows(gy: np.ndarray, pl: Plan) -> np.ndarray:
     """
     g5 = _widened(gy, pl).reshape(pl.n, pl.o, pl.ho, pl.nb, pl.block)
     if pl.inner:
-        g5t = np.ascontiguousarray(_skewed(g5).transpose(1, 4, 2, 3, 0))
-        return g5t.reshape(pl.o * pl.block, pl.rows)
+        gt = np.empty((pl.o, pl.block, pl.ho, pl.nb, pl.n), dtype=gy.dtype)
+
+        def channels(a: int, b: int) -> None:
+            gt[a:b] = _skewed(g5[:, a:b]).transpose(1, 4, 2, 3, 0)
+
+        _threads.run(channels, _threads.pieces(pl.o, gt.size))
+        return gt.reshape(pl.o * pl.block, pl.rows)
     return np.ascontiguousarray(g5.transpose(0, 2, 3, 1, 4)).reshape(pl.rows, pl.o * pl.block)
 
 
@@ -247,9 +268,17 @@ def _cropped(out: np.ndarray, pl: Plan) -> np.ndarray:
 def conv(p: np.ndarray, w: np.ndarray, b: np.ndarray | None, pl: Plan) -> np.ndarray:
     """``conv2d(x, w) + b`` as ``(N, O, Ho, Wo)``, from the patches ``p`` of ``x``."""
     t = toeplitz(w, b, pl)
-    if pl.inner:  # Y^T = T^T P^T, (O, B, Ho, nb, N)
-        yt = _shaped(t.T @ p, (pl.o, pl.block, pl.ho, pl.nb, pl.n))
-        out = _batch_first(yt.transpose(0, 2, 3, 1, 4))
+    if pl.inner:  # Y^T = T^T P^T, (O, B, Ho, nb, N), a piece of output channels per thread
+        out = np.empty((pl.n, pl.o, pl.ho, pl.nb, pl.block), dtype=np.result_type(p, t))
+        bb = pl.block
+
+        def channels(a: int, b: int) -> None:
+            yt = scratch("gemm", ((b - a) * bb, p.shape[1]), out.dtype)
+            np.matmul(t[:, a * bb : b * bb].T, p, out=yt)
+            yt = _shaped(yt, (b - a, bb, pl.ho, pl.nb, pl.n))
+            _batch_first(yt.transpose(0, 2, 3, 1, 4), out[:, a:b])
+
+        _threads.run(channels, _threads.pieces(pl.o, out.size + pl.o * bb * p.shape[0]))
     else:  # Y = P T, (N, Ho, nb, O, B)
         y5 = _shaped(p @ t, (pl.n, pl.ho, pl.nb, pl.o, pl.block))
         out = np.ascontiguousarray(y5.transpose(0, 3, 1, 2, 4))
@@ -265,14 +294,22 @@ def input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], pad: Quad
     bb, r = pl.block, pl.run
     pt, pleft = pl.pad[0], pl.pad[2]
     if pl.inner:  # dP^T = T G^T, (C, kh, run, Ho, nb, N): runs of N (or Wo N) floats
-        dpt = _shaped(t @ g, (pl.c, pl.kh, r, pl.ho, pl.nb, pl.n))
-        canvas = np.zeros((pl.c, pl.hp, pl.wc, pl.n), dtype=dpt.dtype)
-        last = (pl.nb - 1) * bb
-        for p in range(pl.kh):
-            for q in range(r):
-                canvas[:, p : p + pl.ho, q : q + last + 1 : bb] += dpt[:, p, q]
-        inside = canvas[:, pt : pt + pl.h, pleft : pleft + pl.w]
-        return _batch_first(inside)
+        dx = np.empty((pl.n, pl.c, pl.h, pl.w), dtype=np.result_type(t, g))
+        last, rows = (pl.nb - 1) * bb, pl.kh * r
+
+        def channels(a: int, b: int) -> None:  # input channels a:b, independent of the rest
+            dpt = scratch("gemm", ((b - a) * rows, g.shape[1]), dx.dtype)
+            np.matmul(t[a * rows : b * rows], g, out=dpt)
+            dpt = _shaped(dpt, (b - a, pl.kh, r, pl.ho, pl.nb, pl.n))
+            canvas = scratch("canvas", (b - a, pl.hp, pl.wc, pl.n), dx.dtype)
+            canvas.fill(0)
+            for p in range(pl.kh):
+                for q in range(r):
+                    canvas[:, p : p + pl.ho, q : q + last + 1 : bb] += dpt[:, p, q]
+            _batch_first(canvas[:, pt : pt + pl.h, pleft : pleft + pl.w], dx[:, a:b])
+
+        _threads.run(channels, _threads.pieces(pl.c, pl.k * g.shape[1]))
+        return dx
     # Rows layout: one slice-add of whole runs per (kernel row, block).
     dp6 = _shaped(g @ t.T, (pl.n, pl.ho, pl.nb, pl.c, pl.kh, r))
     canvas = np.zeros((pl.n, pl.c, pl.hp, pl.wc), dtype=dp6.dtype)
@@ -287,7 +324,15 @@ def weight_grad(
     p: np.ndarray, g: np.ndarray, w_shape: tuple[int, ...], pl: Plan
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(dw, db)`` of ``conv2d`` from patches ``p`` and gradient ``g`` (GEMM layouts)."""
-    dt = p @ g.T if pl.inner else p.T @ g  # (K + 1, O B)
+    if pl.inner:  # dT = P^T G, a piece of patch rows per thread
+        dt = np.empty((pl.k + 1, pl.o * pl.block), dtype=np.result_type(p, g))
+
+        def rows(a: int, b: int) -> None:
+            np.matmul(p[a:b], g.T, out=dt[a:b])
+
+        _threads.run(rows, _threads.pieces(pl.k + 1, p.size))
+    else:
+        dt = p.T @ g  # (K + 1, O B)
     dw = _band(dt[: pl.k], pl).sum(axis=4).transpose(3, 0, 1, 2)
     db = dt[pl.k].reshape(pl.o, pl.block).sum(axis=1)
     return np.ascontiguousarray(dw).reshape(w_shape), db

@@ -1,0 +1,108 @@
+"""Intra-op parallelism: the conv kernels split their large copies, GEMMs and slice-adds
+over a small pool of threads.
+
+numpy releases the GIL in BLAS calls, array copies and ufunc loops, so ``k`` threads that
+each handle one contiguous piece of an axis (output channels, input channels, patch rows)
+run in parallel. A piece is never smaller than :data:`MIN_WORK` elements: small kernels
+stay on the calling thread, where a hand-off would cost more than it saves. Pieces write
+disjoint slices of the result, so the answer does not depend on the thread count.
+
+    >>> from maligrad import nn
+    >>> before = nn.get_num_threads()
+    >>> nn.set_num_threads(2)
+    >>> nn.get_num_threads()
+    2
+    >>> nn.set_num_threads(before)
+"""
+
+from __future__ import annotations
+
+import operator
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+__all__ = ["get_num_threads", "set_num_threads"]
+
+#: Fewest elements a kernel hands to one thread.
+MIN_WORK = 1 << 16
+
+
+def _available_cores() -> int:
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+_num_threads = _available_cores()
+_pool: ThreadPoolExecutor | None = None
+_lock = threading.Lock()
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads (the calling one included) inside the convolution kernels.
+
+    The default is the number of cores available to the process
+    (``len(os.sched_getaffinity(0))`` where the platform has it). ``1`` runs every kernel on
+    the calling thread. Results do not depend on ``n``: each thread writes its own slice.
+    BLAS keeps its own threads (``OPENBLAS_NUM_THREADS`` and friends, read when numpy is
+    imported); with both set above one they compete for the same cores.
+
+        >>> from maligrad import nn
+        >>> before = nn.get_num_threads()
+        >>> nn.set_num_threads(1)  # every kernel on the calling thread
+        >>> nn.get_num_threads()
+        1
+        >>> nn.set_num_threads(before)
+    """
+    try:
+        count = operator.index(n)
+    except TypeError:
+        raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}") from None
+    if isinstance(n, bool) or count < 1:
+        raise ValueError(f"set_num_threads: n must be a positive int, got {n!r}")
+    global _num_threads, _pool
+    with _lock:
+        old, _pool = _pool, None
+        _num_threads = count
+    if old is not None:
+        old.shutdown(wait=True)
+
+
+def get_num_threads() -> int:
+    """The number of threads the convolution kernels use (see
+    [`set_num_threads`][maligrad.nn.set_num_threads]).
+
+        >>> from maligrad import nn
+        >>> nn.get_num_threads() >= 1
+        True
+    """
+    return _num_threads
+
+
+def pieces(length: int, work: int) -> list[tuple[int, int]]:
+    """``range(length)`` cut into contiguous ``(start, stop)`` pieces, one per thread, each
+    carrying at least :data:`MIN_WORK` of the kernel's ``work`` elements."""
+    k = max(min(_num_threads, length, work // MIN_WORK), 1)
+    bounds = [length * i // k for i in range(k + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def run(fn: Callable[[int, int], object], parts: list[tuple[int, int]]) -> None:
+    """``fn(start, stop)`` for every piece: the first on this thread, the rest on the pool."""
+    if len(parts) == 1:
+        fn(*parts[0])
+        return
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(_num_threads - 1, thread_name_prefix="maligrad-nn")
+        pool = _pool
+    futures: list[Future[object]] = [pool.submit(fn, a, b) for a, b in parts[1:]]
+    try:
+        fn(*parts[0])
+    finally:
+        for f in futures:
+            f.result()

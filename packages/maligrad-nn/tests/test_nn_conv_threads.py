@@ -1,0 +1,103 @@
+"""``nn.set_num_threads``: the conv kernels give the same results on 1 and on 2 threads."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import maligrad as mg
+import maligrad.nn.functional as F
+from maligrad import nn
+from maligrad.nn.functional import _threads, _toeplitz
+
+
+@pytest.fixture
+def threads(monkeypatch):
+    """Split every kernel (no minimum piece size) and restore the thread count afterwards."""
+    before = nn.get_num_threads()
+    monkeypatch.setattr(_threads, "MIN_WORK", 1)
+    yield nn.set_num_threads
+    nn.set_num_threads(before)
+
+
+def test_default_is_the_cores_available_to_the_process():
+    if hasattr(os, "sched_getaffinity"):
+        assert _threads._available_cores() == len(os.sched_getaffinity(0))
+    assert _threads._available_cores() >= 1
+
+
+def test_set_and_get_round_trip(threads):
+    for n in (3, 1, np.int64(2)):
+        threads(n)
+        assert nn.get_num_threads() == n
+        assert type(nn.get_num_threads()) is int
+
+
+@pytest.mark.parametrize(
+    ("bad", "err", "match"),
+    [(0, ValueError, "positive"), (-2, ValueError, "positive"), (True, ValueError, "positive"),
+     (1.5, TypeError, "float"), ("2", TypeError, "str")],
+)  # fmt: skip
+def test_bad_thread_counts_are_refused(bad, err, match, threads):
+    with pytest.raises(err, match=match):
+        nn.set_num_threads(bad)
+
+
+def test_pieces_cover_the_range_once(threads):
+    threads(3)
+    for length in (0, 1, 2, 5, 17):
+        parts = _threads.pieces(length, 10**9)
+        assert len(parts) == max(min(3, length), 1)
+        covered = [i for a, b in parts for i in range(a, b)]
+        assert covered == list(range(length))
+
+
+# (N, C, H, W, O, kernel, padding): blocks of 4 and of 1 pixel, padding, batch 1.
+CASES = [
+    (9, 3, 10, 11, 5, 3, 1),
+    (8, 20, 7, 6, 6, 3, (0, 2)),
+    (1, 4, 8, 9, 3, 5, 2),
+    (12, 1, 12, 12, 4, 5, 0),
+]
+
+
+def _conv_and_grads(case):
+    n, c, h, w, o, k, pad = case
+    rng = np.random.default_rng(7)
+    x = mg.Variable(rng.normal(size=(n, c, h, w)), requires_grad=True)
+    wt = mg.Variable(rng.normal(size=(o, c, k, k)), requires_grad=True)
+    b = mg.Variable(rng.normal(size=o), requires_grad=True)
+    y = F.conv2d(x, wt, b, padding=pad)
+    gx, gw, gb = mg.grad((y * np.cos(y.data)).sum(), [x, wt, b], create_graph=True)
+    (ggw,) = mg.grad((gx * gx).sum(), [wt])
+    return [y.data, gx.data, gw.data, gb.data, ggw.data]
+
+
+@pytest.mark.parametrize("inner", [True, False], ids=["batch-inner", "rows"])
+@pytest.mark.parametrize("case", CASES)
+def test_conv_on_one_and_two_threads_agree(case, inner, threads, monkeypatch):
+    monkeypatch.setattr(_toeplitz, "FORCE_INNER", inner)
+    threads(1)
+    one = _conv_and_grads(case)
+    threads(2)
+    two = _conv_and_grads(case)
+    for a, b in zip(one, two):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_conv1d_float32_on_one_and_two_threads_agree(threads):
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(16, 6, 40)).astype(np.float32)
+    w = rng.normal(size=(8, 6, 5)).astype(np.float32)
+    out = []
+    for n in (1, 2):
+        threads(n)
+        xv, wv = mg.Variable(x, requires_grad=True), mg.Variable(w, requires_grad=True)
+        y = F.conv1d(xv, wv, padding=2)
+        y.backward(np.ones_like(y.data))
+        assert y.dtype == np.float32 and xv.grad.dtype == np.float32
+        out.append([y.data, xv.grad.data, wv.grad.data])
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * np.abs(b).max())
