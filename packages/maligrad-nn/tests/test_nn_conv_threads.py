@@ -15,9 +15,11 @@ from maligrad.nn.functional import _threads, _toeplitz
 
 @pytest.fixture
 def threads(monkeypatch):
-    """Split every kernel (no minimum piece size) and restore the thread count afterwards."""
+    """Split every kernel (no minimum piece size, BLAS taken as single-threaded) and restore
+    the thread count afterwards."""
     before = nn.get_num_threads()
     monkeypatch.setattr(_threads, "MIN_WORK", 1)
+    monkeypatch.setattr(_threads, "blas_threaded", lambda: False)
     yield nn.set_num_threads
     nn.set_num_threads(before)
 
@@ -43,6 +45,27 @@ def test_set_and_get_round_trip(threads):
 def test_bad_thread_counts_are_refused(bad, err, match, threads):
     with pytest.raises(err, match=match):
         nn.set_num_threads(bad)
+
+
+def test_blas_threads_are_read_from_numpys_blas_or_the_environment(monkeypatch):
+    getter = _threads._blas_threads_getter()
+    if getter is not None:
+        assert _threads.blas_threaded() == (getter() > 1)
+    monkeypatch.setattr(_threads, "_blas_threads_getter", lambda: None)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    assert _threads.blas_threaded()
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert not _threads.blas_threaded()
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    assert _threads.blas_threaded()
+
+
+def test_one_piece_while_blas_is_multithreaded(threads, monkeypatch):
+    threads(2)
+    assert len(_threads.pieces(10, 10**9)) == 2
+    monkeypatch.setattr(_threads, "blas_threaded", lambda: True)
+    assert _threads.pieces(10, 10**9) == [(0, 10)]
 
 
 def test_pieces_cover_the_range_once(threads):

@@ -7,6 +7,12 @@ run in parallel. A piece is never smaller than :data:`MIN_WORK` elements: small 
 stay on the calling thread, where a hand-off would cost more than it saves. Pieces write
 disjoint slices of the result, so the answer does not depend on the thread count.
 
+The pool is used only while BLAS itself runs single-threaded (``OPENBLAS_NUM_THREADS=1``
+and friends, read when numpy is imported). Otherwise every piece runs on the calling
+thread and BLAS threads the GEMMs: concurrent calls into a multi-threaded OpenBLAS queue
+behind one another while its threads spin, and those spinning threads slow down copies
+on the other cores, which measured many times slower than either kind of threading alone.
+
     >>> from maligrad import nn
     >>> before = nn.get_num_threads()
     >>> nn.set_num_threads(2)
@@ -17,6 +23,9 @@ disjoint slices of the result, so the answer does not depend on the thread count
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import importlib
 import operator
 import os
 import threading
@@ -82,10 +91,46 @@ def get_num_threads() -> int:
     return _num_threads
 
 
+@functools.cache
+def _blas_threads_getter() -> Callable[[], int] | None:
+    """numpy's OpenBLAS ``get_num_threads``, or None where BLAS is something else."""
+    for module in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):
+        try:  # the extension module that links numpy's BLAS
+            lib = ctypes.CDLL(importlib.import_module(module).__file__)
+            break
+        except (ImportError, OSError, TypeError):
+            continue
+    else:
+        return None
+    for name in (
+        "scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+        "openblas_get_num_threads64_", "openblas_get_num_threads",
+    ):  # fmt: skip
+        fn = getattr(lib, name, None)
+        if fn is not None:
+            fn.restype = ctypes.c_int
+            return fn  # type: ignore[no-any-return]
+    return None
+
+
+def blas_threaded() -> bool:
+    """Whether BLAS runs a GEMM on several threads (unknown BLAS: from the environment)."""
+    getter = _blas_threads_getter()
+    if getter is not None:
+        return getter() > 1
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        if var in os.environ:
+            return os.environ[var].strip() != "1"
+    return True
+
+
 def pieces(length: int, work: int) -> list[tuple[int, int]]:
     """``range(length)`` cut into contiguous ``(start, stop)`` pieces, one per thread, each
-    carrying at least :data:`MIN_WORK` of the kernel's ``work`` elements."""
+    carrying at least :data:`MIN_WORK` of the kernel's ``work`` elements (one piece while
+    BLAS is multi-threaded)."""
     k = max(min(_num_threads, length, work // MIN_WORK), 1)
+    if k > 1 and blas_threaded():
+        k = 1
     bounds = [length * i // k for i in range(k + 1)]
     return list(zip(bounds[:-1], bounds[1:]))
 
