@@ -152,7 +152,7 @@ def test_stride1_transposed_conv_matches_general_path(pad, general_path, layout)
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
 
 
-def test_graph_kept_alive_and_retained_backward_stay_correct():
+def test_graph_kept_alive_and_retained_backward_stay_correct(layout):
     """Patches saved by one step are not reused by another: two live graphs, twice each."""
     rng = np.random.default_rng(4)
     w = mg.Variable(rng.normal(size=(2, 1, 3, 3)), requires_grad=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import pytest
 import maligrad as mg
 import maligrad.nn.functional as F
 from maligrad import nn
-from maligrad.nn.functional import _threads, _toeplitz
+from maligrad.nn.functional import _threads, _toeplitz, _workspace
 
 
 @pytest.fixture
@@ -124,3 +125,21 @@ def test_conv1d_float32_on_one_and_two_threads_agree(threads):
         out.append([y.data, xv.grad.data, wv.grad.data])
     for a, b in zip(*out):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * np.abs(b).max())
+
+
+def test_workspace_reuses_a_buffer_per_name_and_thread(monkeypatch):
+    a = _workspace.scratch("test-a", (4, 5), np.float32)
+    b = _workspace.scratch("test-a", (2, 3), np.float64)
+    assert a.shape == (4, 5) and a.dtype == np.float32 and a.flags.c_contiguous
+    assert b.shape == (2, 3) and b.dtype == np.float64 and np.shares_memory(a, b)
+    assert not np.shares_memory(a, _workspace.scratch("test-b", (4, 5), np.float32))
+    other = []
+    thread = threading.Thread(
+        target=lambda: other.append(_workspace.scratch("test-a", (4, 5), np.float32))
+    )
+    thread.start()
+    thread.join()
+    assert not np.shares_memory(a, other[0])
+    monkeypatch.setattr(_workspace, "KEEP_BYTES", 64)
+    big = _workspace.scratch("test-a", (100,), np.float32)
+    assert not np.shares_memory(big, _workspace.scratch("test-a", (100,), np.float32))

@@ -29,7 +29,11 @@ Batch-innermost layout (the columns ordered ``(i, b, n)``): the patches are copi
 ``(C, Hp, Wc, N)`` copy of the padded input, and ``dP^T`` is added, one ``(p, t)`` block at
 a time, into a ``(C, Hp, Wc, N)`` canvas; every run these copies and slice-adds move is
 ``N`` floats long (``Wo N`` for ``B = 1``). Moving the batch axis last and back first costs
-one transpose of the input, the output and their gradients each.
+one transpose of the input, the output and their gradients each (in two cache-friendly
+passes). These kernels split their copies, GEMMs and slice-adds into pieces of output
+channels, input channels or output rows for the thread pool of ``_threads`` (each piece
+writes its own slice: results do not depend on the thread count) and keep their
+temporaries in the per-thread work arrays of ``_workspace``.
 
 Rows layout (small batches with ``B > 1``, where runs of ``N`` are shorter than a block's
 ``B + kw - 1`` pixels): the transposed matrices ``P (N Ho nb, K + 1)`` and
