@@ -48,11 +48,11 @@ def test_bad_thread_counts_are_refused(bad, err, match, threads):
         nn.set_num_threads(bad)
 
 
-def test_blas_threads_are_read_from_numpys_blas_or_the_environment(monkeypatch):
-    getter = _threads._blas_threads_getter()
-    if getter is not None:
-        assert _threads.blas_threaded() == (getter() > 1)
-    monkeypatch.setattr(_threads, "_blas_threads_getter", lambda: None)
+def test_blas_threads_are_read_from_numpys_openblas_or_the_environment(monkeypatch):
+    openblas = _threads._openblas()
+    if openblas is not None:
+        assert _threads.blas_threaded() == (openblas[0]() > 1)
+    monkeypatch.setattr(_threads, "_openblas", lambda: None)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.delenv(var, raising=False)
     assert _threads.blas_threaded()
@@ -62,11 +62,29 @@ def test_blas_threads_are_read_from_numpys_blas_or_the_environment(monkeypatch):
     assert _threads.blas_threaded()
 
 
-def test_one_piece_while_blas_is_multithreaded(threads, monkeypatch):
+def test_one_piece_while_another_blas_is_multithreaded(threads, monkeypatch):
     threads(2)
     assert len(_threads.pieces(10, 10**9)) == 2
+    monkeypatch.setattr(_threads, "_openblas", lambda: None)
     monkeypatch.setattr(_threads, "blas_threaded", lambda: True)
     assert _threads.pieces(10, 10**9) == [(0, 10)]
+
+
+def test_openblas_runs_on_one_thread_during_a_pool_run_and_is_restored(threads):
+    openblas = _threads._openblas()
+    if openblas is None:
+        pytest.skip("numpy's BLAS is not OpenBLAS")
+    get, put = openblas
+    before = get()
+    seen = []
+    try:
+        put(2)
+        threads(2)
+        _threads.run(lambda a, b: seen.append(get()), [(0, 1), (1, 2)])
+        assert seen == [1, 1]
+        assert get() == 2
+    finally:
+        put(before)
 
 
 def test_pieces_cover_the_range_once(threads):

@@ -7,11 +7,14 @@ run in parallel. A piece is never smaller than :data:`MIN_WORK` elements: small 
 stay on the calling thread, where a hand-off would cost more than it saves. Pieces write
 disjoint slices of the result, so the answer does not depend on the thread count.
 
-The pool is used only while BLAS itself runs single-threaded (``OPENBLAS_NUM_THREADS=1``
-and friends, read when numpy is imported). Otherwise every piece runs on the calling
-thread and BLAS threads the GEMMs: concurrent calls into a multi-threaded OpenBLAS queue
-behind one another while its threads spin, and those spinning threads slow down copies
-on the other cores, which measured many times slower than either kind of threading alone.
+Inside these kernels BLAS runs single-threaded: numpy's OpenBLAS is set to one thread
+for the duration of each parallel step (through its ``openblas_set_num_threads``, as
+``threadpoolctl`` does) and set back after, so the thread count here alone decides how
+many cores a convolution uses. Concurrent calls into a multi-threaded OpenBLAS queue
+behind one another while its threads spin, and spinning threads slow down the copies on
+the other cores: measured, either was many times slower than one kind of threading alone.
+Where BLAS is not OpenBLAS and runs multi-threaded, the pool stays unused and BLAS threads
+the GEMMs.
 
     >>> from maligrad import nn
     >>> before = nn.get_num_threads()
@@ -23,13 +26,14 @@ on the other cores, which measured many times slower than either kind of threadi
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import importlib
 import operator
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 __all__ = ["get_num_threads", "set_num_threads"]
@@ -92,8 +96,8 @@ def get_num_threads() -> int:
 
 
 @functools.cache
-def _blas_threads_getter() -> Callable[[], int] | None:
-    """numpy's OpenBLAS ``get_num_threads``, or None where BLAS is something else."""
+def _openblas() -> tuple[Callable[[], int], Callable[[int], None]] | None:
+    """numpy's OpenBLAS ``(get_num_threads, set_num_threads)``, or None for another BLAS."""
     for module in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):
         try:  # the extension module that links numpy's BLAS
             lib = ctypes.CDLL(importlib.import_module(module).__file__)
@@ -102,52 +106,82 @@ def _blas_threads_getter() -> Callable[[], int] | None:
             continue
     else:
         return None
-    for name in (
-        "scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
-        "openblas_get_num_threads64_", "openblas_get_num_threads",
-    ):  # fmt: skip
-        fn = getattr(lib, name, None)
-        if fn is not None:
-            fn.restype = ctypes.c_int
-            return fn  # type: ignore[no-any-return]
+    for prefix in ("scipy_openblas", "openblas"):
+        for suffix in ("64_", ""):
+            get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+            put = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+            if get is not None and put is not None:
+                get.restype, put.restype = ctypes.c_int, None
+                return get, put
     return None
 
 
 def blas_threaded() -> bool:
     """Whether BLAS runs a GEMM on several threads (unknown BLAS: from the environment)."""
-    getter = _blas_threads_getter()
-    if getter is not None:
-        return getter() > 1
+    openblas = _openblas()
+    if openblas is not None:
+        return openblas[0]() > 1
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         if var in os.environ:
             return os.environ[var].strip() != "1"
     return True
 
 
+_blas_users = 0  # pool runs in progress (several caller threads may run kernels)
+_blas_saved = 1  # OpenBLAS's thread count before the first of them
+
+
+@contextlib.contextmanager
+def _blas_on_one_thread() -> Iterator[None]:
+    """OpenBLAS single-threaded while any pool run is in progress."""
+    global _blas_users, _blas_saved
+    openblas = _openblas()
+    if openblas is None:
+        yield
+        return
+    get, put = openblas
+    with _lock:
+        if _blas_users == 0:
+            _blas_saved = get()
+            if _blas_saved > 1:
+                put(1)
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _blas_users -= 1
+            if _blas_users == 0 and _blas_saved > 1:
+                put(_blas_saved)
+
+
 def pieces(length: int, work: int) -> list[tuple[int, int]]:
     """``range(length)`` cut into contiguous ``(start, stop)`` pieces, one per thread, each
     carrying at least :data:`MIN_WORK` of the kernel's ``work`` elements (one piece while
-    BLAS is multi-threaded)."""
+    a BLAS other than OpenBLAS is multi-threaded)."""
     k = max(min(_num_threads, length, work // MIN_WORK), 1)
-    if k > 1 and blas_threaded():
+    if k > 1 and _openblas() is None and blas_threaded():
         k = 1
     bounds = [length * i // k for i in range(k + 1)]
     return list(zip(bounds[:-1], bounds[1:]))
 
 
 def run(fn: Callable[[int, int], object], parts: list[tuple[int, int]]) -> None:
-    """``fn(start, stop)`` for every piece: the first on this thread, the rest on the pool."""
+    """``fn(start, stop)`` for every piece, with BLAS single-threaded meanwhile: the first on
+    this thread, the rest on the pool."""
     if len(parts) == 1:
-        fn(*parts[0])
+        with _blas_on_one_thread():
+            fn(*parts[0])
         return
     global _pool
     with _lock:
         if _pool is None:
             _pool = ThreadPoolExecutor(_num_threads - 1, thread_name_prefix="maligrad-nn")
         pool = _pool
-    futures: list[Future[object]] = [pool.submit(fn, a, b) for a, b in parts[1:]]
-    try:
-        fn(*parts[0])
-    finally:
-        for f in futures:
-            f.result()
+    with _blas_on_one_thread():
+        futures: list[Future[object]] = [pool.submit(fn, a, b) for a, b in parts[1:]]
+        try:
+            fn(*parts[0])
+        finally:
+            for f in futures:
+                f.result()
