@@ -25,10 +25,15 @@ def threads(monkeypatch):
     nn.set_num_threads(before)
 
 
-def test_default_is_the_cores_available_to_the_process():
+def test_default_is_omp_num_threads_or_the_cores_available(monkeypatch):
     if hasattr(os, "sched_getaffinity"):
         assert _threads._available_cores() == len(os.sched_getaffinity(0))
     assert _threads._available_cores() >= 1
+    for value, want in [("3", 3), (" 1 ", 1), ("0", None), ("two", None), ("", None)]:
+        monkeypatch.setenv("OMP_NUM_THREADS", value)
+        assert _threads._default_threads() == (want or _threads._available_cores())
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert _threads._default_threads() == _threads._available_cores()
 
 
 def test_set_and_get_round_trip(threads):

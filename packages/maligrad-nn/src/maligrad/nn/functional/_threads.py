@@ -49,7 +49,13 @@ def _available_cores() -> int:
         return os.cpu_count() or 1
 
 
-_num_threads = _available_cores()
+def _default_threads() -> int:
+    """``OMP_NUM_THREADS`` when it is a positive int (as PyTorch), else the cores available."""
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else _available_cores()
+
+
+_num_threads = _default_threads()
 _pool: ThreadPoolExecutor | None = None
 _lock = threading.Lock()
 
@@ -57,11 +63,12 @@ _lock = threading.Lock()
 def set_num_threads(n: int) -> None:
     """Use ``n`` threads (the calling one included) inside the convolution kernels.
 
-    The default is the number of cores available to the process
-    (``len(os.sched_getaffinity(0))`` where the platform has it). ``1`` runs every kernel on
-    the calling thread. Results do not depend on ``n``: each thread writes its own slice.
-    BLAS keeps its own threads (``OPENBLAS_NUM_THREADS`` and friends, read when numpy is
-    imported); with both set above one they compete for the same cores.
+    The default is ``OMP_NUM_THREADS`` where it is set to a positive int (as in PyTorch;
+    launchers of one process per core set it to 1), else the number of cores available to
+    the process (``len(os.sched_getaffinity(0))`` where the platform has it). ``1`` runs
+    every kernel on the calling thread. Results do not depend on ``n``: each thread writes
+    its own slice. Inside the kernels numpy's OpenBLAS runs single-threaded (set back
+    after); elsewhere BLAS keeps its own setting (``OPENBLAS_NUM_THREADS``).
 
         >>> from maligrad import nn
         >>> before = nn.get_num_threads()
