@@ -280,7 +280,13 @@ def conv(p: np.ndarray, w: np.ndarray, b: np.ndarray | None, pl: Plan) -> np.nda
             yt = scratch("gemm", ((b - a) * bb, p.shape[1]), out.dtype)
             np.matmul(t[:, a * bb : b * bb].T, p, out=yt)
             yt = _shaped(yt, (b - a, bb, pl.ho, pl.nb, pl.n))
-            _batch_first(yt.transpose(0, 2, 3, 1, 4), out[:, a:b])
+            if bb > 1:  # (O', Ho, nb, B, N) first, moving runs of N: then B is no inner axis
+                blocks = scratch("blocks", (b - a, pl.ho, pl.nb, bb, pl.n), out.dtype)
+                blocks[...] = yt.transpose(0, 2, 3, 1, 4)
+                yt = blocks
+            else:
+                yt = yt.transpose(0, 2, 3, 1, 4)
+            _batch_first(yt, out[:, a:b])
 
         _threads.run(channels, _threads.pieces(pl.o, out.size + pl.o * bb * p.shape[0]))
     else:  # Y = P T, (N, Ho, nb, O, B)
