@@ -166,3 +166,25 @@ def test_workspace_reuses_a_buffer_per_name_and_thread(monkeypatch):
     monkeypatch.setattr(_workspace, "KEEP_BYTES", 64)
     big = _workspace.scratch("test-a", (100,), np.float32)
     assert not np.shares_memory(big, _workspace.scratch("test-a", (100,), np.float32))
+
+
+def _conv_in_child(queue) -> None:  # type: ignore[no-untyped-def]
+    queue.put(_conv_and_grads(CASES[0])[0].sum())
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_gets_a_pool_of_its_own(threads):
+    import multiprocessing
+
+    threads(2)
+    here = _conv_and_grads(CASES[0])[0].sum()  # the parent's pool is running now
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_conv_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=30)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the forked child hung on the parent's thread pool")
+    assert child.exitcode == 0
+    np.testing.assert_allclose(queue.get(timeout=5), here, rtol=1e-12)

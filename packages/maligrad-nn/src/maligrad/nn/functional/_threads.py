@@ -60,6 +60,16 @@ _pool: ThreadPoolExecutor | None = None
 _lock = threading.Lock()
 
 
+def _after_fork_in_child() -> None:
+    """A forked child has none of the parent's pool threads: start afresh."""
+    global _pool, _lock, _blas_users
+    _pool, _lock, _blas_users = None, threading.Lock(), 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def set_num_threads(n: int) -> None:
     """Use ``n`` threads (the calling one included) inside the convolution kernels.
 
