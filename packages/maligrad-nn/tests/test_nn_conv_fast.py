@@ -2,7 +2,8 @@
 
 Each case runs ``conv2d`` (and ``conv_transpose2d``, whose stride-1 form uses the fast input
 gradient) with the fast path on and off on the same random data and compares outputs, first
-derivatives and a second-order product; gradcheck and gradgradcheck run on the fast path.
+derivatives and a second-order product, in both GEMM layouts of the fast path (batch-innermost
+and rows); gradcheck and gradgradcheck run on the fast path.
 """
 
 from __future__ import annotations
@@ -21,6 +22,13 @@ def general_path(monkeypatch):
         monkeypatch.setattr(convolution, "FAST", fast)
 
     return switch
+
+
+@pytest.fixture(params=[None, True, False], ids=["auto", "batch-inner", "rows"])
+def layout(request, monkeypatch):
+    """The fast kernels' layout: chosen per shape, or forced to one of the two."""
+    monkeypatch.setattr(_toeplitz, "FORCE_INNER", request.param)
+    return request.param
 
 
 # (N, C, H, W, O, kernel, padding, bias): widths that do and do not fill whole blocks,
@@ -54,8 +62,23 @@ def _run(case, seed):
     return [y.data] + [g.data for g in grads] + [g.data for g in second]
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_fast_conv_matches_general_path(case, general_path):
+def _random_cases(count, seed):
+    """Random shapes for the fast path: kernel up to 5, padding, batch 1 included."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        kh, kw = (int(k) for k in rng.integers(1, 6, size=2))
+        pad = (int(rng.integers(0, kh)), int(rng.integers(0, kw)))
+        h = int(rng.integers(max(kh - 2 * pad[0], 1), 10))
+        w = int(rng.integers(max(kw - 2 * pad[1], 1), 12))
+        n = 1 if i % 3 == 0 else int(rng.integers(2, 12))
+        c, o = (int(v) for v in rng.integers(1, 14, size=2))
+        cases.append((n, c, h, w, o, (kh, kw), pad, bool(i % 2)))
+    return cases
+
+
+@pytest.mark.parametrize("case", CASES + _random_cases(10, 5))
+def test_fast_conv_matches_general_path(case, general_path, layout):
     assert _toeplitz.applies((1, 1), (1, 1), 1)
     fast = _run(case, 0)
     general_path(False)
@@ -67,7 +90,7 @@ def test_fast_conv_matches_general_path(case, general_path):
 
 
 @pytest.mark.parametrize("case", CASES[:3])
-def test_fast_conv_gradcheck_first_and_second_order(case):
+def test_fast_conv_gradcheck_first_and_second_order(case, layout):
     _, c, h, w, o, k, pad, _ = case
     kh, kw = (k, k) if isinstance(k, int) else k
     rng = np.random.default_rng(1)
@@ -77,6 +100,23 @@ def test_fast_conv_gradcheck_first_and_second_order(case):
     fn = lambda x, w, b: F.conv2d(x, w, b, padding=pad)  # noqa: E731
     assert mg.gradcheck(fn, [x, wt, b])
     assert mg.gradgradcheck(fn, [x, wt, b])
+
+
+@pytest.mark.parametrize("unbatched", [False, True])
+def test_fast_conv1d_and_unbatched_input_match_general_path(unbatched, general_path, layout):
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(3, 10) if unbatched else (9, 3, 10))
+    w, b = rng.normal(size=(4, 3, 3)), rng.normal(size=4)
+    out = []
+    for fast in (True, False):
+        general_path(fast)
+        xv, wv, bv = (mg.Variable(a, requires_grad=True) for a in (x, w, b))
+        y = F.conv1d(xv, wv, bv, padding=2)
+        y.backward(np.sin(y.data))
+        out.append([y.data, xv.grad.data, wv.grad.data, bv.grad.data])
+    assert out[0][0].shape == ((4, 12) if unbatched else (9, 4, 12))
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
 
 
 def test_fast_conv_float32_within_rounding_of_general_path(general_path):
@@ -97,7 +137,7 @@ def test_fast_conv_float32_within_rounding_of_general_path(general_path):
 
 
 @pytest.mark.parametrize("pad", [0, 1])
-def test_stride1_transposed_conv_matches_general_path(pad, general_path):
+def test_stride1_transposed_conv_matches_general_path(pad, general_path, layout):
     rng = np.random.default_rng(3)
     x = rng.normal(size=(2, 3, 5, 6))
     w = rng.normal(size=(3, 2, 3, 3))
@@ -112,7 +152,7 @@ def test_stride1_transposed_conv_matches_general_path(pad, general_path):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
 
 
-def test_graph_kept_alive_and_retained_backward_stay_correct():
+def test_graph_kept_alive_and_retained_backward_stay_correct(layout):
     """Patches saved by one step are not reused by another: two live graphs, twice each."""
     rng = np.random.default_rng(4)
     w = mg.Variable(rng.normal(size=(2, 1, 3, 3)), requires_grad=True)

@@ -24,6 +24,7 @@ from maligrad.nn.activation import (
 from maligrad.nn.containers import ModuleDict, ModuleList, Sequential
 from maligrad.nn.dropout import Dropout
 from maligrad.nn.embedding import Embedding
+from maligrad.nn.functional._threads import get_num_threads, set_num_threads
 from maligrad.nn.linear import Bilinear, Flatten, Identity, Linear
 from maligrad.nn.loss import (
     BCELoss,
@@ -80,11 +81,13 @@ __all__ = [
     "Tanh",
     "__version__",
     "functional",
+    "get_num_threads",
     "init",
     "load",
     "optim",
     "parallel",
     "save",
+    "set_num_threads",
     "utils",
 ]
 

@@ -2,47 +2,57 @@
 
 The fast path of ``conv2d`` (stride 1, dilation 1, one group, any padding). Each output
 row ``i`` of sample ``n`` is cut into ``nb`` blocks of ``B`` pixels. The input a block
-needs is ``kh`` input rows of ``B + kw - 1`` pixels for every channel: copied as ``C kh``
-contiguous runs, it is one row of the *patch matrix*
+needs is ``kh`` input rows of ``B + kw - 1`` pixels for every channel: one column of the
+*patch matrix*
 
-    P[(n, i, b), (c, p, t)] = xp[n, c, i + p, b B + t]        t < B + kw - 1
+    P^T[(c, p, t), (i, b, n)] = xp[n, c, i + p, b B + t]        t < B + kw - 1
 
-(``xp`` is the zero-padded input) with a last column of ones. The weight becomes the
+(``xp`` is the zero-padded input) with a last row of ones. The weight becomes the
 banded *Toeplitz matrix*
 
     T[(c, p, t), (o, j)] = w[o, c, p, t - j]   if 0 <= t - j < kw, else 0
     T[ones, (o, j)]      = b[o]
 
-so that the whole convolution, bias included, is one GEMM ``Y = P @ T`` of shape
-``(N Ho nb, O B)``. It multiplies the band's zeros too (``(B + kw - 1) / kw`` times the
+so that the whole convolution, bias included, is one GEMM ``Y^T = T^T P^T`` of shape
+``(O B, Ho nb N)``. It multiplies the band's zeros too (``(B + kw - 1) / kw`` times the
 useful work), but its copies move long runs and its GEMM is large, which is what numpy is
 fast at. The adjoints are GEMMs with the same two matrices:
 
-    dP = G @ T^T   then  dxp[n, c, i + p, b B + t] += dP[(n, i, b), (c, p, t)]
-                   (kh nb slice-adds of whole (N, C, Ho, B + kw - 1) blocks, or, when
-                   there are more blocks than patch columns, kh (B + kw - 1) strided
-                   slice-adds of (N, C, Ho, nb) columns)
-    dT = P^T @ G   then  dw[o, c, p, q] = sum_j dT[(c, p, j + q), (o, j)]   (the band's
-                   diagonals, read through a strided view) and db[o] = sum_j dT[ones, (o, j)]
+    dP^T = T G^T  then  dxp[n, c, i + p, b B + t] += dP^T[(c, p, t), (i, b, n)]
+    dT = P^T G    then  dw[o, c, p, q] = sum_j dT[(c, p, j + q), (o, j)]   (the band's
+                        diagonals, read through a strided view) and db[o] = sum_j dT[ones, (o, j)]
 
-where ``G[(n, i, b), (o, j)] = gy[n, o, i, b B + j]`` is the output gradient in the same
-row layout (zero past the last output column). ``B = 1`` is plain im2col with one GEMM.
+where ``G^T[(o, j), (i, b, n)] = gy[n, o, i, b B + j]`` is the output gradient in the same
+column layout (zero past the last output column). ``B = 1`` is plain im2col with one GEMM.
 
-When a row has more blocks than a patch has columns (deep layers: ``nb > B + kw - 1``),
-the patches are built and kept as ``P^T (K + 1, N Ho nb)`` and the input gradient
-computes ``dP^T = T[:K] G^T``: each (kernel row, patch column) is then one
-contiguous ``(C, N, Ho, nb)`` slab to copy or add, instead of ``N Ho nb`` runs of a few
-pixels; ``Y^T = T^T P^T`` and ``dT = P^T G`` are the same GEMMs transposed.
+Batch-innermost layout (the columns ordered ``(i, b, n)``): the patches are copied from a
+``(C, Hp, Wc, N)`` copy of the padded input, and ``dP^T`` is added, one ``(p, t)`` block at
+a time, into a ``(C, Hp, Wc, N)`` canvas; every run these copies and slice-adds move is
+``N`` floats long (``Wo N`` for ``B = 1``). Moving the batch axis last and back first costs
+one transpose of the input, the output and their gradients each (in two cache-friendly
+passes). These kernels split their copies, GEMMs and slice-adds into pieces of output
+channels, input channels or output rows for the thread pool of ``_threads`` (each piece
+writes its own slice: results do not depend on the thread count) and keep their
+temporaries in the per-thread work arrays of ``_workspace``.
+
+Rows layout (small batches with ``B > 1``, where runs of ``N`` are shorter than a block's
+``B + kw - 1`` pixels): the transposed matrices ``P (N Ho nb, K + 1)`` and
+``G (N Ho nb, O B)``, rows ordered ``(n, i, b)``, with ``Y = P T``, ``dP = G T^T`` and
+``dT = P^T G``; ``dP`` is added as ``kh nb`` slice-adds of whole ``(N, C, Ho, B + kw - 1)``
+blocks.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from maligrad.nn.functional import _threads
 from maligrad.nn.functional._im2col import Pair, Quad
+from maligrad.nn.functional._workspace import scratch
 
 
 def applies(stride: Pair, dilation: Pair, groups: int) -> bool:
@@ -50,9 +60,13 @@ def applies(stride: Pair, dilation: Pair, groups: int) -> bool:
     return stride == (1, 1) and dilation == (1, 1) and groups == 1
 
 
+#: Layout override for tests: None picks per shape, True / False force batch-innermost / rows.
+FORCE_INNER: bool | None = None
+
+
 @dataclass(frozen=True)
 class Plan:
-    """Sizes of one convolution in the row-block layout."""
+    """Sizes of one convolution and its layout (rows or batch-innermost)."""
 
     n: int
     c: int
@@ -66,6 +80,7 @@ class Plan:
     wo: int
     block: int  # B: output pixels per block
     nb: int  # blocks per output row
+    inner: bool  # batch-innermost layout: P^T, columns (i, b, n)
 
     @property
     def run(self) -> int:  # B + kw - 1: input pixels per block and kernel row
@@ -76,21 +91,16 @@ class Plan:
         return self.c * self.kh * self.run
 
     @property
-    def rows(self) -> int:  # GEMM rows
+    def rows(self) -> int:  # GEMM rows (columns of P^T)
         return self.n * self.ho * self.nb
 
     @property
-    def transposed(self) -> bool:  # patches kept as P^T: more blocks than patch columns
-        return self.nb > self.run
+    def hp(self) -> int:  # padded input height
+        return self.h + self.pad[0] + self.pad[1]
 
     @property
-    def canvas(self) -> tuple[int, int, int, int]:  # padded input, widened to whole blocks
-        return (
-            self.n,
-            self.c,
-            self.h + self.pad[0] + self.pad[1],
-            (self.nb - 1) * self.block + self.run,
-        )
+    def wc(self) -> int:  # padded input width, widened to whole blocks
+        return (self.nb - 1) * self.block + self.run
 
 
 def plan(x_shape: tuple[int, ...], w_shape: tuple[int, ...], pad: Quad) -> Plan:
@@ -104,7 +114,12 @@ def plan(x_shape: tuple[int, ...], w_shape: tuple[int, ...], pad: Quad) -> Plan:
     # kernels (whose band would be all waste).
     block = min(wo, 4) if c * kh * kw <= 256 and kw > 1 else 1
     nb = -(-wo // block)
-    return Plan(n, c, h, w, o, kh, kw, pad, ho, wo, block, nb)
+    # The batch-innermost layout moves runs of N floats (N Wo for blocks of one pixel): it
+    # wins from batch 8 up; single blocks of a few pixels are longer runs below that.
+    inner = block == 1 or n >= 8
+    if FORCE_INNER is not None:
+        inner = FORCE_INNER
+    return Plan(n, c, h, w, o, kh, kw, pad, ho, wo, block, nb, inner)
 
 
 def _shaped(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -114,27 +129,77 @@ def _shaped(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return v
 
 
-def patches(x: np.ndarray, pl: Plan) -> np.ndarray:
-    """``P (N Ho nb, K + 1)``: the row-block patches of ``x`` and a column of ones.
+def _skewed(a: np.ndarray) -> np.ndarray:
+    """``a``, or a copy with its first axis's stride moved off the 4 KiB page grid.
 
-    When a row has more blocks than a patch has columns (``pl.transposed``), ``P^T
-    (K + 1, N Ho nb)`` instead: one contiguous ``(C, N, Ho, nb)`` slab per (kernel row,
-    patch column) rather than ``N Ho nb C kh`` short runs.
+    Moving the batch axis last reads ``a`` along its first axis innermost. Where that
+    stride is a multiple of 512 bytes, the elements read fall into at most 8 of a page's 64
+    cache-line slots, and so into the same few cache sets; a copy whose rows are 64 bytes
+    longer spreads them over all of them for the price of one contiguous pass.
     """
-    xp = x
-    if any(pl.pad) or pl.canvas[3] != pl.w:
-        xp = np.zeros(pl.canvas, dtype=x.dtype)
-        xp[:, :, pl.pad[0] : pl.pad[0] + pl.h, pl.pad[2] : pl.pad[2] + pl.w] = x
-    if pl.transposed:
+    if a.shape[0] < 2 or math.gcd(a.strides[0], 4096) < 512:
+        return a
+    n, m = a.shape[0], a.size // a.shape[0]
+    copy = scratch("skewed", (n, m + 64 // a.itemsize), a.dtype)[:, :m].reshape(a.shape)
+    copy[...] = a
+    return copy
+
+
+def _batch_first(a: np.ndarray, out: np.ndarray) -> None:
+    """``out[n, a0, ...] = a[a0, ..., n]`` in two passes that stay in cache: ``(A, N, ...)``
+    (one small transpose per ``a0``), then whole ``(...)`` runs per ``(n, a0)``."""
+    order = (0, a.ndim - 1, *range(1, a.ndim - 1))
+    step = scratch("batch_first", tuple(a.shape[i] for i in order), a.dtype)
+    step[...] = a.transpose(order)
+    out[...] = step.swapaxes(0, 1)
+
+
+def _padded(x: np.ndarray, pl: Plan, inner: bool) -> np.ndarray:
+    """``x`` zero-padded and widened to whole blocks: ``(N, C, Hp, Wc)``, or
+    ``(C, Hp, Wc, N)`` when ``inner``."""
+    shape = (pl.c, pl.hp, pl.wc, pl.n) if inner else (pl.n, pl.c, pl.hp, pl.wc)
+    if not inner and shape == x.shape:
+        return x
+    xp = scratch("padded", shape, x.dtype)
+    xp.fill(0)
+    top, cols = pl.pad[0], slice(pl.pad[2], pl.pad[2] + pl.w)
+    if not inner:
+        xp[:, :, top : top + pl.h, cols] = x
+        return xp
+
+    def rows(a: int, b: int) -> None:
+        xp[:, top + a : top + b, cols] = _skewed(x[:, :, a:b]).transpose(1, 2, 3, 0)
+
+    _threads.run(rows, _threads.pieces(pl.h, x.size))
+    return xp
+
+
+def patches(x: np.ndarray, pl: Plan) -> np.ndarray:
+    """The row-block patches of ``x`` and a column of ones.
+
+    Rows layout: ``P (N Ho nb, K + 1)``. Batch-innermost layout: ``P^T (K + 1, Ho nb N)``,
+    copied in one pass from a ``(C, Hp, Wc, N)`` copy of the padded input, so that every
+    run it moves is ``N`` floats long (``Wo N`` for blocks of one pixel).
+    """
+    if pl.inner:
+        xc = _padded(x, pl, True)  # (C, Hp, Wc, N)
+        sc, sh, sw, sn = xc.strides
+        view = as_strided(
+            xc,
+            shape=(pl.c, pl.kh, pl.run, pl.ho, pl.nb, pl.n),
+            strides=(sc, sh, sw, sh, pl.block * sw, sn),
+            writeable=False,
+        )
         out = np.empty((pl.k + 1, pl.rows), dtype=x.dtype)
         out[pl.k] = 1
-        dst = _shaped(out[: pl.k], (pl.c, pl.kh, pl.run, pl.n, pl.ho, pl.nb))
-        last = (pl.nb - 1) * pl.block
-        for p in range(pl.kh):
-            for q in range(pl.run):
-                src = xp[:, :, p : p + pl.ho, q : q + last + 1 : pl.block]
-                dst[:, p, q] = src.transpose(1, 0, 2, 3)
+        dst = _shaped(out[: pl.k], view.shape)
+
+        def rows(a: int, b: int) -> None:  # output rows a:b of every patch column
+            dst[:, :, :, a:b] = view[:, :, :, a:b]
+
+        _threads.run(rows, _threads.pieces(pl.ho, out.size))
         return out
+    xp = _padded(x, pl, False)
     sn, sc, sh, sw = xp.strides
     view = as_strided(
         xp,
@@ -167,69 +232,117 @@ def toeplitz(w: np.ndarray, b: np.ndarray | None, pl: Plan) -> np.ndarray:
     return t
 
 
+def _widened(a: np.ndarray, pl: Plan) -> np.ndarray:
+    """``(N, O, Ho, Wo)`` zero-extended to ``nb B`` columns."""
+    if pl.nb * pl.block == pl.wo:
+        return a
+    wide = np.zeros((pl.n, pl.o, pl.ho, pl.nb * pl.block), dtype=a.dtype)
+    wide[..., : pl.wo] = a
+    return wide
+
+
 def grad_rows(gy: np.ndarray, pl: Plan) -> np.ndarray:
-    """``G (N Ho nb, O B)``: ``gy (N, O, Ho, Wo)`` in the row-block layout."""
-    if pl.nb * pl.block != pl.wo:
-        wide = np.zeros((pl.n, pl.o, pl.ho, pl.nb * pl.block), dtype=gy.dtype)
-        wide[..., : pl.wo] = gy
-        gy = wide
-    g5 = gy.reshape(pl.n, pl.o, pl.ho, pl.nb, pl.block).transpose(0, 2, 3, 1, 4)
-    return np.ascontiguousarray(g5).reshape(pl.rows, pl.o * pl.block)
+    """``gy (N, O, Ho, Wo)`` in the layout of the GEMMs.
+
+    Rows layout: ``G (N Ho nb, O B)``. Batch-innermost: ``G^T (O B, Ho nb N)``.
+    """
+    g5 = _widened(gy, pl).reshape(pl.n, pl.o, pl.ho, pl.nb, pl.block)
+    if pl.inner:
+        gt = np.empty((pl.o, pl.block, pl.ho, pl.nb, pl.n), dtype=gy.dtype)
+
+        def channels(a: int, b: int) -> None:
+            gt[a:b] = _skewed(g5[:, a:b]).transpose(1, 4, 2, 3, 0)
+
+        _threads.run(channels, _threads.pieces(pl.o, gt.size))
+        return gt.reshape(pl.o * pl.block, pl.rows)
+    return np.ascontiguousarray(g5.transpose(0, 2, 3, 1, 4)).reshape(pl.rows, pl.o * pl.block)
 
 
-def output(y: np.ndarray, pl: Plan) -> np.ndarray:
-    """``Y (N Ho nb, O B)`` back to ``(N, O, Ho, Wo)``."""
-    y5 = y.reshape(pl.n, pl.ho, pl.nb, pl.o, pl.block).transpose(0, 3, 1, 2, 4)
-    out = np.ascontiguousarray(y5).reshape(pl.n, pl.o, pl.ho, pl.nb * pl.block)
-    if pl.nb * pl.block != pl.wo:
-        out = np.ascontiguousarray(out[..., : pl.wo])
-    return out
+def bias_grad(g: np.ndarray, pl: Plan) -> np.ndarray:
+    """``db[o] = sum gy[:, o]`` from the gradient in the GEMM layout ``g``."""
+    s = g.sum(axis=1) if pl.inner else g.sum(axis=0)
+    return s.reshape(pl.o, pl.block).sum(axis=1)
+
+
+def _cropped(out: np.ndarray, pl: Plan) -> np.ndarray:
+    """``(N, O, Ho, nb B)`` cropped to ``Wo`` columns, contiguous."""
+    return out if pl.nb * pl.block == pl.wo else np.ascontiguousarray(out[..., : pl.wo])
 
 
 def conv(p: np.ndarray, w: np.ndarray, b: np.ndarray | None, pl: Plan) -> np.ndarray:
     """``conv2d(x, w) + b`` as ``(N, O, Ho, Wo)``, from the patches ``p`` of ``x``."""
     t = toeplitz(w, b, pl)
-    if pl.transposed:  # Y^T = T^T P^T, (O, B, N, Ho, nb)
-        yt = (t.T @ p).reshape(pl.o, pl.block, pl.n, pl.ho, pl.nb)
-        out = np.ascontiguousarray(yt.transpose(2, 0, 3, 4, 1))
-        out = out.reshape(pl.n, pl.o, pl.ho, pl.nb * pl.block)
-        return out if pl.nb * pl.block == pl.wo else np.ascontiguousarray(out[..., : pl.wo])
-    return output(p @ t, pl)
+    if pl.inner:  # Y^T = T^T P^T, (O, B, Ho, nb, N), a piece of output channels per thread
+        out = np.empty((pl.n, pl.o, pl.ho, pl.nb, pl.block), dtype=np.result_type(p, t))
+        bb = pl.block
+
+        def channels(a: int, b: int) -> None:
+            yt = scratch("gemm", ((b - a) * bb, p.shape[1]), out.dtype)
+            np.matmul(t[:, a * bb : b * bb].T, p, out=yt)
+            yt = _shaped(yt, (b - a, bb, pl.ho, pl.nb, pl.n))
+            if bb > 1:  # (O', Ho, nb, B, N) first, moving runs of N: then B is no inner axis
+                blocks = scratch("blocks", (b - a, pl.ho, pl.nb, bb, pl.n), out.dtype)
+                blocks[...] = yt.transpose(0, 2, 3, 1, 4)
+                yt = blocks
+            else:
+                yt = yt.transpose(0, 2, 3, 1, 4)
+            _batch_first(yt, out[:, a:b])
+
+        _threads.run(channels, _threads.pieces(pl.o, out.size + pl.o * bb * p.shape[0]))
+    else:  # Y = P T, (N, Ho, nb, O, B)
+        y5 = _shaped(p @ t, (pl.n, pl.ho, pl.nb, pl.o, pl.block))
+        out = np.ascontiguousarray(y5.transpose(0, 3, 1, 2, 4))
+    return _cropped(_shaped(out, (pl.n, pl.o, pl.ho, pl.nb * pl.block)), pl)
 
 
 def input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], pad: Quad) -> np.ndarray:
-    """``dx`` of ``conv2d`` for ``gy`` (or ready rows ``g``) and weight ``w``."""
+    """``dx`` of ``conv2d`` for ``gy`` (or ready GEMM-layout gradient ``g``) and weight ``w``."""
     pl = plan(x_shape, w.shape, pad)
     if g.ndim == 4:
         g = grad_rows(g, pl)
     t = toeplitz(w, None, pl)[: pl.k]
     bb, r = pl.block, pl.run
-    if not pl.transposed:  # few blocks: one slice-add of whole runs per (kernel row, block)
-        dp6 = (g @ t.T).reshape(pl.n, pl.ho, pl.nb, pl.c, pl.kh, r)
-        canvas = np.zeros(pl.canvas, dtype=dp6.dtype)
-        for p in range(pl.kh):
-            for blk in range(pl.nb):
-                part = dp6[:, :, blk, :, p].transpose(0, 2, 1, 3)
-                canvas[:, :, p : p + pl.ho, blk * bb : blk * bb + r] += part
-    else:  # many short blocks: one strided slice-add per (kernel row, patch column)
-        # dP^T, so that each (p, t) column is a contiguous (C, N, Ho, nb) block.
-        dpt = (t @ g.T).reshape(pl.c, pl.kh, r, pl.n, pl.ho, pl.nb)
-        n, c, hp, wp = pl.canvas
-        cnhw = np.zeros((c, n, hp, wp), dtype=dpt.dtype)
-        last = (pl.nb - 1) * bb
-        for p in range(pl.kh):
-            for q in range(r):
-                cnhw[:, :, p : p + pl.ho, q : q + last + 1 : bb] += dpt[:, p, q]
-        canvas = np.ascontiguousarray(cnhw.transpose(1, 0, 2, 3))
     pt, pleft = pl.pad[0], pl.pad[2]
+    if pl.inner:  # dP^T = T G^T, (C, kh, run, Ho, nb, N): runs of N (or Wo N) floats
+        dx = np.empty((pl.n, pl.c, pl.h, pl.w), dtype=np.result_type(t, g))
+        last, rows = (pl.nb - 1) * bb, pl.kh * r
+
+        def channels(a: int, b: int) -> None:  # input channels a:b, independent of the rest
+            dpt = scratch("gemm", ((b - a) * rows, g.shape[1]), dx.dtype)
+            np.matmul(t[a * rows : b * rows], g, out=dpt)
+            dpt = _shaped(dpt, (b - a, pl.kh, r, pl.ho, pl.nb, pl.n))
+            canvas = scratch("canvas", (b - a, pl.hp, pl.wc, pl.n), dx.dtype)
+            canvas.fill(0)
+            for p in range(pl.kh):
+                for q in range(r):
+                    canvas[:, p : p + pl.ho, q : q + last + 1 : bb] += dpt[:, p, q]
+            _batch_first(canvas[:, pt : pt + pl.h, pleft : pleft + pl.w], dx[:, a:b])
+
+        _threads.run(channels, _threads.pieces(pl.c, pl.k * g.shape[1]))
+        return dx
+    # Rows layout: one slice-add of whole runs per (kernel row, block).
+    dp6 = _shaped(g @ t.T, (pl.n, pl.ho, pl.nb, pl.c, pl.kh, r))
+    canvas = np.zeros((pl.n, pl.c, pl.hp, pl.wc), dtype=dp6.dtype)
+    for p in range(pl.kh):
+        for blk in range(pl.nb):
+            part = dp6[:, :, blk, :, p].transpose(0, 2, 1, 3)
+            canvas[:, :, p : p + pl.ho, blk * bb : blk * bb + r] += part
     return canvas[:, :, pt : pt + pl.h, pleft : pleft + pl.w]
 
 
 def weight_grad(
     p: np.ndarray, g: np.ndarray, w_shape: tuple[int, ...], pl: Plan
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(dw, db)`` of ``conv2d`` from patches ``p`` and gradient rows ``g``."""
-    dt = (p if pl.transposed else p.T) @ g  # (K + 1, O B)
+    """``(dw, db)`` of ``conv2d`` from patches ``p`` and gradient ``g`` (GEMM layouts)."""
+    if pl.inner:  # dT = P^T G, a piece of patch rows per thread
+        dt = np.empty((pl.k + 1, pl.o * pl.block), dtype=np.result_type(p, g))
+
+        def rows(a: int, b: int) -> None:
+            np.matmul(p[a:b], g.T, out=dt[a:b])
+
+        _threads.run(rows, _threads.pieces(pl.k + 1, p.size))
+    else:
+        dt = p.T @ g  # (K + 1, O B)
     dw = _band(dt[: pl.k], pl).sum(axis=4).transpose(3, 0, 1, 2)
     db = dt[pl.k].reshape(pl.o, pl.block).sum(axis=1)
     return np.ascontiguousarray(dw).reshape(w_shape), db

@@ -186,7 +186,7 @@ class Conv2d(mg.Function):
         stride, padding, dilation, groups = self.params
         needs = self.needs_input_grad
         pl = self.plan
-        # The output gradient in the fast kernels' row layout, shared by both GEMMs.
+        # The output gradient in the fast kernels' GEMM layout, shared by both GEMMs.
         rows = None
         if pl is not None:
             rows = _toeplitz.grad_rows(gy.data if isinstance(gy, mg.Variable) else gy, pl)
@@ -205,7 +205,7 @@ class Conv2d(mg.Function):
             )  # fmt: skip
         if len(needs) > 2 and needs[2]:
             if rows is not None and not isinstance(gy, mg.Variable):
-                gb = rows.sum(axis=0).reshape(pl.o, pl.block).sum(axis=1)  # type: ignore[union-attr]
+                gb = _toeplitz.bias_grad(rows, pl)  # type: ignore[arg-type]
             else:
                 gb = gy.sum(axis=(0, 2, 3))
         return gx, gw, gb
