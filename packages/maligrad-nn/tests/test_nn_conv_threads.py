@@ -75,7 +75,7 @@ def test_one_piece_while_another_blas_is_multithreaded(threads, monkeypatch):
     assert _threads.pieces(10, 10**9) == [(0, 10)]
 
 
-def test_openblas_runs_on_one_thread_during_a_pool_run_and_is_restored(threads):
+def test_openblas_is_taken_over_while_threaded_and_given_back_on_one_thread(threads):
     openblas = _threads._openblas()
     if openblas is None:
         pytest.skip("numpy's BLAS is not OpenBLAS")
@@ -83,11 +83,19 @@ def test_openblas_runs_on_one_thread_during_a_pool_run_and_is_restored(threads):
     before = get()
     seen = []
     try:
+        threads(1)  # gives back whatever an earlier test took over
         put(2)
+        _threads.run(lambda a, b: seen.append(get()), [(0, 1)])
+        assert seen == [1]  # single-threaded inside a kernel ...
+        assert get() == 2  # ... and BLAS's own setting outside, with one thread
         threads(2)
         _threads.run(lambda a, b: seen.append(get()), [(0, 1), (1, 2)])
-        assert seen == [1, 1]
-        assert get() == 2
+        assert seen == [1, 1, 1]
+        assert get() == 1  # taken over: spinning BLAS threads would take the pool's cores
+        threads(3)
+        assert get() == 1
+        threads(1)
+        assert get() == 2  # given back
     finally:
         put(before)
 

@@ -7,14 +7,16 @@ run in parallel. A piece is never smaller than :data:`MIN_WORK` elements: small 
 stay on the calling thread, where a hand-off would cost more than it saves. Pieces write
 disjoint slices of the result, so the answer does not depend on the thread count.
 
-Inside these kernels BLAS runs single-threaded: numpy's OpenBLAS is set to one thread
-for the duration of each parallel step (through its ``openblas_set_num_threads``, as
-``threadpoolctl`` does) and set back after, so the thread count here alone decides how
-many cores a convolution uses. Concurrent calls into a multi-threaded OpenBLAS queue
-behind one another while its threads spin, and spinning threads slow down the copies on
-the other cores: measured, either was many times slower than one kind of threading alone.
-Where BLAS is not OpenBLAS and runs multi-threaded, the pool stays unused and BLAS threads
-the GEMMs.
+BLAS and this pool do not share cores well: concurrent calls into a multi-threaded
+OpenBLAS queue behind one another, and OpenBLAS's threads keep spinning after each GEMM,
+taking the cores the pool's copies need (a LeNet step measured 1.1x slower on a quiet
+2-core machine, 3x slower beside one other busy process). So, as PyTorch's
+``set_num_threads`` governs its BLAS, maligrad.nn takes numpy's OpenBLAS over (through its
+``openblas_set_num_threads``, as ``threadpoolctl`` does): from the first kernel run with
+more than one thread, OpenBLAS runs on one thread, process-wide; ``set_num_threads(1)``
+gives it back the thread count it had. With one thread, BLAS keeps its own setting outside
+the kernels and runs single-threaded inside them. Where BLAS is not OpenBLAS and runs
+multi-threaded, the pool stays unused and BLAS threads the GEMMs.
 
     >>> from maligrad import nn
     >>> before = nn.get_num_threads()
@@ -77,8 +79,9 @@ def set_num_threads(n: int) -> None:
     launchers of one process per core set it to 1), else the number of cores available to
     the process (``len(os.sched_getaffinity(0))`` where the platform has it). ``1`` runs
     every kernel on the calling thread. Results do not depend on ``n``: each thread writes
-    its own slice. Inside the kernels numpy's OpenBLAS runs single-threaded (set back
-    after); elsewhere BLAS keeps its own setting (``OPENBLAS_NUM_THREADS``).
+    its own slice. Above one thread, maligrad.nn runs numpy's OpenBLAS on one thread,
+    process-wide, from its first threaded kernel on (OpenBLAS's spinning threads would take
+    the cores); ``set_num_threads(1)`` gives OpenBLAS back its thread count.
 
         >>> from maligrad import nn
         >>> before = nn.get_num_threads()
@@ -93,10 +96,13 @@ def set_num_threads(n: int) -> None:
         raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}") from None
     if isinstance(n, bool) or count < 1:
         raise ValueError(f"set_num_threads: n must be a positive int, got {n!r}")
-    global _num_threads, _pool
+    global _num_threads, _pool, _blas_taken
     with _lock:
         old, _pool = _pool, None
         _num_threads = count
+        if count == 1 and _blas_taken is not None:
+            _openblas()[1](_blas_taken)  # type: ignore[index]
+            _blas_taken = None
     if old is not None:
         old.shutdown(wait=True)
 
@@ -144,6 +150,22 @@ def blas_threaded() -> bool:
     return True
 
 
+#: OpenBLAS's thread count before maligrad.nn set it to one (None: not taken over).
+_blas_taken: int | None = None
+
+
+def _take_blas() -> None:
+    """OpenBLAS on one thread for good (until ``set_num_threads(1)``), remembering its count."""
+    global _blas_taken
+    openblas = _openblas()
+    if openblas is None:
+        return
+    with _lock:
+        if _blas_taken is None and _num_threads > 1:
+            _blas_taken = openblas[0]()
+            openblas[1](1)
+
+
 _blas_users = 0  # pool runs in progress (several caller threads may run kernels)
 _blas_saved = 1  # OpenBLAS's thread count before the first of them
 
@@ -186,6 +208,8 @@ def pieces(length: int, work: int) -> list[tuple[int, int]]:
 def run(fn: Callable[[int, int], object], parts: list[tuple[int, int]]) -> None:
     """``fn(start, stop)`` for every piece, with BLAS single-threaded meanwhile: the first on
     this thread, the rest on the pool."""
+    if _num_threads > 1 and _blas_taken is None:
+        _take_blas()
     if len(parts) == 1:
         with _blas_on_one_thread():
             fn(*parts[0])
