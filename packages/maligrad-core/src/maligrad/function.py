@@ -80,7 +80,7 @@ class Function:
     """Shape of the output (kept after ``release()``)."""
     out_dtype: np.dtype
     """Dtype of the output (kept after ``release()``)."""
-    parents: list[Any] | None
+    parents: tuple[Any, ...] | None
     """One entry per input: its ``grad_fn``, the input itself (a leaf), or None; None once
     released."""
     _saved: tuple[Any, ...] | None
@@ -169,44 +169,61 @@ class Function:
         """Run the op on Variables (or constants) and return the output Variable."""
         fn = _new(cls)
         fn._saved = None
-        # Unrolled for one and two inputs: this is the hottest line of the library.
-        if len(inputs) == 1:
+        # Unrolled for one and two inputs: this is the hottest code of the library. The
+        # parents (the graph's edges) are found here, where the inputs' kinds are known.
+        n = len(inputs)
+        if n == 1:
             x = inputs[0]
-            out = fn.forward(x.data if isinstance(x, Variable) else x, **params)
-            record = GradMode.enabled and isinstance(x, Variable) and x.requires_grad
-        elif len(inputs) == 2:
+            if isinstance(x, Variable):
+                out = fn.forward(x.data, **params)
+                parents = ((x.grad_fn or x),) if x.requires_grad and GradMode.enabled else None
+            else:
+                out = fn.forward(x, **params)
+                parents = None
+        elif n == 2:
             a, b = inputs
             a_var = isinstance(a, Variable)
             b_var = isinstance(b, Variable)
-            a_data = a.data if a_var else a
-            b_data = b.data if b_var else b
-            if a_var is not b_var:
-                const = b_data if a_var else a_data
-                kind = type(const)
-                if kind is not _ndarray and (
-                    (kind is not float and kind is not int) or _LEGACY_PROMOTION
-                ):
-                    if kind is not (a_data if a_var else b_data).dtype.type:
-                        a_data, b_data = _weak_constants(a_data, b_data, a_var)
-            out = fn.forward(a_data, b_data, **params)
-            record = GradMode.enabled and (
-                (a_var and a.requires_grad) or (b_var and b.requires_grad)
-            )
+            if a_var and b_var:
+                out = fn.forward(a.data, b.data, **params)
+            else:
+                a_data = a.data if a_var else a
+                b_data = b.data if b_var else b
+                if a_var is not b_var:
+                    const = b_data if a_var else a_data
+                    kind = type(const)
+                    if kind is not _ndarray and (
+                        (kind is not float and kind is not int) or _LEGACY_PROMOTION
+                    ):
+                        if kind is not (a_data if a_var else b_data).dtype.type:
+                            a_data, b_data = _weak_constants(a_data, b_data, a_var)
+                out = fn.forward(a_data, b_data, **params)
+            parents = None
+            if GradMode.enabled:
+                pa = (a.grad_fn or a) if a_var and a.requires_grad else None
+                pb = (b.grad_fn or b) if b_var and b.requires_grad else None
+                if pa is not None or pb is not None:
+                    parents = (pa, pb)
         else:
             arrays = []
+            edges = []
             record = False
             for x in inputs:
                 if isinstance(x, Variable):
                     arrays.append(x.data)
-                    record = record or x.requires_grad
+                    if x.requires_grad:
+                        record = True
+                        edges.append(x.grad_fn or x)
+                        continue
                 else:
                     arrays.append(x)
+                edges.append(None)
             out = fn.forward(*arrays, **params)
-            record = record and GradMode.enabled
+            parents = tuple(edges) if record and GradMode.enabled else None
         if type(out) is not _ndarray:
             out = fn._as_array(out)
-        if record:
-            v = fn._record(inputs, out)
+        if parents is not None:
+            v = fn._record(inputs, out, parents)
         else:
             v = _new(Variable)
             v.data = out
@@ -232,20 +249,15 @@ class Function:
             "return a numeric array (bool, integer, floating or complex)"
         )
 
-    def _record(self, inputs: tuple[Any, ...], out: np.ndarray) -> Any:
+    def _record(self, inputs: tuple[Any, ...], out: np.ndarray, parents: tuple[Any, ...]) -> Any:
         dtype = out.dtype
-        if dtype.kind not in "fc":  # integer and bool outputs do not require grad
-            if dtype.kind not in "biu":
+        kind = dtype.kind
+        if kind != "f" and kind != "c":  # integer and bool outputs do not require grad
+            if kind not in "biu":
                 raise self._not_numeric(out)
             result = _new(Variable)
             result.data = out
             return result
-        parents: list[Any] = []
-        for x in inputs:
-            if isinstance(x, Variable) and x.requires_grad:
-                parents.append(x.grad_fn or x)
-            else:
-                parents.append(None)
         self.parents = parents
         self.seq = _next_seq()
         self.out_shape = out.shape
@@ -264,16 +276,15 @@ class Function:
             if array is out:
                 box = result._version_box = [0]
                 refs += (box, None, None)
-                continue
-            if type(array) is not float and type(array) is not int:  # constants: nothing to track
+            elif isinstance(array, _ndarray):  # constants (numbers, None): nothing to track
                 for x in inputs:
                     if isinstance(x, Variable) and x.data is array:
                         refs += (x, x._version, x.grad_fn)
                         break
                 else:
-                    refs += (None, None, None)
+                    refs += _NO_REF
             else:
-                refs += (None, None, None)
+                refs += _NO_REF
         self._saved_refs = tuple(refs)  # type: ignore[assignment]
         return result
 
@@ -294,7 +305,7 @@ class Function:
         Its place in the graph (``seq``, ``out_shape``, ``out_dtype``) stays, so that a later
         ``grad`` with respect to its output can still be captured.
         """
-        self.__dict__.clear()
+        del self.__dict__  # not ``.clear()``: that would first create the dict most nodes lack
         self._saved = self._saved_refs = None
         self.parents = None
 
@@ -352,6 +363,7 @@ def _share_version(v: Any, inputs: tuple[Any, ...], out: np.ndarray) -> None:
 
 
 _new = object.__new__
+_NO_REF = (None, None, None)
 # Creation order: a node is always created after the nodes it depends on, so visiting nodes
 # from the highest sequence number down is a topological order.
 _next_seq = itertools.count().__next__
