@@ -27,6 +27,7 @@ some input requires grad, keeps the instance as the output's ``grad_fn``.
 from __future__ import annotations
 
 import itertools
+from operator import is_not
 from typing import Any
 
 import numpy as np
@@ -279,7 +280,8 @@ class Function:
             elif isinstance(array, _ndarray):  # constants (numbers, None): nothing to track
                 for x in inputs:
                     if isinstance(x, Variable) and x.data is array:
-                        refs += (x, x._version, x.grad_fn)
+                        box = x._version_box
+                        refs += (x, 0 if box is None else box[0], x.grad_fn)
                         break
                 else:
                     refs += _NO_REF
@@ -297,7 +299,7 @@ class Function:
     def needs_input_grad(self) -> tuple[bool, ...]:
         """One bool per input: does that input need a gradient?"""
         parents = self.parents
-        return () if parents is None else tuple([p is not None for p in parents])
+        return () if parents is None else tuple(map(is_not, parents, _NONES))
 
     def release(self) -> None:
         """Free what the node holds (saved arrays, masks, edges) once backward has used it.
@@ -364,6 +366,7 @@ def _share_version(v: Any, inputs: tuple[Any, ...], out: np.ndarray) -> None:
 
 _new = object.__new__
 _NO_REF = (None, None, None)
+_NONES = itertools.repeat(None)
 # Creation order: a node is always created after the nodes it depends on, so visiting nodes
 # from the highest sequence number down is a topological order.
 _next_seq = itertools.count().__next__

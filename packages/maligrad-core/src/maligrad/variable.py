@@ -359,9 +359,21 @@ class Variable:
 
     def add_(self, other: Any, alpha: float = 1.0) -> Variable:
         """``self += alpha * other`` in place (bumps the version counter)."""
+        # Written out (no helper calls): optimizers call it once per parameter and step.
+        if self.requires_grad and GradMode.enabled:
+            self._check_inplace()
+        if isinstance(other, Variable):
+            other = other.data
         if alpha != 1.0:
-            other = (other.data if isinstance(other, Variable) else other) * alpha
-        return self._inplace(np.add, other)
+            other = other * alpha
+        data = self.data
+        np.add(data, other, out=data)
+        box = self._version_box
+        if box is None:
+            self._version_box = [1]
+        else:
+            box[0] += 1
+        return self
 
     def sub_(self, other: Any, alpha: float = 1.0) -> Variable:
         """``self -= alpha * other`` in place (bumps the version counter)."""

@@ -81,10 +81,16 @@ class Mul(Function):
     def backward(self, gy: Any) -> Any:
         a, b = self.saved_tensors
         pa, pb = self.parents  # type: ignore[misc]
-        return (
-            None if pa is None else sum_to(gy * b, a.data.shape),
-            None if pb is None else sum_to(gy * a, b.data.shape),
-        )
+        ga = gb = None
+        if pa is not None:
+            ga = Mul.apply(gy, b)
+            if ga.data.shape != (shape := a.data.shape):
+                ga = sum_to(ga, shape)
+        if pb is not None:
+            gb = Mul.apply(gy, a)
+            if gb.data.shape != (shape := b.data.shape):
+                gb = sum_to(gb, shape)
+        return ga, gb
 
 
 def _float_array(x: Any) -> bool:

@@ -220,7 +220,8 @@ class Relu(Function):
         if x.dtype.kind == "c":
             raise TypeError(f"relu: complex input is not supported (dtype {x.dtype})")
         self.mask = x > 0
-        return np.maximum(x, 0).astype(x.dtype, copy=False)  # not x * mask: no -0.0
+        y = np.maximum(x, 0)  # not x * mask: no -0.0
+        return y if y.dtype is x.dtype else y.astype(x.dtype)
 
     def backward(self, gy: Any) -> Any:
         return gy * self.mask

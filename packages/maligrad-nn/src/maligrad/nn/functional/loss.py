@@ -461,6 +461,9 @@ def binary_cross_entropy_with_logits(
 
 
 # -- categorical losses ----------------------------------------------------------------
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
 def _class_targets(
     idx: np.ndarray, x_shape: tuple[int, ...], ignore_index: int, fn: str
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -471,6 +474,11 @@ def _class_targets(
             f"(class-index targets need shape {x_shape[:1] + x_shape[2:]})"
         )
     c = x_shape[1]
+    if idx.dtype.kind in "iu" and not 0 <= ignore_index < c and idx.size:
+        # One reduction settles the common case: as unsigned, negative indices are huge,
+        # so every index is a class (and none is ``ignore_index``) when the largest is < c.
+        if idx.view(_UNSIGNED[idx.dtype.itemsize]).max() < c:
+            return idx, None
     mask = idx != ignore_index
     keep: np.ndarray | None
     if mask.all():
@@ -548,18 +556,14 @@ class CrossEntropy(_Loss):
     def backward(self, gy: Variable) -> Any:
         x, t = self.saved_tensors
         needs = self.needs_input_grad
-        eps, w, q, pick, r, k = self.eps, self.w, self.q, self.pick, self.reduction, self.scale
+        spec = (self.eps, self.w, self.q, self.pick, self.reduction, self.scale)
         gx = gt = None
         if needs[0]:
-            gx = CrossEntropyGrad.apply(
-                x, t, gy, wrt="input", eps=eps, w=w, q=q, pick=pick, reduction=r, scale=k,
-                p=self.e / self.sum_e,
-            )  # fmt: skip
+            gx = CrossEntropyGrad.apply(x, t, gy, wrt="input", spec=spec, p=self.e / self.sum_e)
         if needs[1]:
             gt = CrossEntropyGrad.apply(
-                x, t, gy, wrt="target", eps=eps, w=w, q=q, pick=pick, reduction=r, scale=k,
-                logp=self.shifted - self.log_s,
-            )  # fmt: skip
+                x, t, gy, wrt="target", spec=spec, logp=self.shifted - self.log_s
+            )
         return gx, gt
 
 
@@ -587,11 +591,14 @@ class CrossEntropyGrad(_LossGrad):
     class_axis = True
 
     def forward(
-        self, x: np.ndarray, t: Any, gy: np.ndarray, wrt: str, eps: float, w: Any,
-        q: Any, pick: Any, reduction: str, scale: float, p: Any = None, logp: Any = None,
+        self, x: np.ndarray, t: Any, gy: np.ndarray, wrt: str, spec: tuple[Any, ...],
+        p: Any = None, logp: Any = None,
     ) -> np.ndarray:  # fmt: skip
-        self.wrt, self.eps, self.w, self.q, self.pick = wrt, eps, w, q, pick
-        self.reduction, self.scale = reduction, scale
+        """``spec`` is ``(eps, w, q, pick, reduction, scale)`` of the ``CrossEntropy`` node;
+        ``p`` (``wrt='input'``) or ``logp`` (``'target'``): its softmax or log-softmax."""
+        self.wrt = wrt
+        self.eps, self.w, self.q, self.pick, self.reduction, self.scale = spec
+        eps, w, q, pick = spec[:4]
         self.save_for_backward(x, t, gy)
         g = self._g(gy)
         if wrt == "target":
