@@ -275,9 +275,10 @@ class Variable:
         saved arrays so that backward can run again; ``create_graph`` records the backward
         pass so that the gradients can be differentiated again.
         """
-        if gradient is None and self.grad_fn is not None and self.data.size == 1:
+        data = self.data
+        if gradient is None and self.grad_fn is not None and data.size == 1:
             seed = object.__new__(Variable)  # the common case: d(loss)/d(loss) = 1
-            seed.data = np.ones_like(self.data)
+            seed.data = np.ones(data.shape, data.dtype)
             seeds = [seed]
         else:
             seeds = engine.seed_gradients([self], [gradient])

@@ -474,10 +474,16 @@ def _class_targets(
             f"(class-index targets need shape {x_shape[:1] + x_shape[2:]})"
         )
     c = x_shape[1]
-    if idx.dtype.kind in "iu" and not 0 <= ignore_index < c and idx.size:
-        # One reduction settles the common case: as unsigned, negative indices are huge,
-        # so every index is a class (and none is ``ignore_index``) when the largest is < c.
-        if idx.view(_UNSIGNED[idx.dtype.itemsize]).max() < c:
+    n = idx.size
+    if n and idx.dtype.kind in "iu" and not 0 <= ignore_index < c:
+        # The common case (every index a class, so none is ``ignore_index``) in one check: a
+        # few indices as Python ints (cheaper than a numpy reduction), else one reduction
+        # (as unsigned, negative indices are huge).
+        if n <= 16:
+            flat = (idx if idx.ndim == 1 else idx.ravel()).tolist()
+            if min(flat) >= 0 and max(flat) < c:
+                return idx, None
+        elif idx.view(_UNSIGNED[idx.dtype.itemsize]).max() < c:
             return idx, None
     mask = idx != ignore_index
     keep: np.ndarray | None
@@ -693,7 +699,9 @@ def cross_entropy(
         label_smoothing: ``eps`` in ``[0, 1]``: targets become ``(1 - eps) y + eps / C``.
     """
     check_reduction(reduction)
-    eps = check_number("cross_entropy", "label_smoothing", label_smoothing, 0.0, 1.0)
+    eps = label_smoothing
+    if type(eps) is not float or not 0.0 <= eps <= 1.0:
+        eps = check_number("cross_entropy", "label_smoothing", label_smoothing, 0.0, 1.0)
     if not isinstance(input, Variable):
         input = layer_input(input, "cross_entropy")
     if input.dtype.kind != "f":
