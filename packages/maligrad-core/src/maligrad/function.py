@@ -173,6 +173,7 @@ class Function:
         # Unrolled for one and two inputs: this is the hottest code of the library. The
         # parents (the graph's edges) are found here, where the inputs' kinds are known.
         n = len(inputs)
+        parents: tuple[Any, ...] | None
         if n == 1:
             x = inputs[0]
             if isinstance(x, Variable):
@@ -275,13 +276,13 @@ class Function:
         refs: list[Any] = []
         for array in saved:
             if array is out:
-                box = result._version_box = [0]
-                refs += (box, None, None)
+                result._version_box = out_box = [0]
+                refs += (out_box, None, None)
             elif isinstance(array, _ndarray):  # constants (numbers, None): nothing to track
                 for x in inputs:
                     if isinstance(x, Variable) and x.data is array:
-                        box = x._version_box
-                        refs += (x, 0 if box is None else box[0], x.grad_fn)
+                        in_box = x._version_box
+                        refs += (x, 0 if in_box is None else in_box[0], x.grad_fn)
                         break
                 else:
                     refs += _NO_REF
