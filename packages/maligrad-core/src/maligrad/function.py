@@ -170,7 +170,7 @@ class Function:
         """Run the op on Variables (or constants) and return the output Variable."""
         fn = _new(cls)
         fn._saved = None
-        # Unrolled for one and two inputs: this is the hottest code of the library. The
+        # Unrolled for one to three inputs: this is the hottest code of the library. The
         # parents (the graph's edges) are found here, where the inputs' kinds are known.
         n = len(inputs)
         parents: tuple[Any, ...] | None
@@ -206,6 +206,21 @@ class Function:
                 pb = (b.grad_fn or b) if b_var and b.requires_grad else None
                 if pa is not None or pb is not None:
                     parents = (pa, pb)
+        elif n == 3:  # fused ops (linear, losses, their gradients)
+            a, b, c = inputs
+            a_var = isinstance(a, Variable)
+            b_var = isinstance(b, Variable)
+            c_var = isinstance(c, Variable)
+            out = fn.forward(
+                a.data if a_var else a, b.data if b_var else b, c.data if c_var else c, **params
+            )
+            parents = None
+            if GradMode.enabled:
+                pa = (a.grad_fn or a) if a_var and a.requires_grad else None
+                pb = (b.grad_fn or b) if b_var and b.requires_grad else None
+                pc = (c.grad_fn or c) if c_var and c.requires_grad else None
+                if pa is not None or pb is not None or pc is not None:
+                    parents = (pa, pb, pc)
         else:
             arrays = []
             edges = []

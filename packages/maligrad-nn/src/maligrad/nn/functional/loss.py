@@ -462,6 +462,18 @@ def binary_cross_entropy_with_logits(
 
 # -- categorical losses ----------------------------------------------------------------
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+_ROWS: dict[int, np.ndarray] = {}
+
+
+def _row_indices(n: int) -> np.ndarray:
+    """``arange(n)``, read-only and kept per ``n`` (a training loop asks for one batch size)."""
+    rows = _ROWS.get(n)
+    if rows is None:
+        if len(_ROWS) > 64:
+            _ROWS.clear()
+        rows = _ROWS[n] = np.arange(n)
+        rows.flags.writeable = False
+    return rows
 
 
 def _class_targets(
@@ -533,7 +545,7 @@ class CrossEntropy(_Loss):
         if idx is not None:
             safe, keep = _class_targets(idx, x.shape, ignore_index, "cross_entropy")
             if w is None and not eps and x.ndim == 2:
-                rows = np.arange(x.shape[0])
+                rows = _row_indices(x.shape[0])
                 self.pick = rows, safe, keep
                 elems = log_s[:, 0] - shifted[rows, safe]
                 if keep is not None:
