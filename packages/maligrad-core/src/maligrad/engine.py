@@ -211,15 +211,16 @@ def _traverse(
     collect gradients. For post-accumulate hooks: ``waiting`` counts the gradients each
     hooked leaf has still to receive, and ``ready(leaf, grad)`` is called when none is left.
     """
+    filtering = run is not None
     while heap:
         fn = heappop(heap)[1]
         gy = grads.pop(fn)
         if fn._hooks is not None:
             gy = _run_hooks(fn._hooks, gy, fn.out_shape, f"the output of {fn.name}")
-        if run is not None:
+        if filtering:
             if captured is not None and fn in captured:
                 captured[fn] = gy
-            if fn not in run:
+            if fn not in run:  # type: ignore[operator]
                 continue
         parents = fn.parents
         if parents is None:
@@ -238,7 +239,7 @@ def _traverse(
                 gx = _not_a_variable(fn, gx)
             data = gx.data
             if isinstance(p, Function):
-                if run is not None and p not in run and (captured is None or p not in captured):
+                if filtering and p not in run and (captured is None or p not in captured):  # type: ignore[operator]
                     continue
                 dtype = data.dtype  # dtypes are singletons: ``is`` settles nearly every case
                 if data.shape != p.out_shape or (dtype is not p.out_dtype and dtype != p.out_dtype):

@@ -27,6 +27,7 @@ some input requires grad, keeps the instance as the output's ``grad_fn``.
 from __future__ import annotations
 
 import itertools
+from operator import is_not
 from typing import Any
 
 import numpy as np
@@ -80,7 +81,7 @@ class Function:
     """Shape of the output (kept after ``release()``)."""
     out_dtype: np.dtype
     """Dtype of the output (kept after ``release()``)."""
-    parents: list[Any] | None
+    parents: tuple[Any, ...] | None
     """One entry per input: its ``grad_fn``, the input itself (a leaf), or None; None once
     released."""
     _saved: tuple[Any, ...] | None
@@ -169,44 +170,77 @@ class Function:
         """Run the op on Variables (or constants) and return the output Variable."""
         fn = _new(cls)
         fn._saved = None
-        # Unrolled for one and two inputs: this is the hottest line of the library.
-        if len(inputs) == 1:
+        # Unrolled for one to three inputs: this is the hottest code of the library. The
+        # parents (the graph's edges) are found here, where the inputs' kinds are known.
+        n = len(inputs)
+        parents: tuple[Any, ...] | None
+        if n == 1:
             x = inputs[0]
-            out = fn.forward(x.data if isinstance(x, Variable) else x, **params)
-            record = GradMode.enabled and isinstance(x, Variable) and x.requires_grad
-        elif len(inputs) == 2:
+            if isinstance(x, Variable):
+                out = fn.forward(x.data, **params)
+                parents = ((x.grad_fn or x),) if x.requires_grad and GradMode.enabled else None
+            else:
+                out = fn.forward(x, **params)
+                parents = None
+        elif n == 2:
             a, b = inputs
             a_var = isinstance(a, Variable)
             b_var = isinstance(b, Variable)
-            a_data = a.data if a_var else a
-            b_data = b.data if b_var else b
-            if a_var is not b_var:
-                const = b_data if a_var else a_data
-                kind = type(const)
-                if kind is not _ndarray and (
-                    (kind is not float and kind is not int) or _LEGACY_PROMOTION
-                ):
-                    if kind is not (a_data if a_var else b_data).dtype.type:
-                        a_data, b_data = _weak_constants(a_data, b_data, a_var)
-            out = fn.forward(a_data, b_data, **params)
-            record = GradMode.enabled and (
-                (a_var and a.requires_grad) or (b_var and b.requires_grad)
+            if a_var and b_var:
+                out = fn.forward(a.data, b.data, **params)
+            else:
+                a_data = a.data if a_var else a
+                b_data = b.data if b_var else b
+                if a_var is not b_var:
+                    const = b_data if a_var else a_data
+                    kind = type(const)
+                    if kind is not _ndarray and (
+                        (kind is not float and kind is not int) or _LEGACY_PROMOTION
+                    ):
+                        if kind is not (a_data if a_var else b_data).dtype.type:
+                            a_data, b_data = _weak_constants(a_data, b_data, a_var)
+                out = fn.forward(a_data, b_data, **params)
+            parents = None
+            if GradMode.enabled:
+                pa = (a.grad_fn or a) if a_var and a.requires_grad else None
+                pb = (b.grad_fn or b) if b_var and b.requires_grad else None
+                if pa is not None or pb is not None:
+                    parents = (pa, pb)
+        elif n == 3:  # fused ops (linear, losses, their gradients)
+            a, b, c = inputs
+            a_var = isinstance(a, Variable)
+            b_var = isinstance(b, Variable)
+            c_var = isinstance(c, Variable)
+            out = fn.forward(
+                a.data if a_var else a, b.data if b_var else b, c.data if c_var else c, **params
             )
+            parents = None
+            if GradMode.enabled:
+                pa = (a.grad_fn or a) if a_var and a.requires_grad else None
+                pb = (b.grad_fn or b) if b_var and b.requires_grad else None
+                pc = (c.grad_fn or c) if c_var and c.requires_grad else None
+                if pa is not None or pb is not None or pc is not None:
+                    parents = (pa, pb, pc)
         else:
             arrays = []
+            edges = []
             record = False
             for x in inputs:
                 if isinstance(x, Variable):
                     arrays.append(x.data)
-                    record = record or x.requires_grad
+                    if x.requires_grad:
+                        record = True
+                        edges.append(x.grad_fn or x)
+                        continue
                 else:
                     arrays.append(x)
+                edges.append(None)
             out = fn.forward(*arrays, **params)
-            record = record and GradMode.enabled
+            parents = tuple(edges) if record and GradMode.enabled else None
         if type(out) is not _ndarray:
             out = fn._as_array(out)
-        if record:
-            v = fn._record(inputs, out)
+        if parents is not None:
+            v = fn._record(inputs, out, parents)
         else:
             v = _new(Variable)
             v.data = out
@@ -232,20 +266,15 @@ class Function:
             "return a numeric array (bool, integer, floating or complex)"
         )
 
-    def _record(self, inputs: tuple[Any, ...], out: np.ndarray) -> Any:
+    def _record(self, inputs: tuple[Any, ...], out: np.ndarray, parents: tuple[Any, ...]) -> Any:
         dtype = out.dtype
-        if dtype.kind not in "fc":  # integer and bool outputs do not require grad
-            if dtype.kind not in "biu":
+        kind = dtype.kind
+        if kind != "f" and kind != "c":  # integer and bool outputs do not require grad
+            if kind not in "biu":
                 raise self._not_numeric(out)
             result = _new(Variable)
             result.data = out
             return result
-        parents: list[Any] = []
-        for x in inputs:
-            if isinstance(x, Variable) and x.requires_grad:
-                parents.append(x.grad_fn or x)
-            else:
-                parents.append(None)
         self.parents = parents
         self.seq = _next_seq()
         self.out_shape = out.shape
@@ -262,18 +291,18 @@ class Function:
         refs: list[Any] = []
         for array in saved:
             if array is out:
-                box = result._version_box = [0]
-                refs += (box, None, None)
-                continue
-            if type(array) is not float and type(array) is not int:  # constants: nothing to track
+                result._version_box = out_box = [0]
+                refs += (out_box, None, None)
+            elif isinstance(array, _ndarray):  # constants (numbers, None): nothing to track
                 for x in inputs:
                     if isinstance(x, Variable) and x.data is array:
-                        refs += (x, x._version, x.grad_fn)
+                        in_box = x._version_box
+                        refs += (x, 0 if in_box is None else in_box[0], x.grad_fn)
                         break
                 else:
-                    refs += (None, None, None)
+                    refs += _NO_REF
             else:
-                refs += (None, None, None)
+                refs += _NO_REF
         self._saved_refs = tuple(refs)  # type: ignore[assignment]
         return result
 
@@ -286,7 +315,7 @@ class Function:
     def needs_input_grad(self) -> tuple[bool, ...]:
         """One bool per input: does that input need a gradient?"""
         parents = self.parents
-        return () if parents is None else tuple([p is not None for p in parents])
+        return () if parents is None else tuple(map(is_not, parents, _NONES))
 
     def release(self) -> None:
         """Free what the node holds (saved arrays, masks, edges) once backward has used it.
@@ -294,7 +323,7 @@ class Function:
         Its place in the graph (``seq``, ``out_shape``, ``out_dtype``) stays, so that a later
         ``grad`` with respect to its output can still be captured.
         """
-        self.__dict__.clear()
+        del self.__dict__  # not ``.clear()``: that would first create the dict most nodes lack
         self._saved = self._saved_refs = None
         self.parents = None
 
@@ -352,6 +381,8 @@ def _share_version(v: Any, inputs: tuple[Any, ...], out: np.ndarray) -> None:
 
 
 _new = object.__new__
+_NO_REF = (None, None, None)
+_NONES = itertools.repeat(None)
 # Creation order: a node is always created after the nodes it depends on, so visiting nodes
 # from the highest sequence number down is a topological order.
 _next_seq = itertools.count().__next__

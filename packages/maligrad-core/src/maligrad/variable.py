@@ -275,9 +275,10 @@ class Variable:
         saved arrays so that backward can run again; ``create_graph`` records the backward
         pass so that the gradients can be differentiated again.
         """
-        if gradient is None and self.grad_fn is not None and self.data.size == 1:
+        data = self.data
+        if gradient is None and self.grad_fn is not None and data.size == 1:
             seed = object.__new__(Variable)  # the common case: d(loss)/d(loss) = 1
-            seed.data = np.ones_like(self.data)
+            seed.data = np.ones(data.shape, data.dtype)
             seeds = [seed]
         else:
             seeds = engine.seed_gradients([self], [gradient])
@@ -359,9 +360,21 @@ class Variable:
 
     def add_(self, other: Any, alpha: float = 1.0) -> Variable:
         """``self += alpha * other`` in place (bumps the version counter)."""
+        # Written out (no helper calls): optimizers call it once per parameter and step.
+        if self.requires_grad and GradMode.enabled:
+            self._check_inplace()
+        if isinstance(other, Variable):
+            other = other.data
         if alpha != 1.0:
-            other = (other.data if isinstance(other, Variable) else other) * alpha
-        return self._inplace(np.add, other)
+            other = other * alpha
+        data = self.data
+        np.add(data, other, out=data)
+        box = self._version_box
+        if box is None:
+            self._version_box = [1]
+        else:
+            box[0] += 1
+        return self
 
     def sub_(self, other: Any, alpha: float = 1.0) -> Variable:
         """``self -= alpha * other`` in place (bumps the version counter)."""

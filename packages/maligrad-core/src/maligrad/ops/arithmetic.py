@@ -48,10 +48,13 @@ class Add(Function):
         pa, pb = self.parents  # type: ignore[misc]
         shape = gy.data.shape
         ga = gb = None
+        # The inputs' shapes from the edges (``input_shape``, written out: per-op overhead).
         if pa is not None:
-            ga = gy if (s := self.input_shape(0)) == shape else sum_to(gy, s)
+            s = pa.out_shape if isinstance(pa, Function) else pa.data.shape
+            ga = gy if s == shape else sum_to(gy, s)
         if pb is not None:
-            gb = gy if (s := self.input_shape(1)) == shape else sum_to(gy, s)
+            s = pb.out_shape if isinstance(pb, Function) else pb.data.shape
+            gb = gy if s == shape else sum_to(gy, s)
         return ga, gb
 
 
@@ -81,10 +84,16 @@ class Mul(Function):
     def backward(self, gy: Any) -> Any:
         a, b = self.saved_tensors
         pa, pb = self.parents  # type: ignore[misc]
-        return (
-            None if pa is None else sum_to(gy * b, a.data.shape),
-            None if pb is None else sum_to(gy * a, b.data.shape),
-        )
+        ga = gb = None
+        if pa is not None:
+            ga = Mul.apply(gy, b)
+            if ga.data.shape != (shape := a.data.shape):
+                ga = sum_to(ga, shape)
+        if pb is not None:
+            gb = Mul.apply(gy, a)
+            if gb.data.shape != (shape := b.data.shape):
+                gb = sum_to(gb, shape)
+        return ga, gb
 
 
 def _float_array(x: Any) -> bool:

@@ -35,6 +35,8 @@ from maligrad.function import Function
 from maligrad.grad_mode import GradMode
 from maligrad.ops.broadcast import sum_to
 
+_ndarray = np.ndarray
+
 
 def real_float(x: Any, op: str) -> np.ndarray:
     """``x`` as an array of a real floating dtype, for an op whose result is not an integer.
@@ -66,7 +68,8 @@ def to_float(x: Any) -> np.ndarray:
 
 class Exp(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = to_float(x)
+        if type(x) is not _ndarray or x.dtype.kind != "f":  # inlined: per-op overhead
+            x = to_float(x)
         y = np.exp(x)
         self.save_for_backward(y)
         return y
@@ -78,7 +81,8 @@ class Exp(Function):
 
 class Log(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = to_float(x)
+        if type(x) is not _ndarray or x.dtype.kind != "f":  # inlined: per-op overhead
+            x = to_float(x)
         self.save_for_backward(x)
         return np.log(x)
 
@@ -89,7 +93,8 @@ class Log(Function):
 
 class Log1p(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = to_float(x)
+        if type(x) is not _ndarray or x.dtype.kind != "f":  # inlined: per-op overhead
+            x = to_float(x)
         self.save_for_backward(x)
         return np.log1p(x)
 
@@ -100,7 +105,8 @@ class Log1p(Function):
 
 class Expm1(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = to_float(x)
+        if type(x) is not _ndarray or x.dtype.kind != "f":  # inlined: per-op overhead
+            x = to_float(x)
         y = np.expm1(x)
         self.save_for_backward(y)
         return y
@@ -112,7 +118,8 @@ class Expm1(Function):
 
 class Sqrt(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = to_float(x)
+        if type(x) is not _ndarray or x.dtype.kind != "f":  # inlined: per-op overhead
+            x = to_float(x)
         y = np.sqrt(x)
         self.save_for_backward(y)
         return y
@@ -124,7 +131,8 @@ class Sqrt(Function):
 
 class Sin(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = to_float(x)
+        if type(x) is not _ndarray or x.dtype.kind != "f":  # inlined: per-op overhead
+            x = to_float(x)
         self.save_for_backward(x)
         return np.sin(x)
 
@@ -135,7 +143,8 @@ class Sin(Function):
 
 class Cos(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = to_float(x)
+        if type(x) is not _ndarray or x.dtype.kind != "f":  # inlined: per-op overhead
+            x = to_float(x)
         self.save_for_backward(x)
         return np.cos(x)
 
@@ -146,7 +155,8 @@ class Cos(Function):
 
 class Tan(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = to_float(x)
+        if type(x) is not _ndarray or x.dtype.kind != "f":  # inlined: per-op overhead
+            x = to_float(x)
         y = np.tan(x)
         self.save_for_backward(y)
         return y
@@ -158,7 +168,8 @@ class Tan(Function):
 
 class Tanh(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = to_float(x)
+        if type(x) is not _ndarray or x.dtype.kind != "f":  # inlined: per-op overhead
+            x = to_float(x)
         y = np.tanh(x)
         self.save_for_backward(y)
         return y
@@ -220,7 +231,8 @@ class Relu(Function):
         if x.dtype.kind == "c":
             raise TypeError(f"relu: complex input is not supported (dtype {x.dtype})")
         self.mask = x > 0
-        return np.maximum(x, 0).astype(x.dtype, copy=False)  # not x * mask: no -0.0
+        y = np.maximum(x, 0)  # not x * mask: no -0.0
+        return y if y.dtype is x.dtype else y.astype(x.dtype)
 
     def backward(self, gy: Any) -> Any:
         return gy * self.mask

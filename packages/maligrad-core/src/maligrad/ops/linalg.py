@@ -23,10 +23,14 @@ import numpy as np
 from maligrad.function import Function
 from maligrad.ops.broadcast import BroadcastTo, sum_to
 
+_ndarray = np.ndarray
+
 
 class MatMul(Function):
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        if np.ndim(a) == 0 or np.ndim(b) == 0:
+        if (a.ndim if type(a) is _ndarray else np.ndim(a)) == 0 or (
+            b.ndim if type(b) is _ndarray else np.ndim(b)
+        ) == 0:
             raise ValueError("matmul: operands must be at least 1-D (use * for scalars)")
         self.save_for_backward(a, b)
         try:

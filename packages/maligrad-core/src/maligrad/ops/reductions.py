@@ -19,6 +19,7 @@ broadcast back over them, then::
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -63,7 +64,7 @@ class _Reduction(Function):
         self.x_shape = x.shape
         self.keep_shape = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
         self.keepdims = keepdims
-        self.count = int(np.prod([x.shape[i] for i in axes])) if axes else 1
+        self.count = math.prod([x.shape[i] for i in axes])
         self.axes = axes
         return axes
 

@@ -66,7 +66,7 @@ def relu(input: Variable, inplace: bool = False) -> Variable:
     """
     if not isinstance(input, Variable):
         input = layer_input(input, "relu")
-    if _check_inplace_flag("relu", inplace):
+    if inplace is not False and _check_inplace_flag("relu", inplace):
         return write_inplace(input, maligrad.relu(input), "relu")
     return maligrad.relu(input)
 

@@ -37,7 +37,7 @@ class Linear(Function):
                 f"linear: input of shape {x.shape} does not match weight of shape {w.shape} "
                 f"(the last dimension of the input must be {w.shape[1]})"
             )
-        if x.dtype != w.dtype:
+        if x.dtype is not w.dtype and x.dtype != w.dtype:
             raise TypeError(
                 f"linear: input dtype {x.dtype} does not match weight dtype {w.dtype}; "
                 f"convert the input with .astype(np.{w.dtype})"

@@ -461,6 +461,21 @@ def binary_cross_entropy_with_logits(
 
 
 # -- categorical losses ----------------------------------------------------------------
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+_ROWS: dict[int, np.ndarray] = {}
+
+
+def _row_indices(n: int) -> np.ndarray:
+    """``arange(n)``, read-only and kept per ``n`` (a training loop asks for one batch size)."""
+    rows = _ROWS.get(n)
+    if rows is None:
+        if len(_ROWS) > 64:
+            _ROWS.clear()
+        rows = _ROWS[n] = np.arange(n)
+        rows.flags.writeable = False
+    return rows
+
+
 def _class_targets(
     idx: np.ndarray, x_shape: tuple[int, ...], ignore_index: int, fn: str
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -471,6 +486,17 @@ def _class_targets(
             f"(class-index targets need shape {x_shape[:1] + x_shape[2:]})"
         )
     c = x_shape[1]
+    n = idx.size
+    if n and idx.dtype.kind in "iu" and not 0 <= ignore_index < c:
+        # The common case (every index a class, so none is ``ignore_index``) in one check: a
+        # few indices as Python ints (cheaper than a numpy reduction), else one reduction
+        # (as unsigned, negative indices are huge).
+        if n <= 16:
+            flat = (idx if idx.ndim == 1 else idx.ravel()).tolist()
+            if min(flat) >= 0 and max(flat) < c:
+                return idx, None
+        elif idx.view(_UNSIGNED[idx.dtype.itemsize]).max() < c:
+            return idx, None
     mask = idx != ignore_index
     keep: np.ndarray | None
     if mask.all():
@@ -519,7 +545,7 @@ class CrossEntropy(_Loss):
         if idx is not None:
             safe, keep = _class_targets(idx, x.shape, ignore_index, "cross_entropy")
             if w is None and not eps and x.ndim == 2:
-                rows = np.arange(x.shape[0])
+                rows = _row_indices(x.shape[0])
                 self.pick = rows, safe, keep
                 elems = log_s[:, 0] - shifted[rows, safe]
                 if keep is not None:
@@ -548,18 +574,14 @@ class CrossEntropy(_Loss):
     def backward(self, gy: Variable) -> Any:
         x, t = self.saved_tensors
         needs = self.needs_input_grad
-        eps, w, q, pick, r, k = self.eps, self.w, self.q, self.pick, self.reduction, self.scale
+        spec = (self.eps, self.w, self.q, self.pick, self.reduction, self.scale)
         gx = gt = None
         if needs[0]:
-            gx = CrossEntropyGrad.apply(
-                x, t, gy, wrt="input", eps=eps, w=w, q=q, pick=pick, reduction=r, scale=k,
-                p=self.e / self.sum_e,
-            )  # fmt: skip
+            gx = CrossEntropyGrad.apply(x, t, gy, wrt="input", spec=spec, p=self.e / self.sum_e)
         if needs[1]:
             gt = CrossEntropyGrad.apply(
-                x, t, gy, wrt="target", eps=eps, w=w, q=q, pick=pick, reduction=r, scale=k,
-                logp=self.shifted - self.log_s,
-            )  # fmt: skip
+                x, t, gy, wrt="target", spec=spec, logp=self.shifted - self.log_s
+            )
         return gx, gt
 
 
@@ -587,11 +609,14 @@ class CrossEntropyGrad(_LossGrad):
     class_axis = True
 
     def forward(
-        self, x: np.ndarray, t: Any, gy: np.ndarray, wrt: str, eps: float, w: Any,
-        q: Any, pick: Any, reduction: str, scale: float, p: Any = None, logp: Any = None,
+        self, x: np.ndarray, t: Any, gy: np.ndarray, wrt: str, spec: tuple[Any, ...],
+        p: Any = None, logp: Any = None,
     ) -> np.ndarray:  # fmt: skip
-        self.wrt, self.eps, self.w, self.q, self.pick = wrt, eps, w, q, pick
-        self.reduction, self.scale = reduction, scale
+        """``spec`` is ``(eps, w, q, pick, reduction, scale)`` of the ``CrossEntropy`` node;
+        ``p`` (``wrt='input'``) or ``logp`` (``'target'``): its softmax or log-softmax."""
+        self.wrt = wrt
+        self.eps, self.w, self.q, self.pick, self.reduction, self.scale = spec
+        eps, w, q, pick = spec[:4]
         self.save_for_backward(x, t, gy)
         g = self._g(gy)
         if wrt == "target":
@@ -686,7 +711,9 @@ def cross_entropy(
         label_smoothing: ``eps`` in ``[0, 1]``: targets become ``(1 - eps) y + eps / C``.
     """
     check_reduction(reduction)
-    eps = check_number("cross_entropy", "label_smoothing", label_smoothing, 0.0, 1.0)
+    eps = label_smoothing
+    if type(eps) is not float or not 0.0 <= eps <= 1.0:
+        eps = check_number("cross_entropy", "label_smoothing", label_smoothing, 0.0, 1.0)
     if not isinstance(input, Variable):
         input = layer_input(input, "cross_entropy")
     if input.dtype.kind != "f":
