@@ -81,10 +81,7 @@ def keep_freed_memory(limit: int = DEFAULT_LIMIT) -> bool:
             mallopt(_M_MMAP_THRESHOLD, _GLIBC_DEFAULT)
             and mallopt(_M_TRIM_THRESHOLD, _GLIBC_DEFAULT)
         )
-    return bool(
-        mallopt(_M_MMAP_THRESHOLD, _HEAP_BLOCKS)
-        and mallopt(_M_TRIM_THRESHOLD, limit)
-    )
+    return bool(mallopt(_M_MMAP_THRESHOLD, _HEAP_BLOCKS) and mallopt(_M_TRIM_THRESHOLD, limit))
 
 
 def _apply_default() -> None:
