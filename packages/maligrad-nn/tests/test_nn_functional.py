@@ -279,6 +279,44 @@ def test_cross_entropy_errors():
         F.cross_entropy(x, np.array([0, 1]), reduction="avg")
 
 
+@pytest.mark.parametrize("n", [1, 5, 40])  # a few targets (checked as ints) and many
+@pytest.mark.parametrize(
+    "dtype, bad, ignore, message",
+    [
+        (np.int64, None, -100, None),
+        (np.int32, None, -100, None),
+        (np.uint8, None, -100, None),
+        (np.int64, -1, -100, "target -1 is out of bounds for 3 classes"),
+        (np.int64, 3, -100, "target 3 is out of bounds for 3 classes"),
+        (np.int8, -2, -100, "target -2 is out of bounds for 3 classes"),
+        (np.int64, -100, -100, None),  # ignored
+        (np.int64, 1, 1, None),  # ignore_index that is a class
+    ],
+)
+def test_cross_entropy_class_index_checks(n, dtype, bad, ignore, message):
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=(n, 3)).astype(np.float32)
+    t = rng.integers(0, 3, size=n).astype(dtype)
+    if bad is not None:
+        t[n // 2] = bad
+    if message is not None:
+        with pytest.raises(IndexError, match=message):
+            F.cross_entropy(Variable(x), t, ignore_index=ignore)
+        return
+    xv = Variable(x, requires_grad=True)
+    loss = F.cross_entropy(xv, t, ignore_index=ignore)
+    loss.backward()
+    keep = t.astype(np.int64) != ignore
+    logp = x - np.log(np.exp(x).sum(axis=1, keepdims=True))
+    picked = logp[np.arange(n), np.where(keep, t, 0)] * keep
+    want = -picked.sum() / keep.sum() if keep.any() else np.nan
+    np.testing.assert_allclose(loss.data, want, rtol=1e-5)
+    if keep.any():
+        onehot = np.eye(3, dtype=np.float32)[np.where(keep, t, 0)] * keep[:, None]
+        grad = (np.exp(logp) * keep[:, None] - onehot) / keep.sum()
+        np.testing.assert_allclose(xv.grad.data, grad, rtol=1e-5, atol=1e-7)
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_nll_loss(reduction):
     x = v64(4, 3)

@@ -32,6 +32,32 @@ def test_sgd_plain_and_literal_values():
     np.testing.assert_allclose(out[2], [0.95 - 0.025 + 0.1, -1.9 - 0.2 - 0.05])
 
 
+class _SGDByUpdate(optim.SGD):
+    """Plain SGD through the per-parameter ``update`` (not the one-loop group update)."""
+
+    def update(self, param, grad, state, group):
+        super().update(param, grad, state, group)
+
+
+def test_sgd_group_loop_equals_per_parameter_update():
+    # float32, a parameter without a gradient, two groups: bit for bit the same updates.
+    rng = np.random.default_rng(0)
+    start = [rng.normal(size=s).astype(np.float32) for s in [(3, 2), (2,), (4,)]]
+    results = []
+    for cls in (optim.SGD, _SGDByUpdate):
+        ps = [nn.Parameter(a.copy()) for a in start]
+        opt = cls([{"params": ps[:2]}, {"params": ps[2:], "lr": 0.5}], lr=0.1)
+        for step in range(3):
+            for i, p in enumerate(ps):
+                g = np.full(p.shape, 0.25 * (step + 1) - i, np.float32)
+                p.grad = None if (i == 1 and step == 1) else Variable(g)
+            opt.step()
+        assert all(p.dtype == np.float32 and p._version == 3 - (i == 1) for i, p in enumerate(ps))
+        results.append([p.data for p in ps])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("nesterov,dampening", [(False, 0.0), (True, 0.0), (False, 0.3)])
 def test_sgd_momentum_weight_decay(nesterov, dampening):
     lr, mu, wd = 0.1, 0.9, 0.01
