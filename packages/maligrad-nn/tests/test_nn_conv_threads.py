@@ -196,3 +196,38 @@ def test_a_forked_child_gets_a_pool_of_its_own(threads):
         pytest.fail("the forked child hung on the parent's thread pool")
     assert child.exitcode == 0
     np.testing.assert_allclose(queue.get(timeout=5), here, rtol=1e-12)
+
+
+# Max pooling over tiling windows splits the batch: (N, C, H, W, kernel), with ties (ReLU
+# zeros), a NaN, a cropped border (H or W not a multiple of the kernel) and batch 1.
+POOL_CASES = [
+    (5, 3, 8, 8, 2),
+    (4, 2, 9, 7, 2),
+    (3, 2, 9, 9, 3),
+    (1, 4, 6, 6, 2),
+    (6, 1, 4, 6, (1, 2)),
+]
+
+
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_max_pool_tiles_same_on_one_and_several_threads(threads, case):
+    n, c, h, w, k = case
+    rng = np.random.default_rng(7)
+    x = np.maximum(rng.standard_normal((n, c, h, w)), 0).astype(np.float32)
+    x[0, 0, 1, 1] = np.nan
+    kh, kw = (k, k) if isinstance(k, int) else k
+    g = rng.standard_normal((n, c, h // kh, w // kw)).astype(np.float32)
+    results = []
+    for count in (1, 2, 3):
+        threads(count)
+        xv = mg.Variable(x, requires_grad=True)
+        y = F.max_pool2d(xv, k)
+        gy = mg.Variable(g, requires_grad=True)
+        (gx,) = mg.grad(y, [xv], grad_outputs=[gy], create_graph=True)
+        v = mg.Variable(np.linspace(-1, 1, x.size, dtype=np.float32).reshape(x.shape))
+        (ggy,) = mg.grad((gx * v).sum(), [gy])
+        results.append((y.data, gx.data, ggy.data))
+    for got in results[1:]:
+        for a, b in zip(results[0], got):
+            np.testing.assert_array_equal(a, b)
+    assert np.isnan(results[0][0]).sum() == 1  # the NaN's window, and only it, is NaN

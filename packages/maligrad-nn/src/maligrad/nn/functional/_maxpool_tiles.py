@@ -23,15 +23,21 @@ The gradient runs the stages backwards, with the forward's masks:
 holds inf or NaN, so that a masked-out position gets exactly 0). Its adjoint, the gradient
 of the gradient, sums the masked entries stage by stage, which picks the one marked entry
 of each window. The masks are shared, read-only, by every Function of the pair.
+
+With several threads (``nn.set_num_threads``) the forward pass and the gradient split the
+batch into one piece per thread: samples are independent, and each piece writes its own
+rows of the output and of the masks.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 import maligrad as mg
+from maligrad.nn.functional import _threads
 from maligrad.nn.functional._im2col import Pair, Quad
 
 # (kernel, stride, padding (t, b, l, r), dilation, out (Ho, Wo)), as in ``pooling``.
@@ -78,7 +84,30 @@ Masks = tuple[list[np.ndarray | None], list[np.ndarray | None]]
 
 
 def max_and_masks(x: np.ndarray, params: Params) -> tuple[np.ndarray, Masks]:
-    """``y (N, C, Ho, Wo)`` and the masks of the two stages."""
+    """``y (N, C, Ho, Wo)`` and the masks of the two stages (by batch pieces on threads)."""
+    parts = _threads.pieces(x.shape[0], x.size)
+    if len(parts) == 1:
+        return _max_and_masks(x, params)
+    n = x.shape[0]
+    crop, s1, s2 = _stages(x.shape, params)
+    (kh, kw), _, _, _, (ho, wo) = params
+    y = np.empty((n, crop[1], ho, wo), dtype=x.dtype)
+    cols = [None] if kw == 1 else [np.empty(s1[0], dtype=bool) for _ in range(kw)]
+    rows = [None] if kh == 1 else [np.empty((s2[0], wo), dtype=bool) for _ in range(kh)]
+    r1, r2 = s1[0] // n, s2[0] // n  # mask rows per sample
+
+    def piece(a: int, b: int) -> None:
+        y[a:b], (cp, rp) = _max_and_masks(x[a:b], params)
+        for whole, part in zip(cols + rows, cp + rp):
+            if whole is not None:
+                r = r1 if whole.ndim == 1 else r2
+                whole[a * r : b * r] = part
+
+    _threads.run(piece, parts)
+    return y, (cols, rows)
+
+
+def _max_and_masks(x: np.ndarray, params: Params) -> tuple[np.ndarray, Masks]:
     crop, s1, s2 = _stages(x.shape, params)
     xc = np.ascontiguousarray(x[:, :, : crop[2], : crop[3]]).reshape(s1)
     a, cols = _first_max([xc[:, q] for q in range(s1[1])])
@@ -101,6 +130,33 @@ def _put(g: np.ndarray, mask: np.ndarray | None, out: np.ndarray, exact: bool) -
 
 def scatter(gy: np.ndarray, masks: Masks, x_shape: tuple[int, ...], params: Params) -> np.ndarray:
     """``gy`` put at each window's first maximum, zero elsewhere (and in the cropped border)."""
+    n = x_shape[0]
+    parts = _threads.pieces(n, math.prod(x_shape))
+    if len(parts) == 1:
+        return _scatter(gy, masks, x_shape, params)
+    out = np.empty(x_shape, dtype=gy.dtype)
+    _, s1, s2 = _stages(x_shape, params)
+    r1, r2 = s1[0] // n, s2[0] // n
+    cols, rows = masks
+
+    def piece(a: int, b: int) -> None:
+        sub = (
+            [None if m is None else m[a * r1 : b * r1] for m in cols],
+            [None if m is None else m[a * r2 : b * r2] for m in rows],
+        )
+        _scatter(gy[a:b], sub, (b - a, *x_shape[1:]), params, out[a:b])
+
+    _threads.run(piece, parts)
+    return out
+
+
+def _scatter(
+    gy: np.ndarray,
+    masks: Masks,
+    x_shape: tuple[int, ...],
+    params: Params,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
     crop, s1, s2 = _stages(x_shape, params)
     cols, rows = masks
     exact = gy.dtype.kind in "fc" and not np.isfinite(gy).all()
@@ -109,12 +165,15 @@ def scatter(gy: np.ndarray, masks: Masks, x_shape: tuple[int, ...], params: Para
     for p, m in enumerate(rows):
         _put(gyr, m, ga[:, p], exact)
     gaf = ga.reshape(-1)
-    gx = np.empty(s1, dtype=gy.dtype)
+    whole = tuple(x_shape) == crop
+    gx = out.reshape(s1) if out is not None and whole else np.empty(s1, dtype=gy.dtype)
     for q, m in enumerate(cols):
         _put(gaf, m, gx[:, q], exact)
-    if tuple(x_shape) == crop:
+    if whole:
         return gx.reshape(crop)
-    full = np.zeros(x_shape, dtype=gy.dtype)
+    full = np.zeros(x_shape, dtype=gy.dtype) if out is None else out
+    if out is not None:
+        full[...] = 0
     full[:, :, : crop[2], : crop[3]] = gx.reshape(crop)
     return full
 
