@@ -15,6 +15,7 @@ import pytest
 
 import maligrad as mg
 import maligrad.nn.functional as F
+from maligrad import nn
 from maligrad.nn.functional.normalization import Standardize
 
 # (input shape, weight, bias, channel offset): BatchNorm1d's (N, C) and (N, C, L), 2-d
@@ -139,3 +140,15 @@ def test_weight_of_another_size_is_refused():
     x = mg.Variable(np.ones((4, 3)))
     with pytest.raises(ValueError, match=r"batch_norm: weight has shape \(2,\), expected \(3,\)"):
         F.batch_norm(x, None, None, mg.Variable(np.ones(2)), None, training=True)
+
+
+def test_float32_stays_float32_past_65535_values_per_channel():
+    # numpy 1.26 promoted float32 / int to float64 once the int needed 32 bits.
+    x = mg.Variable(np.random.default_rng(0).standard_normal((64, 2, 32, 32), np.float32))
+    x.requires_grad_()
+    bn = nn.BatchNorm2d(2)
+    y = bn(x)
+    (y * y).sum().backward()
+    dtypes = {y.dtype, x.grad.dtype, bn.weight.grad.dtype, bn.bias.grad.dtype}
+    assert dtypes == {np.dtype(np.float32)}
+    assert bn.running_mean.dtype == bn.running_var.dtype == np.float32

@@ -126,10 +126,10 @@ def _batch_stats(
     einsum reduction, then ``sum xc^2`` by an einsum over the centred copy (no squared
     temporary).
     """
-    count = x3.shape[0] * x3.shape[2]
-    mean = np.einsum("ncl->c", x3) / count
+    per = 1.0 / (x3.shape[0] * x3.shape[2])  # a Python float: numpy 1.26 turns x / int into
+    mean = np.einsum("ncl->c", x3) * per  # float64 once the int no longer fits in 16 bits
     xc = x3 - mean[:, None]
-    var = np.einsum("ncl,ncl->c", xc, xc) / count
+    var = np.einsum("ncl,ncl->c", xc, xc) * per
     return mean, var, 1.0 / np.sqrt(var + eps), xc
 
 
@@ -165,10 +165,10 @@ def _bn_input_grad(
     ``b x`` term goes through a small scratch block of samples (cache-sized), not a second
     full-size temporary.
     """
-    count = x3.shape[0] * x3.shape[2]
+    per = 1.0 / (x3.shape[0] * x3.shape[2])  # a Python float (see ``_batch_stats``)
     a = inv if w is None else w * inv
-    b = -a * inv * sgxh / count
-    c = -a * sg / count
+    b = -a * inv * sgxh * per
+    c = -a * sg * per
     src = x3 if xc is None else xc
     if xc is None:
         c -= b * mean
