@@ -92,8 +92,12 @@ def max_and_masks(x: np.ndarray, params: Params) -> tuple[np.ndarray, Masks]:
     crop, s1, s2 = _stages(x.shape, params)
     (kh, kw), _, _, _, (ho, wo) = params
     y = np.empty((n, crop[1], ho, wo), dtype=x.dtype)
-    cols = [None] if kw == 1 else [np.empty(s1[0], dtype=bool) for _ in range(kw)]
-    rows = [None] if kh == 1 else [np.empty((s2[0], wo), dtype=bool) for _ in range(kh)]
+    cols: list[np.ndarray | None] = [None]
+    rows: list[np.ndarray | None] = [None]
+    if kw > 1:
+        cols = [np.empty(s1[0], dtype=bool) for _ in range(kw)]
+    if kh > 1:
+        rows = [np.empty((s2[0], wo), dtype=bool) for _ in range(kh)]
     r1, r2 = s1[0] // n, s2[0] // n  # mask rows per sample
 
     def piece(a: int, b: int) -> None:
@@ -171,9 +175,11 @@ def _scatter(
         _put(gaf, m, gx[:, q], exact)
     if whole:
         return gx.reshape(crop)
-    full = np.zeros(x_shape, dtype=gy.dtype) if out is None else out
-    if out is not None:
-        full[...] = 0
+    if out is None:
+        full = np.zeros(x_shape, dtype=gy.dtype)
+    else:
+        full = out
+        full.fill(0)
     full[:, :, : crop[2], : crop[3]] = gx.reshape(crop)
     return full
 
