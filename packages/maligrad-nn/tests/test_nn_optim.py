@@ -33,13 +33,13 @@ def test_sgd_plain_and_literal_values():
 
 
 class _SGDByUpdate(optim.SGD):
-    """Plain SGD through the per-parameter ``update`` (not the one-loop group update)."""
+    """Plain SGD whose ``update`` is overridden: ``step()`` must go through it."""
 
     def update(self, param, grad, state, group):
         super().update(param, grad, state, group)
 
 
-def test_sgd_group_loop_equals_per_parameter_update():
+def test_sgd_step_equals_an_overridden_per_parameter_update():
     # float32, a parameter without a gradient, two groups: bit for bit the same updates.
     rng = np.random.default_rng(0)
     start = [rng.normal(size=s).astype(np.float32) for s in [(3, 2), (2,), (4,)]]

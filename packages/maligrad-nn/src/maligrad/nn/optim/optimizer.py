@@ -157,27 +157,23 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        state = self.state
         with no_grad():
             for group in self.param_groups:
-                self._update_group(group)
+                maximize = group.get("maximize", False)
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    grad = p.grad.data
+                    if maximize:
+                        grad = -grad
+                    st = state.get(p)
+                    if st is None:
+                        st = {}
+                    self.update(p, grad, st, group)
+                    if st:
+                        state[p] = st
         return loss
-
-    def _update_group(self, group: dict[str, Any]) -> None:
-        """``update`` for each parameter of ``group`` that has a gradient (under no_grad)."""
-        state = self.state
-        maximize = group.get("maximize", False)
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            grad = p.grad.data
-            if maximize:
-                grad = -grad
-            st = state.get(p)
-            if st is None:
-                st = {}
-            self.update(p, grad, st, group)
-            if st:
-                state[p] = st
 
     def update(
         self, param: Variable, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]

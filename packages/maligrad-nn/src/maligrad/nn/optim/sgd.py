@@ -80,19 +80,6 @@ class SGD(Optimizer):
         if options["nesterov"] and (options["momentum"] <= 0 or options["dampening"] != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
-    def _update_group(self, group: dict[str, Any]) -> None:
-        # Plain SGD (the common case) in one loop: ``p <- p - lr g``, as ``update`` does.
-        if (group["momentum"] or group["weight_decay"] or group["maximize"]) or type(
-            self
-        ).update is not SGD.update:
-            super()._update_group(group)
-            return
-        lr = group["lr"]
-        for p in group["params"]:
-            grad = p.grad
-            if grad is not None:
-                p.sub_(grad.data, lr)
-
     def update(
         self, param: Variable, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
