@@ -4,14 +4,15 @@
     hatch run mpi:bench --steps 40 --batch 128 --processes 1 2 4
 
 Every process runs BLAS on one thread (OPENBLAS_NUM_THREADS=1 and friends), so N processes
-use N cores. The same global batch is split over the ranks. It prints samples per second
-for each process count, the speed-up over 1 process (the aim for 2 is at least 1.7x on two
-free cores) and the share of a training step that rank 0 spends blocked on gradient
-allreduces (``DistributedDataParallel.wait_seconds``), and the share of a core rank 0 got
-(CPU time / wall time: below 100% the machine was busy with other work). The CPU columns
-give the busiest rank's CPU time per step and the speed-up it implies on free cores (it
-leaves out time blocked in the allreduce). This is not one
-of ``run.py``'s in-process workloads (it starts processes), so ``workloads()`` returns none.
+use N cores; ``mpiexec`` is started as ``maligrad.nn.parallel.launch`` starts it, each rank
+bound to a core of its own. The same global batch is split over the ranks. It prints
+samples per second for each process count, the speed-up over 1 process (the aim for 2 is
+at least 1.7x on two free cores), the share of a training step that rank 0 spends blocked
+on gradient allreduces (``DistributedDataParallel.wait_seconds``), and the share of a core
+rank 0 got (CPU time / wall time: below 100% the machine was busy with other work). The
+CPU columns give the busiest rank's CPU time per step and the speed-up it implies on free
+cores (it leaves out time blocked in the allreduce). This is not one of ``run.py``'s
+in-process workloads (it starts processes), so ``workloads()`` returns none.
 """
 
 from __future__ import annotations
@@ -89,13 +90,13 @@ def run(processes: int, steps: int, batch: int, warmup: int) -> dict:
     env.pop("MALIGRAD_MPI", None)
     command = [sys.executable, __file__, "--worker"]
     command += ["--steps", str(steps), "--batch", str(batch), "--warmup", str(warmup)]
-    if processes > 1:
-        from maligrad.nn.parallel.launch import find_mpiexec
+    if processes > 1:  # as the launcher starts them: each rank bound to cores of its own
+        from maligrad.nn.parallel.launch import mpiexec_command
 
-        mpiexec = find_mpiexec()
-        if mpiexec is None:
-            raise SystemExit("mpiexec not found: pip install 'maligrad-nn[mpi]'")
-        command = [mpiexec, "-n", str(processes), *command]
+        try:
+            command = [*mpiexec_command(processes), *command]
+        except FileNotFoundError as error:
+            raise SystemExit(str(error)) from None
     out = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{out.stderr}")

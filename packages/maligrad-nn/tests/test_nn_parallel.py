@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import maligrad as mg
 from maligrad import nn
 from maligrad.nn import functional as F
 from maligrad.nn import parallel
+from maligrad.nn.parallel import launch
 from maligrad.nn.parallel.launch import find_mpiexec
 
 HERE = Path(__file__).resolve().parent
@@ -302,3 +304,95 @@ def test_exception_on_one_rank_aborts_the_job(tmp_path: Path, launcher: str) -> 
     assert proc.returncode != 0
     assert "[rank 1 of 2] uncaught exception" in proc.stderr
     assert "RuntimeError: rank one fails on purpose" in proc.stderr
+
+
+# -- the launcher binds each rank to cores of its own ---------------------------------------
+
+
+def _fake_mpiexec(folder: Path, hydra: bool) -> Path:
+    folder.mkdir()
+    exe = folder / "mpiexec"
+    exe.write_text("#!/bin/sh\nexit 0\n")
+    exe.chmod(0o755)
+    if hydra:
+        (folder / "hydra_pmi_proxy").write_text("")
+    return exe
+
+
+@pytest.mark.parametrize(
+    ("hydra", "cores", "n", "bind"),
+    [
+        (True, 2, 2, "core:1"),
+        (True, 16, 2, "core:8"),
+        (True, 16, 3, "core:5"),
+        (True, 2, 4, "core:1"),
+        (False, 16, 2, None),
+    ],
+)
+def test_mpiexec_command_binding(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    hydra: bool,
+    cores: int,
+    n: int,
+    bind: str | None,
+) -> None:
+    exe = _fake_mpiexec(tmp_path / "bin", hydra)
+    monkeypatch.setattr(launch, "find_mpiexec", lambda: str(exe))
+    monkeypatch.setattr(launch, "_cores", lambda: cores)
+    monkeypatch.delenv("HYDRA_BINDING", raising=False)
+    expected = [str(exe), "-n", str(n)] + (["-bind-to", bind] if bind else [])
+    assert launch.mpiexec_command(n) == expected
+    # a hostfile spans machines whose cores the launcher cannot see; HYDRA_BINDING rules
+    assert launch.mpiexec_command(n, "hosts") == [str(exe), "-n", str(n), "-hostfile", "hosts"]
+    monkeypatch.setenv("HYDRA_BINDING", "none")
+    assert launch.mpiexec_command(n) == [str(exe), "-n", str(n)]
+
+
+def test_mpiexec_command_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="n must be positive, got 0"):
+        launch.mpiexec_command(0)
+    monkeypatch.setattr(launch, "find_mpiexec", lambda: None)
+    with pytest.raises(FileNotFoundError, match="mpiexec not found"):
+        launch.mpiexec_command(2)
+
+
+def _binds() -> bool:
+    return MPIEXEC is not None and "-bind-to" in launch.mpiexec_command(2)
+
+
+@needs_mpi
+@pytest.mark.skipif(launch._cores() < 2 or not _binds(), reason="needs Hydra and two cores")
+def test_launcher_gives_each_rank_its_own_cores(tmp_path: Path) -> None:
+    script = tmp_path / "cores.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import json, os
+            import numpy as np
+            from maligrad import nn
+            from maligrad.nn import parallel
+            mine = sorted(os.sched_getaffinity(0))
+            every = parallel.all_reduce(np.eye(os.cpu_count())[mine].sum(axis=0), op="sum")
+            if parallel.get_rank() == 0:
+                print(json.dumps({"mine": mine, "every": every.tolist(),
+                                  "threads": nn.get_num_threads()}))
+            """
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("MALIGRAD_MPI", "HYDRA_BINDING")}
+    env.pop("OMP_NUM_THREADS", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "maligrad.nn.parallel.launch", "-n", "2", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    cores = launch._cores()
+    assert len(got["mine"]) == cores // 2
+    assert got["threads"] == cores // 2  # nn's pool sizes itself to the rank's cores
+    assert max(got["every"]) == 1  # no core is shared by the two ranks
+    assert sum(got["every"]) == 2 * (cores // 2)

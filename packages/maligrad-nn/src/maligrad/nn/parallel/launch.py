@@ -8,7 +8,8 @@ process it starts runs ``script.py`` as ``__main__`` with
 
 The hatch script ``hatch run mpi:train -n 2 ...`` is this launcher with
 ``examples/train.py``. [`abort_on_exception`][maligrad.nn.parallel.abort_on_exception] makes
-a failure on any rank end the whole job.
+a failure on any rank end the whole job. On one machine each rank gets cores of its own
+(see [`mpiexec_command`][maligrad.nn.parallel.launch.mpiexec_command]).
 """
 
 from __future__ import annotations
@@ -30,6 +31,43 @@ def find_mpiexec() -> str | None:
     if local.is_file() and os.access(local, os.X_OK):
         return str(local)
     return shutil.which("mpiexec")
+
+
+def _cores() -> int:
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def mpiexec_command(n: int, hostfile: str | None = None) -> list[str]:
+    """``[mpiexec, "-n", "N", ...]``, with each of the N ranks bound to cores of its own.
+
+    MPICH's Hydra ``mpiexec`` leaves processes unbound: the kernel moves them between cores,
+    and each rank's thread pool and OpenBLAS size themselves to all the machine's cores, so
+    N ranks start N times as many compute threads as there are cores. On one machine (no
+    ``hostfile``) and with a Hydra ``mpiexec`` (``hydra_pmi_proxy`` beside it), this adds
+    ``-bind-to core:K`` with ``K = cores // N`` (at least 1), as Open MPI binds by default;
+    nn's threads and OpenBLAS then use the K cores of their rank. ``HYDRA_BINDING`` in the
+    environment, Hydra's own setting, is left to rule instead.
+
+    >>> mpiexec_command(2)[-2:]  # doctest: +SKIP
+    ['-bind-to', 'core:1']
+    """
+    if n <= 0:
+        raise ValueError(f"mpiexec_command: n must be positive, got {n}")
+    mpiexec = find_mpiexec()
+    if mpiexec is None:
+        raise FileNotFoundError(
+            "mpiexec not found; pip install 'maligrad-nn[mpi]' (or load your MPI module)"
+        )
+    command = [mpiexec, "-n", str(n)]
+    if hostfile is not None:
+        return [*command, "-hostfile", hostfile]  # MPICH and Open MPI both read it
+    hydra = (Path(mpiexec).resolve().parent / "hydra_pmi_proxy").is_file()
+    if hydra and "HYDRA_BINDING" not in os.environ:
+        command += ["-bind-to", f"core:{max(_cores() // n, 1)}"]
+    return command
 
 
 def _split(argv: list[str]) -> tuple[int, str | None, list[str]]:
@@ -72,14 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         runpy.run_path(script, run_name="__main__")
         return 0
     n, hostfile, rest = _split(argv)
-    mpiexec = find_mpiexec()
-    if mpiexec is None:
-        raise SystemExit(
-            "launch: mpiexec not found; pip install 'maligrad-nn[mpi]' (or load your MPI module)"
-        )
-    command = [mpiexec, "-n", str(n)]
-    if hostfile is not None:
-        command += ["-hostfile", hostfile]  # MPICH and Open MPI both read it
+    try:
+        command = mpiexec_command(n, hostfile)
+    except FileNotFoundError as error:
+        raise SystemExit(f"launch: {error}") from None
     command += [sys.executable, "-m", "maligrad.nn.parallel.launch", *rest]
     return subprocess.call(command)
 
