@@ -5,14 +5,17 @@
 
 Every process runs BLAS on one thread (OPENBLAS_NUM_THREADS=1 and friends), so N processes
 use N cores; ``mpiexec`` is started as ``maligrad.nn.parallel.launch`` starts it, each rank
-bound to a core of its own. The same global batch is split over the ranks. It prints
-samples per second for each process count, the speed-up over 1 process (the aim for 2 is
-at least 1.7x on two free cores), the share of a training step that rank 0 spends blocked
-on gradient allreduces (``DistributedDataParallel.wait_seconds``), and the share of a core
-rank 0 got (CPU time / wall time: below 100% the machine was busy with other work). The
-CPU columns give the busiest rank's CPU time per step and the speed-up it implies on free
-cores (it leaves out time blocked in the allreduce). This is not one of ``run.py``'s
-in-process workloads (it starts processes), so ``workloads()`` returns none.
+bound to a core of its own. The same global batch is split over the ranks. The runs go in
+rounds, each running every process count once, so that a drift in the machine's speed
+hits every count alike. For each process count it prints the medians over the rounds of:
+samples per second, the speed-up over 1 process (within each round; with its range), the
+share of a training step that rank 0 spends blocked on gradient allreduces
+(``DistributedDataParallel.wait_seconds``), the share of a core rank 0 got (CPU time /
+wall time: below 100% the machine was busy with other work), the busiest rank's CPU time
+per step and the speed-up that implies on free cores (it leaves out time blocked in the
+allreduce). The aim for 2 processes is at least 1.7x on two free cores. This is not one
+of ``run.py``'s in-process workloads (it starts processes), so ``workloads()`` returns
+none.
 """
 
 from __future__ import annotations
@@ -109,31 +112,39 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--batch", type=int, default=64, help="global batch, split over processes")
     p.add_argument("--processes", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--repeats", type=int, default=3, help="best of this many runs each")
+    p.add_argument(
+        "--repeats", type=int, default=5, help="rounds, each running every process count once"
+    )
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
         worker(args.steps, args.batch, args.warmup)
         return 0
-    print(f"LeNet, global batch {args.batch}, {args.steps} steps, BLAS 1 thread per process")
+    counts = list(dict.fromkeys(args.processes))
     print(
-        f"{'processes':>9} {'samples/s':>10} {'step ms':>8} {'speed-up':>8} "
+        f"LeNet, global batch {args.batch}, {args.steps} steps, BLAS 1 thread per process, "
+        f"{args.repeats} interleaved rounds"
+    )
+    rounds = []
+    for _ in range(args.repeats):  # interleaved: a drift in the machine's speed hits all counts
+        rounds.append({n: run(n, args.steps, args.batch, args.warmup) for n in counts})
+    print(
+        f"{'processes':>9} {'samples/s':>10} {'step ms':>8} {'speed-up (range)':>20} "
         f"{'allreduce wait':>15} {'core of rank 0':>15} {'CPU ms/step':>12} {'CPU speed-up':>13}"
     )
-    base = base_cpu = None
-    for n in args.processes:
-        best = max(
-            (run(n, args.steps, args.batch, args.warmup) for _ in range(args.repeats)),
-            key=lambda r: r["samples_per_s"],
-        )
-        base = base or best["samples_per_s"]
-        base_cpu = base_cpu or best["cpu_step_ms"]
+    base = counts[0]
+    for n in counts:
+        runs = [r[n] for r in rounds]
+        speedups = [r[n]["samples_per_s"] / r[base]["samples_per_s"] for r in rounds]
+        cpu_speedups = [r[base]["cpu_step_ms"] / r[n]["cpu_step_ms"] for r in rounds]
+        med = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
+        span = f"{np.median(speedups):.2f}x ({min(speedups):.2f}-{max(speedups):.2f})"
         print(
-            f"{n:>9} {best['samples_per_s']:>10.0f} {best['step_ms']:>8.1f} "
-            f"{best['samples_per_s'] / base:>7.2f}x {100 * best['wait_share']:>14.1f}% "
-            f"{100 * best['cpu_share']:>14.0f}% {best['cpu_step_ms']:>12.1f} "
-            f"{base_cpu / best['cpu_step_ms']:>12.2f}x"
+            f"{n:>9} {med['samples_per_s']:>10.0f} {med['step_ms']:>8.1f} {span:>20} "
+            f"{100 * med['wait_share']:>14.1f}% {100 * med['cpu_share']:>14.0f}% "
+            f"{med['cpu_step_ms']:>12.1f} {np.median(cpu_speedups):>12.2f}x"
         )
+    print("medians over the rounds; a speed-up compares the runs of one round")
     return 0
 
 
