@@ -15,7 +15,7 @@ import pytest
 import maligrad as mg
 import maligrad.nn.functional as F
 from maligrad import nn
-from maligrad.nn.functional import _toeplitz, convolution, normalization, pooling
+from maligrad.nn.functional import _toeplitz, convolution, pooling
 
 
 def _nchw(a: np.ndarray) -> np.ndarray:
