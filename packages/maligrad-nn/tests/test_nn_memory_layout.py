@@ -15,7 +15,8 @@ import pytest
 import maligrad as mg
 import maligrad.nn.functional as F
 from maligrad import nn
-from maligrad.nn.functional import _toeplitz, convolution, pooling
+from maligrad.nn.functional import _toeplitz, convolution, normalization, pooling
+from maligrad.nn.functional.normalization import Standardize
 
 
 def _nchw(a: np.ndarray) -> np.ndarray:
@@ -168,6 +169,47 @@ def test_fast_max_pool_keeps_batch_last_memory():
     (gx,) = mg.grad(y, [x], grad_outputs=[np.ones(y.shape)])
     assert gx.data.transpose(1, 2, 3, 0).flags.c_contiguous
     assert gx.data.sum() == y.size  # one 1 per window
+
+
+# --- fused batch norm ----------------------------------------------------------------------
+
+# (shape, channel offset): means near zero (one-pass sums) and far from it (centred copy).
+BN_CASES = [((8, 3, 5, 4), 0.5), ((9, 2, 3, 3), 40.0), ((8, 4, 1, 6), -2.0)]
+
+
+def _bn_general(x, w, b):
+    y = Standardize.apply(x, axes=(0, 2, 3), eps=1e-5)
+    return y * w.reshape(1, -1, 1, 1) + b.reshape(1, -1, 1, 1)
+
+
+def _bn_fused(x, w, b):
+    return F.batch_norm(x, None, None, w, b, training=True, eps=1e-5)
+
+
+@pytest.mark.parametrize("block", [None, 7])
+@pytest.mark.parametrize("case", BN_CASES)
+def test_fused_batch_norm_values_do_not_depend_on_memory_layout(case, block, layout, monkeypatch):
+    if block is not None:  # several scratch blocks (of samples or of channels)
+        monkeypatch.setattr(normalization, "_BLOCK", block)
+    shape, offset = case
+    rng = np.random.default_rng(6)
+    x0 = offset + rng.uniform(0.5, 2, size=(1, shape[1], 1, 1)) * rng.normal(size=shape)
+    w, b = rng.normal(size=shape[1]), rng.normal(size=shape[1])
+    gy0, v0 = rng.normal(size=shape), rng.normal(size=shape)
+    fast = _first_and_second(_bn_fused, x0, [w, b], gy0, v0, layout)
+    general = _first_and_second(_bn_general, x0, [w, b], gy0, v0, _nchw)
+    _compare(fast, general, 1e-9)
+
+
+def test_fused_batch_norm_keeps_batch_last_memory():
+    rng = np.random.default_rng(7)
+    x = mg.Variable(_last(rng.normal(size=(8, 3, 4, 4)).astype(np.float32)), True)
+    bn = nn.BatchNorm2d(3)
+    y = bn(x)
+    assert y.dtype == np.float32 and y.data.transpose(1, 2, 3, 0).flags.c_contiguous
+    np.testing.assert_allclose(bn.running_mean.data, 0.1 * x.data.mean(axis=(0, 2, 3)), 1e-5)
+    (gx,) = mg.grad(y, [x], grad_outputs=[_last(rng.normal(size=x.shape).astype(np.float32))])
+    assert gx.dtype == np.float32 and gx.data.transpose(1, 2, 3, 0).flags.c_contiguous
 
 
 # --- downstream of a batch-last result ---------------------------------------------------
