@@ -71,38 +71,56 @@ def _first_and_second(op, x0, params, gy0, v0, layout):
     return [y.data] + [g.data for g in grads] + [g.data for g in second if g is not None]
 
 
-# --- convolution (stride 1: the banded-GEMM fast path) -----------------------------------
+# --- convolution: banded GEMM (stride 1), 1x1 GEMM, stride phases -------------------------
 
-# (N, C, H, W, O, kernel, padding): blocks of 4 (whole and cut), blocks of 1, no padding
-# (the input's memory is the padded input), 'same'.
+# (N, C, H, W, O, kernel, padding, stride, groups): blocks of 4 (whole and cut), blocks of 1,
+# no padding (the input's memory is the padded input), 'same', 1x1 kernels (stride 1 and 2,
+# padded, grouped), strided kernels (padded, grouped).
 CONV_CASES = [
-    (8, 1, 12, 12, 4, 5, 0),
-    (9, 3, 7, 10, 5, 3, 1),
-    (8, 30, 6, 6, 4, 3, 0),
-    (10, 2, 5, 9, 3, (2, 4), "same"),
-    (3, 2, 6, 7, 2, 3, 0),
+    (8, 1, 12, 12, 4, 5, 0, 1, 1),
+    (9, 3, 7, 10, 5, 3, 1, 1, 1),
+    (8, 30, 6, 6, 4, 3, 0, 1, 1),
+    (10, 2, 5, 9, 3, (2, 4), "same", 1, 1),
+    (3, 2, 6, 7, 2, 3, 0, 1, 1),
+    (8, 4, 6, 5, 6, 1, 0, 1, 1),
+    (9, 4, 7, 6, 4, 1, 1, 2, 2),
+    (8, 3, 9, 8, 4, 3, 1, 2, 1),
+    (8, 4, 8, 7, 2, (3, 2), (0, 1), (2, 3), 2),
 ]
 
 
 @pytest.mark.parametrize("inner", [None, False])
 @pytest.mark.parametrize("case", CONV_CASES)
 def test_fast_conv_values_do_not_depend_on_memory_layout(case, inner, layout, monkeypatch):
-    n, c, h, w, o, k, pad = case
+    n, c, h, w, o, k, pad, stride, groups = case
     kh, kw = (k, k) if isinstance(k, int) else k
     rng = np.random.default_rng(0)
     x0 = rng.normal(size=(n, c, h, w))
-    wt, b = rng.normal(size=(o, c, kh, kw)), rng.normal(size=o)
-    y_shape = F.conv2d(mg.Variable(x0), mg.Variable(wt), padding=pad).shape
-    gy0, v0 = rng.normal(size=y_shape), rng.normal(size=x0.shape)
+    wt, b = rng.normal(size=(o, c // groups, kh, kw)), rng.normal(size=o)
 
     def op(x, w, b):
-        return F.conv2d(x, w, b, padding=pad)
+        return F.conv2d(x, w, b, stride=stride, padding=pad, groups=groups)
 
+    y_shape = op(mg.Variable(x0), mg.Variable(wt), None).shape
+    gy0, v0 = rng.normal(size=y_shape), rng.normal(size=x0.shape)
     monkeypatch.setattr(_toeplitz, "FORCE_INNER", inner)
     fast = _first_and_second(op, x0, [wt, b], gy0, v0, layout)
     monkeypatch.setattr(convolution, "FAST", False)
     general = _first_and_second(op, x0, [wt, b], gy0, v0, _nchw)
     _compare(fast, general, 1e-10)
+
+
+@pytest.mark.parametrize("case", CONV_CASES[5:])
+def test_strided_and_1x1_conv_keep_batch_last_memory(case):
+    n, c, h, w, o, k, pad, stride, groups = case
+    kh, kw = (k, k) if isinstance(k, int) else k
+    rng = np.random.default_rng(8)
+    x = mg.Variable(_last(rng.normal(size=(n, c, h, w))), requires_grad=True)
+    wt = mg.Variable(rng.normal(size=(o, c // groups, kh, kw)))
+    y = F.conv2d(x, wt, stride=stride, padding=pad, groups=groups)
+    assert y.data.transpose(1, 2, 3, 0).flags.c_contiguous
+    (gx,) = mg.grad(y, [x], grad_outputs=[_last(rng.normal(size=y.shape))])
+    assert gx.data.strides[0] == gx.data.itemsize
 
 
 def test_fast_conv_hands_over_batch_last_memory():

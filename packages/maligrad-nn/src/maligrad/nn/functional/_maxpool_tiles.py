@@ -52,6 +52,7 @@ from numpy.lib.stride_tricks import as_strided
 import maligrad as mg
 from maligrad.nn.functional import _threads
 from maligrad.nn.functional._im2col import Pair, Quad
+from maligrad.nn.functional._layout import batch_last
 
 # (kernel, stride, padding (t, b, l, r), dilation, out (Ho, Wo)), as in ``pooling``.
 Params = tuple[Pair, Pair, Quad, Pair, Pair]
@@ -70,10 +71,6 @@ def applies(params: Params) -> bool:
     """Whether the windows tile the input: stride == kernel, dilation 1, no padding."""
     k, s, p, d, _ = params
     return s == k and d == (1, 1) and not any(p)
-
-
-def _batch_last(a: np.ndarray) -> bool:
-    return a.shape[0] > 1 and a.strides[0] == a.itemsize
 
 
 def _frame(a: np.ndarray, last: bool, crop: Pair) -> np.ndarray:
@@ -141,7 +138,7 @@ def max_and_masks(x: np.ndarray, params: Params) -> tuple[np.ndarray, Masks]:
     """``y (N, C, Ho, Wo)`` (in ``x``'s memory order when batch-last, else NCHW) and the
     masks of the two stages (by pieces of the frame's leading axis on threads)."""
     (kh, kw), _, _, _, (ho, wo) = params
-    last = _batch_last(x)
+    last = batch_last(x)
     f = _frame(x, last, (ho * kh, wo * kw))
     lead, t = f.shape[0], f.shape[3]
     y = np.empty((lead, ho, wo, t), dtype=x.dtype)

@@ -63,6 +63,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from maligrad.nn.functional import _threads
 from maligrad.nn.functional._im2col import Pair, Quad
+from maligrad.nn.functional._layout import batch_last
 from maligrad.nn.functional._workspace import scratch
 
 
@@ -154,17 +155,6 @@ def _skewed(a: np.ndarray) -> np.ndarray:
     copy = scratch("skewed", (n, m + 64 // a.itemsize), a.dtype)[:, :m].reshape(a.shape)
     copy[...] = a
     return copy
-
-
-def batch_last(a: np.ndarray, whole: bool = False) -> bool:
-    """Whether ``a (N, ...)`` keeps its batch innermost in memory: a unit-stride batch axis
-    (every run along it contiguous) or, with ``whole``, a C-contiguous ``a.transpose(1, ...,
-    0)``. (A batch of one counts as neither: any memory order serves it.)"""
-    if a.shape[0] < 2:
-        return False
-    if whole:
-        return a.transpose(*range(1, a.ndim), 0).flags.c_contiguous
-    return a.strides[0] == a.itemsize
 
 
 def _padded(x: np.ndarray, pl: Plan, inner: bool) -> np.ndarray:

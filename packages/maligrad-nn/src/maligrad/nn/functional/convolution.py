@@ -63,6 +63,7 @@ from maligrad.nn.functional._im2col import (
     phase_weight_grad,
     windows,
 )
+from maligrad.nn.functional._layout import batch_last
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
@@ -164,7 +165,9 @@ class Conv2d(mg.Function):
             self.save_for_backward(x, w)
             return _toeplitz.conv(self.cols, w, b, pl)
         if _phase_path(stride, dilation, groups):
-            self.phase = ph = phase_plan(x.shape, w.shape, stride, padding, dilation, groups)
+            self.phase = ph = phase_plan(
+                x.shape, w.shape, stride, padding, dilation, groups, batch_last(x)
+            )
             self.cols = phase_patches(x, ph)
             self.params = (stride, padding, dilation, groups)
             self.save_for_backward(x, w)
@@ -190,7 +193,8 @@ class Conv2d(mg.Function):
         rows = None
         if pl is not None:
             rows = _toeplitz.grad_rows(gy.data if isinstance(gy, mg.Variable) else gy, pl)
-        elif self.phase is not None:
+        elif self.phase is not None and batch_last(gy.data) == self.phase.last:
+            # (the input gradient comes in gy's memory order: share rows when that is x's)
             rows = phase_grad_rows(gy.data, self.phase)
         gx = gw = gb = None
         if needs[0]:
@@ -225,7 +229,7 @@ class Conv2dInputGrad(mg.Function):
         if _fast(stride, dilation, groups):
             return _toeplitz.input_grad(gy if rows is None else rows, w, x_shape, padding)
         if _phase_path(stride, dilation, groups):
-            ph = phase_plan(x_shape, w.shape, stride, padding, dilation, groups)
+            ph = phase_plan(x_shape, w.shape, stride, padding, dilation, groups, batch_last(gy))
             return phase_input_grad(phase_grad_rows(gy, ph) if rows is None else rows, w, ph)
         return _input_grad(gy, w, x_shape, stride, padding, dilation, groups)
 
@@ -270,7 +274,7 @@ class Conv2dWeightGrad(mg.Function):
         self.params = (stride, padding, dilation, groups)
         self.save_for_backward(x, gy)
         if _phase_path(stride, dilation, groups):
-            ph = phase_plan(x.shape, w_shape, stride, padding, dilation, groups)
+            ph = phase_plan(x.shape, w_shape, stride, padding, dilation, groups, batch_last(x))
             cols = phase_patches(x, ph) if cols is None else cols
             rows = phase_grad_rows(gy, ph) if rows is None else rows
             return phase_weight_grad(cols, rows, w_shape)

@@ -27,6 +27,7 @@ import numpy as np
 
 from maligrad import Function, Variable, no_grad
 from maligrad.nn.functional._common import layer_input
+from maligrad.nn.functional._layout import batch_last
 
 
 class Standardize(Function):
@@ -113,11 +114,6 @@ def _standardize_grad_vjp_x(
 # channel's values are one contiguous run. Either is a view; the result comes back in the
 # input's memory order, and the gradient ``g`` is read through ``x``'s frame (a copy when its
 # own memory order differs).
-
-
-def _batch_last(a: np.ndarray) -> bool:
-    """Whether ``a (N, C, *)`` is laid out as a C-contiguous ``(C, *, N)`` array."""
-    return a.ndim > 1 and a.shape[0] > 1 and a.transpose(*range(1, a.ndim), 0).flags.c_contiguous
 
 
 def _as_channels(a: np.ndarray, last: bool = False) -> np.ndarray:
@@ -241,7 +237,7 @@ class BatchNorm(Function):
     def forward(
         self, x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None, eps: float
     ) -> np.ndarray:
-        self.last = last = _batch_last(x)
+        self.last = last = batch_last(x, whole=True)
         mean, var, inv, y = _batch_stats(_as_channels(x, last), eps)
         y *= (inv if weight is None else weight * inv)[:, None]  # y = xc, normalised in place
         if bias is not None:
@@ -275,7 +271,7 @@ def _channel_axes(x: Variable) -> tuple[tuple[int, ...], tuple[int, ...]]:
 def _stats_and_sums(x: np.ndarray, g: np.ndarray, eps: float, stats: Any, sums: Any) -> Any:
     """``stats = (mean, inv, xc or None)`` and ``sums`` as BatchNorm.backward hands them on,
     or computed afresh (then centred: the copy is made anyway)."""
-    last = _batch_last(x)
+    last = batch_last(x, whole=True)
     x3 = _as_channels(x, last)
     if stats is None:
         mean, _, inv, xc = _batch_stats(x3, eps)
@@ -305,7 +301,7 @@ class BatchNormGrad(Function):
         (mean, inv, xc), (sg, sgxh) = _stats_and_sums(x, g, eps, stats, sums)
         self.eps = eps
         self.save_for_backward(x, g, weight)
-        last = _batch_last(x)
+        last = batch_last(x, whole=True)
         g3, x3 = _as_channels(g, last), _as_channels(x, last)
         gx = _bn_input_grad(g3, x3, weight, mean, inv, xc, sg, sgxh)
         return _from_channels(gx, x.shape, last)
@@ -412,7 +408,9 @@ def batch_norm(
             if node is not None:
                 mean, var = node.mean, node.var
             else:  # no graph recorded: no node kept the statistics
-                mean, var = _batch_stats(_as_channels(x.data, _batch_last(x.data)), eps)[:2]
+                mean, var = _batch_stats(_as_channels(x.data, batch_last(x.data, whole=True)), eps)[
+                    :2
+                ]
             with no_grad():  # public in-place updates: each moves the version counter on
                 rm, rv = running_mean, running_var
                 rm.mul_(1 - momentum).add_((momentum * mean).astype(rm.dtype, copy=False))
