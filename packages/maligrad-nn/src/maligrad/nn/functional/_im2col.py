@@ -205,10 +205,10 @@ def phase_patches(x: np.ndarray, pl: PhasePlan) -> np.ndarray:
             if p[4] and p[7]:
                 (rows, cols_), (dr, dc) = _phase_slices(pl, i)
                 ph[i, :, dr, dc] = xt[:, rows, cols_]
-        flat = ph.reshape(len(pl.phases), c, pl.hq * pl.wq * n)
+        runs = ph.reshape(len(pl.phases), c, pl.hq * pl.wq * n)
         out = np.empty((c, len(pl.taps), run * n), dtype=x.dtype)
         for t, (i, off) in enumerate(pl.taps):
-            out[:, t] = flat[i, :, off * n : (off + run) * n]
+            out[:, t] = runs[i, :, off * n : (off + run) * n]
         return out.reshape(pl.groups, -1, run * n)
     ph = np.zeros((len(pl.phases), n, c, pl.hq, pl.wq), dtype=x.dtype)
     for i, p in enumerate(pl.phases):

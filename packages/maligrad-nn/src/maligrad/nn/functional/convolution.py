@@ -12,8 +12,15 @@ matmul ``w @ cols``. Faster routes compute the same maths: 1x1 kernels are one G
 sampled pixels, no im2col (``_pointwise``); stride-1, undilated, ungrouped convolutions (the
 common case) one GEMM with a banded weight matrix, the bias fused as a column of ones
 (``_toeplitz``); strided ones build ``cols`` from the input's stride phases, so that its
-copies and its adjoint's adds move long contiguous runs (``_im2col.phase_*``). Three
-Functions, each the adjoint of the others, make up the family:
+copies and its adjoint's adds move long contiguous runs (``_im2col.phase_*``).
+
+Memory order (``_layout``): the fast kernels return their results as ``(N, O, Ho, Wo)``
+views of batch-last ``(O, Ho, Wo, N)`` memory, the order their GEMMs produce, where the
+next layer reads it with no transpose. The stride-1 kernels always do; the 1x1 and strided
+ones do for a batch-last input (and their input gradient for a batch-last ``gy``), NCHW
+otherwise. Values never depend on the memory order; ``y.data`` is then not C-contiguous
+(``np.ascontiguousarray`` gives an NCHW copy). Three Functions, each the adjoint of the
+others, make up the family:
 
     Conv2d(x, w)              y  = w @ im2col(x)
     Conv2dInputGrad(gy, w)    gx = col2im(w^T @ gy)          (the transposed convolution)

@@ -225,7 +225,9 @@ class BatchNorm(Function):
         dx = weight inv (g - sum(g) / M - xhat sum(g xhat) / M)     (BatchNormGrad)
         dweight = sum g xhat,   dbias = sum g                        (BatchNormParamGrad)
 
-    the two channel sums computed once, by ``_grad_sums``, for all three.
+    the two channel sums computed once, by ``_grad_sums``, for all three. The channel frame
+    follows ``x``'s memory order (batch-last ``x``: one contiguous run per channel), and ``y``
+    and ``dx`` keep it.
 
         >>> import numpy as np, maligrad as mg
         >>> x = mg.Variable(np.array([[1.0], [3.0]], np.float32), requires_grad=True)
