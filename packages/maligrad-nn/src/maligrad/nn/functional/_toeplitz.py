@@ -283,11 +283,7 @@ def _split(pixels: np.ndarray, pl: Plan) -> tuple[np.ndarray, np.ndarray | None]
     block ``(O', Ho, Wo - nb' B, N)`` (None when ``B`` divides ``Wo``): views."""
     full = pl.wo // pl.block
     o, ho, _, n = pixels.shape
-    whole = pixels[:, :, : full * pl.block]
-    sh = whole.strides
-    whole = as_strided(
-        whole, (o, ho, full, pl.block, n), (sh[0], sh[1], pl.block * sh[2], sh[2], sh[3])
-    )
+    whole = _shaped(pixels[:, :, : full * pl.block], (o, ho, full, pl.block, n))
     return whole, (pixels[:, :, full * pl.block :] if full < pl.nb else None)
 
 
