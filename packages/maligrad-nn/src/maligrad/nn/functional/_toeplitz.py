@@ -24,6 +24,10 @@ fast at. The adjoints are GEMMs with the same two matrices:
 
 where ``G^T[(o, j), (i, b, n)] = gy[n, o, i, b B + j]`` is the output gradient in the same
 column layout (zero past the last output column). ``B = 1`` is plain im2col with one GEMM.
+Where the padding is 'same' or more (``H W <= Ho Wo``), ``dx`` is instead the forward
+convolution of ``gy`` with the flipped, transposed kernel ``w[o, c, kh-1-p, kw-1-q]`` and
+padding ``k - 1 - pad`` (the same multiply-adds, a GEMM output ``kh (B + kw - 1)`` times
+smaller than ``dP^T`` and no slice-adds).
 
 Batch-innermost layout (the columns ordered ``(i, b, n)``): the patches are copied from a
 ``(C, Hp, Wc, N)`` copy of the padded input, and ``dP^T`` is added, one ``(p, t)`` block at
@@ -342,12 +346,34 @@ def conv(p: np.ndarray, w: np.ndarray, b: np.ndarray | None, pl: Plan) -> np.nda
     return _cropped(_shaped(out, (pl.n, pl.o, pl.ho, pl.nb * pl.block)), pl)
 
 
-def input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], pad: Quad) -> np.ndarray:
-    """``dx`` of ``conv2d`` for ``gy`` (or ready GEMM-layout gradient ``g``) and weight ``w``
-    (batch-innermost layout: a view of a new ``(C, H, W, N)`` array)."""
+def _full_pad(pl: Plan) -> Quad | None:
+    """The padding that makes ``dx`` the full correlation of ``gy`` with the flipped kernel,
+    where that costs no more multiply-adds than the scatter of ``dP^T`` (``H W <= Ho Wo``:
+    'same' padding and more); else None."""
+    if pl.h * pl.w > pl.ho * pl.wo:
+        return None
+    t, b, left, r = pl.pad
+    full = (pl.kh - 1 - t, pl.kh - 1 - b, pl.kw - 1 - left, pl.kw - 1 - r)
+    return full if min(full) >= 0 else None
+
+
+def input_grad(
+    gy: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], pad: Quad,
+    g: np.ndarray | None = None,
+) -> np.ndarray:  # fmt: skip
+    """``dx`` of ``conv2d`` for ``gy`` and weight ``w`` (``g``: ``gy`` in the GEMMs' layout,
+    when at hand). Batch-innermost layout: a view of a new ``(C, H, W, N)`` array,
+    computed as the full correlation of ``gy`` with the flipped kernel (a forward
+    convolution, ``w[o, c, p, q] -> w[c, o, kh-1-p, kw-1-q]``, padding ``k - 1 - pad``)
+    where the padding makes that no dearer, else by the scatter of ``dP^T``."""
     pl = plan(x_shape, w.shape, pad)
-    if g.ndim == 4:
-        g = grad_rows(g, pl)
+    full = _full_pad(pl) if pl.inner else None
+    if full is not None:
+        wt = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
+        tpl = plan(gy.shape, wt.shape, full)
+        if tpl.inner:
+            return conv(patches(gy, tpl), wt, None, tpl)
+    g = grad_rows(gy, pl) if g is None else g
     t = toeplitz(w, None, pl)[: pl.k]
     bb, r = pl.block, pl.run
     pt, pleft = pl.pad[0], pl.pad[2]

@@ -234,7 +234,7 @@ class Conv2dInputGrad(mg.Function):
         if _pointwise_path(w.shape):
             return _pointwise.input_grad(gy, w, x_shape, stride, padding, groups)
         if _fast(stride, dilation, groups):
-            return _toeplitz.input_grad(gy if rows is None else rows, w, x_shape, padding)
+            return _toeplitz.input_grad(gy, w, x_shape, padding, rows)
         if _phase_path(stride, dilation, groups):
             ph = phase_plan(x_shape, w.shape, stride, padding, dilation, groups, batch_last(gy))
             return phase_input_grad(phase_grad_rows(gy, ph) if rows is None else rows, w, ph)
