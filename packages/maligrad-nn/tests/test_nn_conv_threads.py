@@ -209,12 +209,15 @@ POOL_CASES = [
 ]
 
 
+@pytest.mark.parametrize("last", [False, True], ids=["nchw", "batch-last"])
 @pytest.mark.parametrize("case", POOL_CASES)
-def test_max_pool_tiles_same_on_one_and_several_threads(threads, case):
+def test_max_pool_tiles_same_on_one_and_several_threads(threads, case, last):
     n, c, h, w, k = case
     rng = np.random.default_rng(7)
     x = np.maximum(rng.standard_normal((n, c, h, w)), 0).astype(np.float32)
     x[0, 0, 1, 1] = np.nan
+    if last:  # (C, H, W, N) memory, as the conv kernels hand it over
+        x = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
     kh, kw = (k, k) if isinstance(k, int) else k
     g = rng.standard_normal((n, c, h // kh, w // kw)).astype(np.float32)
     results = []

@@ -118,6 +118,8 @@ class PhasePlan:
     phases: tuple[tuple[int, int, int, int, int, int, int, int], ...]
     taps: tuple[tuple[int, int], ...]  # per (p, q), row-major: (phase, flat offset)
     stride: Pair
+    #: batch-last layout: phase images (P, C, hq, wq, N), GEMM columns (i, j < wq, n)
+    last: bool = False
 
     @property
     def run(self) -> int:  # L = Ho wq: output pixels per (sample, patch row), garbage included
@@ -126,7 +128,7 @@ class PhasePlan:
 
 def phase_plan(
     x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Pair, padding: Quad,
-    dilation: Pair, groups: int,
+    dilation: Pair, groups: int, last: bool = False,
 ) -> PhasePlan:  # fmt: skip
     """Plan the phase-split kernels for input ``x_shape`` and weight ``w_shape``.
 
@@ -138,6 +140,11 @@ def phase_plan(
     offset ``u wq + v``, if each output row is computed ``wq`` wide: its last
     ``wq - Wo`` columns are garbage (they wrap into the next row), dropped from the output
     and given a zero gradient.
+
+    With ``last`` (batch-last memory, see ``_layout``) the phase images are stored
+    ``(P, C, hq, wq, N)``: a tap's reads for the whole batch are then one contiguous run of
+    ``L N`` values from flat offset ``(u wq + v) N``, the GEMM's columns are ordered
+    ``(i, j, n)``, and ``y`` and ``dx`` come back in batch-last memory.
     """
     n, c, h, w = (int(v) for v in x_shape)
     o, _, kh, kw = w_shape
@@ -167,24 +174,48 @@ def phase_plan(
         for p in range(kh)
         for q in range(kw)
     )
-    return PhasePlan((n, c, h, w), o, kh, kw, groups, ho, wo, hq, wq, tuple(phases), taps, (sh, sw))
+    return PhasePlan(
+        (n, c, h, w), o, kh, kw, groups, ho, wo, hq, wq, tuple(phases), taps, (sh, sw), last
+    )
+
+
+def _phase_slices(pl: PhasePlan, i: int) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
+    """``(x rows, x columns)`` that phase ``i`` holds and ``(rows, columns)`` where it holds
+    them."""
+    sh, sw = pl.stride
+    _, _, u0, r0, nu, v0, c0, nv = pl.phases[i]
+    src = slice(r0, r0 + sh * (nu - 1) + 1, sh), slice(c0, c0 + sw * (nv - 1) + 1, sw)
+    return src, (slice(u0, u0 + nu), slice(v0, v0 + nv))
 
 
 def phase_patches(x: np.ndarray, pl: PhasePlan) -> np.ndarray:
-    """The patch matrix ``(G, C/G kh kw, N L)``: rows ``(c, p, q)``, columns ``(n, i, j < wq)``.
+    """The patch matrix ``(G, C/G kh kw, N L)``: rows ``(c, p, q)``, columns ``(n, i, j < wq)``
+    (``(i, j < wq, n)`` for ``pl.last``).
 
     One strided copy of ``x`` into the zero-padded phase images ``(P, N, C, hq wq)``, then
-    per tap one copy of ``N C`` contiguous runs of ``L``.
+    per tap one copy of ``N C`` contiguous runs of ``L`` (batch-last: images
+    ``(P, C, hq wq N)``, per tap ``C`` runs of ``L N``).
     """
     n, c = pl.x_shape[:2]
-    sh, sw = pl.stride
-    ph = np.zeros((len(pl.phases), n, c, pl.hq, pl.wq), dtype=x.dtype)
-    for i, (_, _, u0, r0, nu, v0, c0, nv) in enumerate(pl.phases):
-        if nu and nv:
-            src = x[:, :, r0 : r0 + sh * (nu - 1) + 1 : sh, c0 : c0 + sw * (nv - 1) + 1 : sw]
-            ph[i, :, :, u0 : u0 + nu, v0 : v0 + nv] = src
-    flat = ph.reshape(len(pl.phases), n, c, pl.hq * pl.wq)
     run = pl.run
+    if pl.last:
+        ph = np.zeros((len(pl.phases), c, pl.hq, pl.wq, n), dtype=x.dtype)
+        xt = x.transpose(1, 2, 3, 0)
+        for i, p in enumerate(pl.phases):
+            if p[4] and p[7]:
+                (rows, cols_), (dr, dc) = _phase_slices(pl, i)
+                ph[i, :, dr, dc] = xt[:, rows, cols_]
+        runs = ph.reshape(len(pl.phases), c, pl.hq * pl.wq * n)
+        out = np.empty((c, len(pl.taps), run * n), dtype=x.dtype)
+        for t, (i, off) in enumerate(pl.taps):
+            out[:, t] = runs[i, :, off * n : (off + run) * n]
+        return out.reshape(pl.groups, -1, run * n)
+    ph = np.zeros((len(pl.phases), n, c, pl.hq, pl.wq), dtype=x.dtype)
+    for i, p in enumerate(pl.phases):
+        if p[4] and p[7]:
+            (rows, cols_), (dr, dc) = _phase_slices(pl, i)
+            ph[i, :, :, dr, dc] = x[:, :, rows, cols_]
+    flat = ph.reshape(len(pl.phases), n, c, pl.hq * pl.wq)
     cols = np.empty((c, len(pl.taps), n, run), dtype=x.dtype)
     for t, (i, off) in enumerate(pl.taps):
         cols[:, t] = flat[i, :, :, off : off + run].transpose(1, 0, 2)
@@ -193,10 +224,15 @@ def phase_patches(x: np.ndarray, pl: PhasePlan) -> np.ndarray:
 
 def phase_conv(cols: np.ndarray, w: np.ndarray, b: Any, pl: PhasePlan) -> np.ndarray:
     """``y (N, O, Ho, Wo)``: one GEMM per group, ``W (O/G, C/G kh kw) @ cols``, the garbage
-    columns dropped in the copy back to NCHW."""
+    columns dropped in the copy back to NCHW (to ``(O, Ho, Wo, N)`` memory for ``pl.last``)."""
     n = pl.x_shape[0]
     o = pl.o
     y = np.matmul(w.reshape(pl.groups, o // pl.groups, -1), cols)
+    if pl.last:
+        y = np.ascontiguousarray(y.reshape(o, pl.ho, pl.wq, n)[:, :, : pl.wo])
+        if b is not None:
+            y += b.reshape(o, 1, 1, 1)
+        return y.transpose(3, 0, 1, 2)
     y = y.reshape(o, n, pl.ho, pl.wq)[:, :, :, : pl.wo].transpose(1, 0, 2, 3)
     y = np.ascontiguousarray(y)
     if b is not None:
@@ -207,36 +243,56 @@ def phase_conv(cols: np.ndarray, w: np.ndarray, b: Any, pl: PhasePlan) -> np.nda
 def phase_grad_rows(gy: np.ndarray, pl: PhasePlan) -> np.ndarray:
     """The output gradient ``(G, O/G, N L)`` in the GEMM's layout, zero in garbage columns."""
     n, o = gy.shape[:2]
-    rows = np.zeros((o, n, pl.ho, pl.wq), dtype=gy.dtype)
-    rows[:, :, :, : pl.wo] = gy.transpose(1, 0, 2, 3)
+    if pl.last:
+        rows = np.zeros((o, pl.ho, pl.wq, n), dtype=gy.dtype)
+        rows[:, :, : pl.wo] = gy.transpose(1, 2, 3, 0)
+    else:
+        rows = np.zeros((o, n, pl.ho, pl.wq), dtype=gy.dtype)
+        rows[:, :, :, : pl.wo] = gy.transpose(1, 0, 2, 3)
     return rows.reshape(pl.groups, o // pl.groups, -1)
 
 
 def phase_input_grad(rows: np.ndarray, w: np.ndarray, pl: PhasePlan) -> np.ndarray:
     """``dx (N, C, H, W)``: ``dP = W^T @ G`` added back into the phase images (per tap one
-    add of ``N C`` contiguous runs of ``L``), which one strided copy interleaves into ``dx``.
+    add of ``N C`` contiguous runs of ``L``, or ``C`` runs of ``L N`` for ``pl.last``), which
+    one strided copy interleaves into ``dx`` (a view of ``(C, H, W, N)`` memory for
+    ``pl.last``).
 
     Garbage columns of ``G`` are zero, so the wrapped reads of the forward pass add nothing.
     """
     n, c, h, wd = pl.x_shape
     g = pl.groups
     wm = w.reshape(g, pl.o // g, -1)
-    dp = np.matmul(wm.swapaxes(1, 2), rows).reshape(c, len(pl.taps), n, pl.run)
-    canvas = np.zeros((len(pl.phases), n, c, pl.hq * pl.wq), dtype=dp.dtype)
     run = pl.run
+    dp = np.matmul(wm.swapaxes(1, 2), rows).reshape(c, len(pl.taps), n * run)
+    covered = sum(p[4] * p[7] for p in pl.phases) == h * wd
+    alloc = np.empty if covered else np.zeros
+    if pl.last:
+        canvas = np.zeros((len(pl.phases), c, pl.hq * pl.wq * n), dtype=dp.dtype)
+        for t, (i, off) in enumerate(pl.taps):
+            canvas[i, :, off * n : (off + run) * n] += dp[:, t]
+        canvas = canvas.reshape(len(pl.phases), c, pl.hq, pl.wq, n)
+        dxt = alloc((c, h, wd, n), dtype=dp.dtype)
+        for i, p in enumerate(pl.phases):
+            if p[4] and p[7]:
+                (xr, xc), (dr, dc) = _phase_slices(pl, i)
+                dxt[:, xr, xc] = canvas[i, :, dr, dc]
+        return dxt.transpose(3, 0, 1, 2)
+    dp = dp.reshape(c, len(pl.taps), n, run)
+    canvas = np.zeros((len(pl.phases), n, c, pl.hq * pl.wq), dtype=dp.dtype)
     for t, (i, off) in enumerate(pl.taps):
         canvas[i, :, :, off : off + run] += dp[:, t].transpose(1, 0, 2)
     canvas = canvas.reshape(len(pl.phases), n, c, pl.hq, pl.wq)
-    covered = sum(p[4] * p[7] for p in pl.phases) == h * wd
-    dx = (np.empty if covered else np.zeros)((n, c, h, wd), dtype=dp.dtype)
-    sh, sw = pl.stride
-    for i, (_, _, u0, r0, nu, v0, c0, nv) in enumerate(pl.phases):
-        if nu and nv:
-            dst = dx[:, :, r0 : r0 + sh * (nu - 1) + 1 : sh, c0 : c0 + sw * (nv - 1) + 1 : sw]
-            dst[...] = canvas[i, :, :, u0 : u0 + nu, v0 : v0 + nv]
+    dx = alloc((n, c, h, wd), dtype=dp.dtype)
+    for i, p in enumerate(pl.phases):
+        if p[4] and p[7]:
+            (xr, xc), (dr, dc) = _phase_slices(pl, i)
+            dx[:, :, xr, xc] = canvas[i, :, :, dr, dc]
     return dx
 
 
 def phase_weight_grad(cols: np.ndarray, rows: np.ndarray, w_shape: tuple[int, ...]) -> np.ndarray:
     """``dW = G @ cols^T`` per group (garbage columns of ``G`` are zero)."""
+    if rows.shape[0] == 1:  # a 2-D GEMM: stacked ones with a transposed operand can be 50x
+        return (rows[0] @ cols[0].T).reshape(w_shape)  # slower on threaded OpenBLAS
     return np.matmul(rows, cols.swapaxes(1, 2)).reshape(w_shape)

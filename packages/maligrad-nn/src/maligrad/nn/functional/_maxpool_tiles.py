@@ -1,23 +1,35 @@
 """Max pooling over windows that tile the input (stride == kernel, no dilation, no padding).
 
 The fast path of ``max_pool2d`` (LeNet's and most CNNs' 2x2 pooling), in two separable
-stages, each a few elementwise maxima over long strided views. Cropped to whole windows
-and made contiguous, ``x (N, C, H, W)`` is read as
+stages, each a few elementwise maxima over long strided views. The input cropped to whole
+windows is read as a *frame* ``F (L, Hc, Wc, T)`` (``Hc = Ho kh``, ``Wc = Wo kw``) in one of
+two memory orders:
 
-    stage 1 (columns):  X1[r, q] = x[n, c, h, j kw + q]            r = (n, c, h, j)
-                        a[r]     = max_q X1[r, q]                   a is (N, C, Ho kh, Wo)
-    stage 2 (rows):     A2[s, p, j] = a[n, c, i kh + p, j]          s = (n, c, i)
-                        y[s, j]     = max_p A2[s, p, j]             y is (N, C, Ho, Wo)
+* batch-last (``x``'s batch axis has unit stride, as the convolutions hand it over, see
+  ``_toeplitz``): ``F = x.transpose(1, 2, 3, 0)``, ``L = C``, ``T = N``, a view, no copy;
+* otherwise: ``F`` is a contiguous copy of ``x`` as ``(N C, Hc, Wc, 1)`` (``T = 1``).
+
+With ``l`` the frame's leading and ``t`` its trailing index:
+
+    stage 1 (columns):  a[l, h, j, t] = max_q F[l, h, j kw + q, t]       a is (L, Hc, Wo, T)
+    stage 2 (rows):     y[l, i, j, t] = max_p a[l, i kh + p, j, t]       y is (L, Ho, Wo, T)
+
+In batch-last memory every maximum compares contiguous runs of ``N`` floats (``Wo N`` in
+stage 2), where NCHW memory compares every ``kw``-th float. ``y`` goes back in the frame's
+order: a view of ``(C, Ho, Wo, N)`` memory for batch-last input, NCHW otherwise.
 
 Each stage keeps one boolean mask per offset marking the *first* maximum (strict ``>``
 against the running maximum, so ties go to the lowest offset). The window's row-major
 first maximum is the first maximum column within the first maximum row, so the two stages
-reproduce the general kernel's (and PyTorch's) tie rule exactly. Where a maximum is NaN
-(NaN propagates through ``maximum``), the first NaN is marked instead.
+reproduce the general kernel's (and PyTorch's) tie rule exactly, in either memory order.
+Where a maximum is NaN (NaN propagates through ``maximum``), the first NaN is marked
+instead.
 
-The gradient runs the stages backwards, with the forward's masks:
+The gradient runs the stages backwards, with the forward's masks (frame-shaped), reading
+``gy`` through the same frame (whatever its own memory order) and writing ``dx`` in the
+forward input's order:
 
-    gA2[s, p, j] = R_p[s, j] gy[s, j]        gX1[r, q] = C_q[r] ga[r]
+    gA[l, i, p, j, t] = R_p[l, i, j, t] gy[l, i, j, t]    gF[l, h, j, q, t] = C_q[l, h, j, t] ga
 
 (``kh + kw`` products writing strided views; ``np.where`` instead of a product when ``gy``
 holds inf or NaN, so that a masked-out position gets exactly 0). Its adjoint, the gradient
@@ -25,23 +37,33 @@ of the gradient, sums the masked entries stage by stage, which picks the one mar
 of each window. The masks are shared, read-only, by every Function of the pair.
 
 With several threads (``nn.set_num_threads``) the forward pass and the gradient split the
-batch into one piece per thread: samples are independent, and each piece writes its own
-rows of the output and of the masks.
+frame's leading axis (samples and channels, or channels) into one piece per thread: each
+piece writes its own slice of the output and of the masks.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 import maligrad as mg
 from maligrad.nn.functional import _threads
 from maligrad.nn.functional._im2col import Pair, Quad
+from maligrad.nn.functional._layout import batch_last
 
 # (kernel, stride, padding (t, b, l, r), dilation, out (Ho, Wo)), as in ``pooling``.
 Params = tuple[Pair, Pair, Quad, Pair, Pair]
+
+
+class Masks(NamedTuple):
+    """The first-maximum masks of both stages (None for a stage of one offset), frame-shaped,
+    and whether the frame is batch-last."""
+
+    cols: list[np.ndarray | None]  # kw masks (L, Hc, Wo, T)
+    rows: list[np.ndarray | None]  # kh masks (L, Ho, Wo, T)
+    last: bool
 
 
 def applies(params: Params) -> bool:
@@ -50,77 +72,96 @@ def applies(params: Params) -> bool:
     return s == k and d == (1, 1) and not any(p)
 
 
-def _stages(shape: tuple[int, ...], params: Params) -> tuple[tuple[int, ...], ...]:
-    """Shapes of the cropped input, of ``X1 (M, kw)`` and of ``A2 (S, kh, Wo)``."""
-    (kh, kw), _, _, _, (ho, wo) = params
-    n, c = shape[:2]
-    return (n, c, ho * kh, wo * kw), (n * c * ho * kh * wo, kw), (n * c * ho, kh, wo)
+def _frame(a: np.ndarray, last: bool, crop: Pair) -> np.ndarray:
+    """``a (N, C, H, W)`` cropped to ``crop`` as the frame ``(L, Hc, Wc, T)`` (a view of
+    ``a`` for ``last``, else contiguous when ``a`` is, a copy otherwise)."""
+    hc, wc = crop
+    if last:
+        return a.transpose(1, 2, 3, 0)[:, :hc, :wc]
+    n, c = a.shape[:2]
+    if a.shape[2:] != crop:
+        a = np.ascontiguousarray(a[:, :, :hc, :wc])
+    return a.reshape(n * c, hc, wc, 1)
 
 
-def _first_max(views: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray | None]]:
-    """Elementwise maximum of ``views`` and one mask per view marking the first maximum."""
+def _unframe(f: np.ndarray, last: bool, n: int) -> np.ndarray:
+    """Inverse of ``_frame`` for a whole frame ``(L, H, W, T)``: ``(N, C, H, W)``."""
+    if last:
+        return f.transpose(3, 0, 1, 2)
+    return f.reshape(n, f.shape[0] // n, f.shape[1], f.shape[2])
+
+
+def _split(a: np.ndarray, axis: int, k: int) -> np.ndarray:
+    """View of ``a`` with ``axis`` (length ``m k``) split into ``(m, k)`` (any strides)."""
+    v = a.view()
+    v.shape = a.shape[:axis] + (a.shape[axis] // k, k) + a.shape[axis + 1 :]
+    return v
+
+
+def _has_nan(a: np.ndarray) -> bool:
+    """Whether ``a`` may hold NaN: a NaN sum (one pass, no temporary; a false alarm only where
+    +inf and -inf meet, and the NaN rule is a no-op without NaN)."""
+    return a.dtype.kind in "fc" and bool(np.isnan(np.sum(a)))
+
+
+def _first_max(views: list[np.ndarray], m: np.ndarray, masks: list[np.ndarray | None]) -> None:
+    """``m = `` the elementwise maximum of ``views``; ``masks[k]`` marks where ``views[k]``
+    holds the first maximum (NaN counts as the maximum)."""
     if len(views) == 1:
-        return views[0], [None]
-    m = np.maximum(views[0], views[1])
+        m[...] = views[0]
+        return
+    np.maximum(views[0], views[1], out=m)
+    nan = _has_nan(m)
     if len(views) == 2:
-        later = np.greater(views[1], views[0])
-        if m.dtype.kind in "fc" and np.isnan(m).any():
+        first, later = masks
+        assert first is not None and later is not None
+        np.greater(views[1], views[0], out=later)
+        if nan:
             later |= np.isnan(views[1])
             later &= ~np.isnan(views[0])
-        return m, [~later, later]
+        np.logical_not(later, out=first)
+        return
     arg = np.zeros(m.shape, dtype=np.int8 if len(views) < 128 else np.int32)
     arg[views[1] > views[0]] = 1
     for k in range(2, len(views)):
         np.copyto(arg, k, where=views[k] > m)
         np.maximum(m, views[k], out=m)
-    if m.dtype.kind in "fc" and np.isnan(m).any():
-        nan = np.isnan(m)
+    if nan:
+        isnan = np.isnan(m)
         for k in reversed(range(len(views))):
-            np.copyto(arg, k, where=nan & np.isnan(views[k]))
-    return m, [arg == k for k in range(len(views))]
+            np.copyto(arg, k, where=isnan & np.isnan(views[k]))
+    for k, mask in enumerate(masks):
+        np.equal(arg, k, out=mask)
 
 
-Masks = tuple[list[np.ndarray | None], list[np.ndarray | None]]
+def _masks(count: int, shape: tuple[int, ...]) -> list[np.ndarray | None]:
+    return [None] if count == 1 else [np.empty(shape, dtype=bool) for _ in range(count)]
 
 
 def max_and_masks(x: np.ndarray, params: Params) -> tuple[np.ndarray, Masks]:
-    """``y (N, C, Ho, Wo)`` and the masks of the two stages (by batch pieces on threads)."""
-    parts = _threads.pieces(x.shape[0], x.size)
-    if len(parts) == 1:
-        return _max_and_masks(x, params)
-    n = x.shape[0]
-    crop, s1, s2 = _stages(x.shape, params)
+    """``y (N, C, Ho, Wo)`` (in ``x``'s memory order when batch-last, else NCHW) and the
+    masks of the two stages (by pieces of the frame's leading axis on threads)."""
     (kh, kw), _, _, _, (ho, wo) = params
-    y = np.empty((n, crop[1], ho, wo), dtype=x.dtype)
-    cols: list[np.ndarray | None] = [None]
-    rows: list[np.ndarray | None] = [None]
-    if kw > 1:
-        cols = [np.empty(s1[0], dtype=bool) for _ in range(kw)]
-    if kh > 1:
-        rows = [np.empty((s2[0], wo), dtype=bool) for _ in range(kh)]
-    r1, r2 = s1[0] // n, s2[0] // n  # mask rows per sample
+    last = batch_last(x)
+    f = _frame(x, last, (ho * kh, wo * kw))
+    lead, t = f.shape[0], f.shape[3]
+    y = np.empty((lead, ho, wo, t), dtype=x.dtype)
+    a = np.empty((lead, ho * kh, wo, t), dtype=x.dtype) if kw > 1 else f
+    masks = Masks(_masks(kw, a.shape), _masks(kh, y.shape), last)
 
-    def piece(a: int, b: int) -> None:
-        y[a:b], (cp, rp) = _max_and_masks(x[a:b], params)
-        for whole, part in zip(cols + rows, cp + rp):
-            if whole is not None:
-                r = r1 if whole.ndim == 1 else r2
-                whole[a * r : b * r] = part
+    def piece(i: int, j: int) -> None:
+        if kw > 1:
+            f5 = _split(f[i:j], 2, kw)
+            _first_max([f5[:, :, :, q] for q in range(kw)], a[i:j], _sub(masks.cols, i, j))
+        a5 = _split(a[i:j], 1, kh)
+        _first_max([a5[:, :, p] for p in range(kh)], y[i:j], _sub(masks.rows, i, j))
 
-    _threads.run(piece, parts)
-    return y, (cols, rows)
+    _threads.run(piece, _threads.pieces(lead, x.size))
+    return _unframe(y, last, x.shape[0]), masks
 
 
-def _max_and_masks(x: np.ndarray, params: Params) -> tuple[np.ndarray, Masks]:
-    crop, s1, s2 = _stages(x.shape, params)
-    xc = np.ascontiguousarray(x[:, :, : crop[2], : crop[3]]).reshape(s1)
-    a, cols = _first_max([xc[:, q] for q in range(s1[1])])
-    a2 = a.reshape(s2)
-    y, rows = _first_max([a2[:, p] for p in range(s2[1])])
-    n, c, ho, wo = crop[0], crop[1], s2[0] // (crop[0] * crop[1]), s2[2]
-    if params[0] == (1, 1):  # no maximum taken: y is still a view of x
-        y = y.copy()
-    return y.reshape(n, c, ho, wo), (cols, rows)
+def _sub(masks: list[np.ndarray | None], i: int, j: int) -> list[np.ndarray | None]:
+    return [None if m is None else m[i:j] for m in masks]
 
 
 def _put(g: np.ndarray, mask: np.ndarray | None, out: np.ndarray, exact: bool) -> None:
@@ -133,55 +174,33 @@ def _put(g: np.ndarray, mask: np.ndarray | None, out: np.ndarray, exact: bool) -
 
 
 def scatter(gy: np.ndarray, masks: Masks, x_shape: tuple[int, ...], params: Params) -> np.ndarray:
-    """``gy`` put at each window's first maximum, zero elsewhere (and in the cropped border)."""
-    n = x_shape[0]
-    parts = _threads.pieces(n, math.prod(x_shape))
-    if len(parts) == 1:
-        return _scatter(gy, masks, x_shape, params)
-    out = np.empty(x_shape, dtype=gy.dtype)
-    _, s1, s2 = _stages(x_shape, params)
-    r1, r2 = s1[0] // n, s2[0] // n
-    cols, rows = masks
+    """``gy`` put at each window's first maximum, zero elsewhere (and in the cropped border),
+    in the memory order of the forward's input frame."""
+    (kh, kw), _, _, _, (ho, wo) = params
+    n, c, h, w = x_shape
+    hc, wc = ho * kh, wo * kw
+    last = masks.last
+    g = _frame(gy, last, (ho, wo))  # (L, Ho, Wo, T), any strides
+    # (a sum that overflows takes the exact route too: same values)
+    exact = gy.dtype.kind in "fc" and not np.isfinite(np.sum(gy))
+    full = np.empty((c, h, w, n) if last else (n * c, h, w, 1), dtype=gy.dtype)
+    lead, t = full.shape[0], full.shape[3]
+    whole = (hc, wc) == (h, w)
 
-    def piece(a: int, b: int) -> None:
-        sub = (
-            [None if m is None else m[a * r1 : b * r1] for m in cols],
-            [None if m is None else m[a * r2 : b * r2] for m in rows],
-        )
-        _scatter(gy[a:b], sub, (b - a, *x_shape[1:]), params, out[a:b])
+    def piece(i: int, j: int) -> None:
+        ga = np.empty((j - i, ho, kh, wo, t), dtype=gy.dtype)
+        for p, m in enumerate(_sub(masks.rows, i, j)):
+            _put(g[i:j], m, ga[:, :, p], exact)
+        ga4 = ga.reshape(j - i, hc, wo, t)
+        gx = _split(full[i:j, :hc, :wc], 2, kw)
+        for q, m in enumerate(_sub(masks.cols, i, j)):
+            _put(ga4, m, gx[:, :, :, q], exact)
+        if not whole:
+            full[i:j, hc:] = 0
+            full[i:j, :hc, wc:] = 0
 
-    _threads.run(piece, parts)
-    return out
-
-
-def _scatter(
-    gy: np.ndarray,
-    masks: Masks,
-    x_shape: tuple[int, ...],
-    params: Params,
-    out: np.ndarray | None = None,
-) -> np.ndarray:
-    crop, s1, s2 = _stages(x_shape, params)
-    cols, rows = masks
-    exact = gy.dtype.kind in "fc" and not np.isfinite(gy).all()
-    gyr = gy.reshape(s2[0], s2[2])
-    ga = np.empty(s2, dtype=gy.dtype)
-    for p, m in enumerate(rows):
-        _put(gyr, m, ga[:, p], exact)
-    gaf = ga.reshape(-1)
-    whole = tuple(x_shape) == crop
-    gx = out.reshape(s1) if out is not None and whole else np.empty(s1, dtype=gy.dtype)
-    for q, m in enumerate(cols):
-        _put(gaf, m, gx[:, q], exact)
-    if whole:
-        return gx.reshape(crop)
-    if out is None:
-        full = np.zeros(x_shape, dtype=gy.dtype)
-    else:
-        full = out
-        full.fill(0)
-    full[:, :, : crop[2], : crop[3]] = gx.reshape(crop)
-    return full
+    _threads.run(piece, _threads.pieces(lead, math.prod(x_shape)))
+    return _unframe(full, last, n)
 
 
 def _pick(views: list[np.ndarray], masks: list[np.ndarray | None]) -> np.ndarray:
@@ -195,12 +214,13 @@ def _pick(views: list[np.ndarray], masks: list[np.ndarray | None]) -> np.ndarray
 
 def gather(gx: np.ndarray, masks: Masks, params: Params) -> np.ndarray:
     """Adjoint of :func:`scatter`: the entry of ``gx`` at each window's first maximum."""
-    crop, s1, s2 = _stages(gx.shape, params)
-    cols, rows = masks
-    xc = np.ascontiguousarray(gx[:, :, : crop[2], : crop[3]]).reshape(s1)
-    a2 = _pick([xc[:, q] for q in range(s1[1])], cols).reshape(s2)
-    y = _pick([a2[:, p] for p in range(s2[1])], rows)
-    return y.reshape(crop[0], crop[1], s2[0] // (crop[0] * crop[1]), s2[2])
+    (kh, kw), _, _, _, (ho, wo) = params
+    f = _frame(gx, masks.last, (ho * kh, wo * kw))
+    f5 = _split(f, 2, kw)
+    a = np.ascontiguousarray(_pick([f5[:, :, :, q] for q in range(kw)], masks.cols))
+    a5 = _split(a, 1, kh)
+    y = np.ascontiguousarray(_pick([a5[:, :, p] for p in range(kh)], masks.rows))
+    return _unframe(y, masks.last, gx.shape[0])
 
 
 class MaxPoolTiles(mg.Function):

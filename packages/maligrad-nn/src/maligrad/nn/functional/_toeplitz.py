@@ -24,13 +24,28 @@ fast at. The adjoints are GEMMs with the same two matrices:
 
 where ``G^T[(o, j), (i, b, n)] = gy[n, o, i, b B + j]`` is the output gradient in the same
 column layout (zero past the last output column). ``B = 1`` is plain im2col with one GEMM.
+Where the padding is 'same' or more (``H W <= Ho Wo``), ``dx`` is instead the forward
+convolution of ``gy`` with the flipped, transposed kernel ``w[o, c, kh-1-p, kw-1-q]`` and
+padding ``k - 1 - pad`` (the same multiply-adds, a GEMM output ``kh (B + kw - 1)`` times
+smaller than ``dP^T`` and no slice-adds).
 
 Batch-innermost layout (the columns ordered ``(i, b, n)``): the patches are copied from a
 ``(C, Hp, Wc, N)`` copy of the padded input, and ``dP^T`` is added, one ``(p, t)`` block at
 a time, into a ``(C, Hp, Wc, N)`` canvas; every run these copies and slice-adds move is
-``N`` floats long (``Wo N`` for ``B = 1``). Moving the batch axis last and back first costs
-one transpose of the input, the output and their gradients each (in two cache-friendly
-passes). These kernels split their copies, GEMMs and slice-adds into pieces of output
+``N`` floats long (``Wo N`` for ``B = 1``).
+
+Batch-last memory between layers. The kernels hand their results over in the order the
+GEMMs make them: ``y`` and ``dx`` are ``(N, C, H, W)``-shaped views of ``(C, H, W, N)``
+C-contiguous arrays (``a.transpose(3, 0, 1, 2)``), as PyTorch's ``channels_last`` but with
+the batch innermost. ``y`` is ``Y^T`` itself for ``B = 1`` and one copy of runs of ``N``
+floats (blocks ``(i, b, j)`` to pixels ``(i, b B + j)``) for ``B > 1``; ``dx`` is the canvas
+itself where there is no padding to crop, else a copy of its runs of ``W N`` floats.
+Elementwise ufuncs keep that order (numpy allocates in the inputs' memory order), so
+it reaches the next kernel, which reads it with no transpose: ``(C, H, W, N)`` memory *is*
+the padded input when there is no padding (else one copy of runs of ``W N`` floats), and
+``gy`` in that memory is ``G^T`` for ``B = 1``. Inputs in any other memory order (NCHW,
+sliced) are first transposed (in two cache-friendly passes); values never depend on it.
+These kernels split their copies, GEMMs and slice-adds into pieces of output
 channels, input channels or output rows for the thread pool of ``_threads`` (each piece
 writes its own slice: results do not depend on the thread count) and keep their
 temporaries in the per-thread work arrays of ``_workspace``.
@@ -52,6 +67,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from maligrad.nn.functional import _threads
 from maligrad.nn.functional._im2col import Pair, Quad
+from maligrad.nn.functional._layout import batch_last
 from maligrad.nn.functional._workspace import scratch
 
 
@@ -145,30 +161,25 @@ def _skewed(a: np.ndarray) -> np.ndarray:
     return copy
 
 
-def _batch_first(a: np.ndarray, out: np.ndarray) -> None:
-    """``out[n, a0, ...] = a[a0, ..., n]`` in two passes that stay in cache: ``(A, N, ...)``
-    (one small transpose per ``a0``), then whole ``(...)`` runs per ``(n, a0)``."""
-    order = (0, a.ndim - 1, *range(1, a.ndim - 1))
-    step = scratch("batch_first", tuple(a.shape[i] for i in order), a.dtype)
-    step[...] = a.transpose(order)
-    out[...] = step.swapaxes(0, 1)
-
-
 def _padded(x: np.ndarray, pl: Plan, inner: bool) -> np.ndarray:
     """``x`` zero-padded and widened to whole blocks: ``(N, C, Hp, Wc)``, or
     ``(C, Hp, Wc, N)`` when ``inner``."""
     shape = (pl.c, pl.hp, pl.wc, pl.n) if inner else (pl.n, pl.c, pl.hp, pl.wc)
     if not inner and shape == x.shape:
         return x
+    if inner and batch_last(x, whole=True) and not any(pl.pad) and pl.wc == pl.w:
+        return x.transpose(1, 2, 3, 0)  # (C, H, W, N) memory is the padded input already
     xp = scratch("padded", shape, x.dtype)
     xp.fill(0)
     top, cols = pl.pad[0], slice(pl.pad[2], pl.pad[2] + pl.w)
     if not inner:
         xp[:, :, top : top + pl.h, cols] = x
         return xp
+    last = batch_last(x)
 
     def rows(a: int, b: int) -> None:
-        xp[:, top + a : top + b, cols] = _skewed(x[:, :, a:b]).transpose(1, 2, 3, 0)
+        src = x[:, :, a:b] if last else _skewed(x[:, :, a:b])
+        xp[:, top + a : top + b, cols] = src.transpose(1, 2, 3, 0)
 
     _threads.run(rows, _threads.pieces(pl.h, x.size))
     return xp
@@ -244,8 +255,21 @@ def _widened(a: np.ndarray, pl: Plan) -> np.ndarray:
 def grad_rows(gy: np.ndarray, pl: Plan) -> np.ndarray:
     """``gy (N, O, Ho, Wo)`` in the layout of the GEMMs.
 
-    Rows layout: ``G (N Ho nb, O B)``. Batch-innermost: ``G^T (O B, Ho nb N)``.
+    Rows layout: ``G (N Ho nb, O B)``. Batch-innermost: ``G^T (O B, Ho nb N)``; that is
+    ``gy``'s own memory when it is batch-last with ``B = 1``, else one copy, of runs of ``N``
+    floats when ``gy``'s batch axis has unit stride.
     """
+    if pl.inner and batch_last(gy):
+        src = gy.transpose(1, 2, 3, 0)  # (O, Ho, Wo, N)
+        if pl.block == 1 and src.flags.c_contiguous:
+            return _shaped(src, (pl.o, pl.rows))
+        gt = np.empty((pl.o, pl.block, pl.ho, pl.nb, pl.n), dtype=gy.dtype)
+
+        def pixels(a: int, b: int) -> None:
+            _to_blocks(src[a:b], gt[a:b], pl)
+
+        _threads.run(pixels, _threads.pieces(pl.o, gt.size))
+        return gt.reshape(pl.o * pl.block, pl.rows)
     g5 = _widened(gy, pl).reshape(pl.n, pl.o, pl.ho, pl.nb, pl.block)
     if pl.inner:
         gt = np.empty((pl.o, pl.block, pl.ho, pl.nb, pl.n), dtype=gy.dtype)
@@ -256,6 +280,35 @@ def grad_rows(gy: np.ndarray, pl: Plan) -> np.ndarray:
         _threads.run(channels, _threads.pieces(pl.o, gt.size))
         return gt.reshape(pl.o * pl.block, pl.rows)
     return np.ascontiguousarray(g5.transpose(0, 2, 3, 1, 4)).reshape(pl.rows, pl.o * pl.block)
+
+
+def _split(pixels: np.ndarray, pl: Plan) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(O', Ho, Wo, N)`` as whole blocks ``(O', Ho, nb', B, N)`` and the last, partial
+    block ``(O', Ho, Wo - nb' B, N)`` (None when ``B`` divides ``Wo``): views."""
+    full = pl.wo // pl.block
+    o, ho, _, n = pixels.shape
+    whole = _shaped(pixels[:, :, : full * pl.block], (o, ho, full, pl.block, n))
+    return whole, (pixels[:, :, full * pl.block :] if full < pl.nb else None)
+
+
+def _to_blocks(pixels: np.ndarray, blocks: np.ndarray, pl: Plan) -> None:
+    """``blocks[o, j, i, b, n] = pixels[o, i, b B + j, n]`` (zero past ``Wo``)."""
+    whole, part = _split(pixels, pl)
+    full = whole.shape[2]
+    blocks[:, :, :, :full] = whole.transpose(0, 3, 1, 2, 4)
+    if part is not None:
+        rem = part.shape[2]
+        blocks[:, :rem, :, full] = part.transpose(0, 2, 1, 3)
+        blocks[:, rem:, :, full] = 0
+
+
+def _from_blocks(blocks: np.ndarray, pixels: np.ndarray, pl: Plan) -> None:
+    """``pixels[o, i, b B + j, n] = blocks[o, j, i, b, n]`` (pixels past ``Wo`` dropped)."""
+    whole, part = _split(pixels, pl)
+    full = whole.shape[2]
+    whole[...] = blocks[:, :, :, :full].transpose(0, 2, 3, 1, 4)
+    if part is not None:
+        part[...] = blocks[:, : part.shape[2], :, full].transpose(0, 2, 1, 3)
 
 
 def bias_grad(g: np.ndarray, pl: Plan) -> np.ndarray:
@@ -270,56 +323,83 @@ def _cropped(out: np.ndarray, pl: Plan) -> np.ndarray:
 
 
 def conv(p: np.ndarray, w: np.ndarray, b: np.ndarray | None, pl: Plan) -> np.ndarray:
-    """``conv2d(x, w) + b`` as ``(N, O, Ho, Wo)``, from the patches ``p`` of ``x``."""
+    """``conv2d(x, w) + b`` as ``(N, O, Ho, Wo)``, from the patches ``p`` of ``x``
+    (batch-innermost layout: a view of ``(O, Ho, Wo, N)`` memory)."""
     t = toeplitz(w, b, pl)
     if pl.inner:  # Y^T = T^T P^T, (O, B, Ho, nb, N), a piece of output channels per thread
-        out = np.empty((pl.n, pl.o, pl.ho, pl.nb, pl.block), dtype=np.result_type(p, t))
+        dtype = np.result_type(p, t)
+        out = np.empty((pl.o, pl.ho, pl.wo, pl.n), dtype=dtype)
         bb = pl.block
 
         def channels(a: int, b: int) -> None:
-            yt = scratch("gemm", ((b - a) * bb, p.shape[1]), out.dtype)
+            if bb == 1:  # Y^T is (O, Ho, Wo, N) already
+                np.matmul(t[:, a:b].T, p, out=_shaped(out[a:b], (b - a, p.shape[1])))
+                return
+            yt = scratch("gemm", ((b - a) * bb, p.shape[1]), dtype)
             np.matmul(t[:, a * bb : b * bb].T, p, out=yt)
-            yt = _shaped(yt, (b - a, bb, pl.ho, pl.nb, pl.n))
-            if bb > 1:  # (O', Ho, nb, B, N) first, moving runs of N: then B is no inner axis
-                blocks = scratch("blocks", (b - a, pl.ho, pl.nb, bb, pl.n), out.dtype)
-                blocks[...] = yt.transpose(0, 2, 3, 1, 4)
-                yt = blocks
-            else:
-                yt = yt.transpose(0, 2, 3, 1, 4)
-            _batch_first(yt, out[:, a:b])
+            _from_blocks(_shaped(yt, (b - a, bb, pl.ho, pl.nb, pl.n)), out[a:b], pl)
 
         _threads.run(channels, _threads.pieces(pl.o, out.size + pl.o * bb * p.shape[0]))
-    else:  # Y = P T, (N, Ho, nb, O, B)
-        y5 = _shaped(p @ t, (pl.n, pl.ho, pl.nb, pl.o, pl.block))
-        out = np.ascontiguousarray(y5.transpose(0, 3, 1, 2, 4))
+        return out.transpose(3, 0, 1, 2)
+    y5 = _shaped(p @ t, (pl.n, pl.ho, pl.nb, pl.o, pl.block))  # Y = P T, (N, Ho, nb, O, B)
+    out = np.ascontiguousarray(y5.transpose(0, 3, 1, 2, 4))
     return _cropped(_shaped(out, (pl.n, pl.o, pl.ho, pl.nb * pl.block)), pl)
 
 
-def input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], pad: Quad) -> np.ndarray:
-    """``dx`` of ``conv2d`` for ``gy`` (or ready GEMM-layout gradient ``g``) and weight ``w``."""
+def _full_pad(pl: Plan) -> Quad | None:
+    """The padding that makes ``dx`` the full correlation of ``gy`` with the flipped kernel,
+    where that costs no more multiply-adds than the scatter of ``dP^T`` (``H W <= Ho Wo``:
+    'same' padding and more); else None."""
+    if pl.h * pl.w > pl.ho * pl.wo:
+        return None
+    t, b, left, r = pl.pad
+    full = (pl.kh - 1 - t, pl.kh - 1 - b, pl.kw - 1 - left, pl.kw - 1 - r)
+    return full if min(full) >= 0 else None
+
+
+def input_grad(
+    gy: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], pad: Quad,
+    g: np.ndarray | None = None,
+) -> np.ndarray:  # fmt: skip
+    """``dx`` of ``conv2d`` for ``gy`` and weight ``w`` (``g``: ``gy`` in the GEMMs' layout,
+    when at hand). Batch-innermost layout: a view of a new ``(C, H, W, N)`` array,
+    computed as the full correlation of ``gy`` with the flipped kernel (a forward
+    convolution, ``w[o, c, p, q] -> w[c, o, kh-1-p, kw-1-q]``, padding ``k - 1 - pad``)
+    where the padding makes that no dearer, else by the scatter of ``dP^T``."""
     pl = plan(x_shape, w.shape, pad)
-    if g.ndim == 4:
-        g = grad_rows(g, pl)
+    full = _full_pad(pl) if pl.inner else None
+    if full is not None:
+        wt = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
+        tpl = plan(gy.shape, wt.shape, full)
+        if tpl.inner:
+            return conv(patches(gy, tpl), wt, None, tpl)
+    g = grad_rows(gy, pl) if g is None else g
     t = toeplitz(w, None, pl)[: pl.k]
     bb, r = pl.block, pl.run
     pt, pleft = pl.pad[0], pl.pad[2]
     if pl.inner:  # dP^T = T G^T, (C, kh, run, Ho, nb, N): runs of N (or Wo N) floats
-        dx = np.empty((pl.n, pl.c, pl.h, pl.w), dtype=np.result_type(t, g))
+        dx = np.empty((pl.c, pl.h, pl.w, pl.n), dtype=np.result_type(t, g))
         last, rows = (pl.nb - 1) * bb, pl.kh * r
+        # No padding to crop: the canvas is dx itself.
+        direct = (pl.hp, pl.wc) == (pl.h, pl.w)
 
         def channels(a: int, b: int) -> None:  # input channels a:b, independent of the rest
             dpt = scratch("gemm", ((b - a) * rows, g.shape[1]), dx.dtype)
             np.matmul(t[a * rows : b * rows], g, out=dpt)
             dpt = _shaped(dpt, (b - a, pl.kh, r, pl.ho, pl.nb, pl.n))
-            canvas = scratch("canvas", (b - a, pl.hp, pl.wc, pl.n), dx.dtype)
+            if direct:
+                canvas = dx[a:b]
+            else:
+                canvas = scratch("canvas", (b - a, pl.hp, pl.wc, pl.n), dx.dtype)
             canvas.fill(0)
             for p in range(pl.kh):
                 for q in range(r):
                     canvas[:, p : p + pl.ho, q : q + last + 1 : bb] += dpt[:, p, q]
-            _batch_first(canvas[:, pt : pt + pl.h, pleft : pleft + pl.w], dx[:, a:b])
+            if not direct:
+                dx[a:b] = canvas[:, pt : pt + pl.h, pleft : pleft + pl.w]
 
         _threads.run(channels, _threads.pieces(pl.c, pl.k * g.shape[1]))
-        return dx
+        return dx.transpose(3, 0, 1, 2)
     # Rows layout: one slice-add of whole runs per (kernel row, block).
     dp6 = _shaped(g @ t.T, (pl.n, pl.ho, pl.nb, pl.c, pl.kh, r))
     canvas = np.zeros((pl.n, pl.c, pl.hp, pl.wc), dtype=dp6.dtype)

@@ -12,8 +12,15 @@ matmul ``w @ cols``. Faster routes compute the same maths: 1x1 kernels are one G
 sampled pixels, no im2col (``_pointwise``); stride-1, undilated, ungrouped convolutions (the
 common case) one GEMM with a banded weight matrix, the bias fused as a column of ones
 (``_toeplitz``); strided ones build ``cols`` from the input's stride phases, so that its
-copies and its adjoint's adds move long contiguous runs (``_im2col.phase_*``). Three
-Functions, each the adjoint of the others, make up the family:
+copies and its adjoint's adds move long contiguous runs (``_im2col.phase_*``).
+
+Memory order (``_layout``): the fast kernels return their results as ``(N, O, Ho, Wo)``
+views of batch-last ``(O, Ho, Wo, N)`` memory, the order their GEMMs produce, where the
+next layer reads it with no transpose. The stride-1 kernels always do; the 1x1 and strided
+ones do for a batch-last input (and their input gradient for a batch-last ``gy``), NCHW
+otherwise. Values never depend on the memory order; ``y.data`` is then not C-contiguous
+(``np.ascontiguousarray`` gives an NCHW copy). Three Functions, each the adjoint of the
+others, make up the family:
 
     Conv2d(x, w)              y  = w @ im2col(x)
     Conv2dInputGrad(gy, w)    gx = col2im(w^T @ gy)          (the transposed convolution)
@@ -63,6 +70,7 @@ from maligrad.nn.functional._im2col import (
     phase_weight_grad,
     windows,
 )
+from maligrad.nn.functional._layout import batch_last
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
@@ -164,7 +172,9 @@ class Conv2d(mg.Function):
             self.save_for_backward(x, w)
             return _toeplitz.conv(self.cols, w, b, pl)
         if _phase_path(stride, dilation, groups):
-            self.phase = ph = phase_plan(x.shape, w.shape, stride, padding, dilation, groups)
+            self.phase = ph = phase_plan(
+                x.shape, w.shape, stride, padding, dilation, groups, batch_last(x)
+            )
             self.cols = phase_patches(x, ph)
             self.params = (stride, padding, dilation, groups)
             self.save_for_backward(x, w)
@@ -190,7 +200,8 @@ class Conv2d(mg.Function):
         rows = None
         if pl is not None:
             rows = _toeplitz.grad_rows(gy.data if isinstance(gy, mg.Variable) else gy, pl)
-        elif self.phase is not None:
+        elif self.phase is not None and batch_last(gy.data) == self.phase.last:
+            # (the input gradient comes in gy's memory order: share rows when that is x's)
             rows = phase_grad_rows(gy.data, self.phase)
         gx = gw = gb = None
         if needs[0]:
@@ -223,9 +234,9 @@ class Conv2dInputGrad(mg.Function):
         if _pointwise_path(w.shape):
             return _pointwise.input_grad(gy, w, x_shape, stride, padding, groups)
         if _fast(stride, dilation, groups):
-            return _toeplitz.input_grad(gy if rows is None else rows, w, x_shape, padding)
+            return _toeplitz.input_grad(gy, w, x_shape, padding, rows)
         if _phase_path(stride, dilation, groups):
-            ph = phase_plan(x_shape, w.shape, stride, padding, dilation, groups)
+            ph = phase_plan(x_shape, w.shape, stride, padding, dilation, groups, batch_last(gy))
             return phase_input_grad(phase_grad_rows(gy, ph) if rows is None else rows, w, ph)
         return _input_grad(gy, w, x_shape, stride, padding, dilation, groups)
 
@@ -270,7 +281,7 @@ class Conv2dWeightGrad(mg.Function):
         self.params = (stride, padding, dilation, groups)
         self.save_for_backward(x, gy)
         if _phase_path(stride, dilation, groups):
-            ph = phase_plan(x.shape, w_shape, stride, padding, dilation, groups)
+            ph = phase_plan(x.shape, w_shape, stride, padding, dilation, groups, batch_last(x))
             cols = phase_patches(x, ph) if cols is None else cols
             rows = phase_grad_rows(gy, ph) if rows is None else rows
             return phase_weight_grad(cols, rows, w_shape)

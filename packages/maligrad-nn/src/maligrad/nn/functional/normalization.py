@@ -27,6 +27,7 @@ import numpy as np
 
 from maligrad import Function, Variable, no_grad
 from maligrad.nn.functional._common import layer_input
+from maligrad.nn.functional._layout import batch_last
 
 
 class Standardize(Function):
@@ -106,13 +107,28 @@ def _standardize_grad_vjp_x(
 
 # --- batch norm: one fused Function, its gradient a Function of its own -----------------
 #
-# ``x (N, C, *)`` is viewed as ``(N, C, L)``; each channel's statistics run over the
-# ``M = N L`` values of its slab, and every per-channel quantity is a ``(C,)`` vector.
+# ``x (N, C, *)`` is viewed as a *channel frame* ``(A, C, B)``: each channel's statistics run
+# over the ``M = A B`` values of its slab, and every per-channel quantity is a ``(C,)``
+# vector. For NCHW memory the frame is ``(N, C, L)``; for batch-last memory (``(C, *, N)``,
+# as the convolutions hand it over, see ``_toeplitz``) it is ``(1, C, L N)``, so that every
+# channel's values are one contiguous run. Either is a view; the result comes back in the
+# input's memory order, and the gradient ``g`` is read through ``x``'s frame (a copy when its
+# own memory order differs).
 
 
-def _as_channels(a: np.ndarray) -> np.ndarray:
-    """``(N, C, *)`` -> ``(N, C, L)`` (a view when ``a`` is contiguous)."""
+def _as_channels(a: np.ndarray, last: bool = False) -> np.ndarray:
+    """``(N, C, *)`` -> its channel frame: ``(N, C, L)``, or ``(1, C, L N)`` when ``last``
+    (views when ``a`` is laid out so, else copies)."""
+    if last:
+        return a.transpose(*range(1, a.ndim), 0).reshape(1, a.shape[1], -1)
     return a.reshape(a.shape[0], a.shape[1], -1)
+
+
+def _from_channels(a3: np.ndarray, shape: tuple[int, ...], last: bool) -> np.ndarray:
+    """Inverse of :func:`_as_channels` for a contiguous frame: an ``(N, C, *)`` view."""
+    if last:
+        return a3.reshape(*shape[1:], shape[0]).transpose(len(shape) - 1, *range(len(shape) - 1))
+    return a3.reshape(shape)
 
 
 def _batch_stats(
@@ -161,9 +177,9 @@ def _bn_input_grad(
     """``w inv (g - sum g / M - xhat sum(g xhat) / M)`` as ``a g + b (x - mean) + c``.
 
     Per channel ``a = w inv``, ``b = -a inv sum(g xhat) / M``, ``c = -a sum g / M`` (with
-    ``x`` in place of ``xc``: ``b x + (c - b mean)``). Three passes over ``(N, C, L)``; the
-    ``b x`` term goes through a small scratch block of samples (cache-sized), not a second
-    full-size temporary.
+    ``x`` in place of ``xc``: ``b x + (c - b mean)``). Three passes over the frame; the
+    ``b x`` term goes through a small scratch block (cache-sized: samples of ``(N, C, L)``,
+    channels of ``(1, C, L N)``), not a second full-size temporary.
     """
     per = 1.0 / (x3.shape[0] * x3.shape[2])  # a Python float (see ``_batch_stats``)
     a = inv if w is None else w * inv
@@ -173,13 +189,19 @@ def _bn_input_grad(
     if xc is None:
         c -= b * mean
     gx = np.multiply(g3, a[:, None])
-    step = max(1, _BLOCK // max(1, x3.shape[1] * x3.shape[2]))
-    scratch = np.empty((min(step, x3.shape[0]),) + x3.shape[1:], dtype=gx.dtype)
-    bc = b[:, None]
-    for i in range(0, x3.shape[0], step):
-        out = gx[i : i + step]
-        t = scratch[: out.shape[0]]
-        np.multiply(src[i : i + step], bc, out=t)
+    if x3.shape[0] > 1:  # blocks of samples: (n, C, L), b per channel
+        bc = b[:, None]
+        step = max(1, _BLOCK // max(1, x3.shape[1] * x3.shape[2]))
+        blocks = [(gx[i : i + step], src[i : i + step]) for i in range(0, x3.shape[0], step)]
+        scales = [bc] * len(blocks)
+    else:  # a (1, C, L N) frame: blocks of channels, each one contiguous run
+        step = max(1, _BLOCK // max(1, x3.shape[2]))
+        blocks = [(gx[:, i : i + step], src[:, i : i + step]) for i in range(0, x3.shape[1], step)]
+        scales = [b[i : i + step, None] for i in range(0, x3.shape[1], step)]
+    scratch = np.empty(blocks[0][0].size, dtype=gx.dtype)
+    for (out, part), scale in zip(blocks, scales):
+        t = scratch[: out.size].reshape(out.shape)
+        np.multiply(part, scale, out=t)
         out += t
     gx += c[:, None]
     return gx
@@ -203,7 +225,9 @@ class BatchNorm(Function):
         dx = weight inv (g - sum(g) / M - xhat sum(g xhat) / M)     (BatchNormGrad)
         dweight = sum g xhat,   dbias = sum g                        (BatchNormParamGrad)
 
-    the two channel sums computed once, by ``_grad_sums``, for all three.
+    the two channel sums computed once, by ``_grad_sums``, for all three. The channel frame
+    follows ``x``'s memory order (batch-last ``x``: one contiguous run per channel), and ``y``
+    and ``dx`` keep it.
 
         >>> import numpy as np, maligrad as mg
         >>> x = mg.Variable(np.array([[1.0], [3.0]], np.float32), requires_grad=True)
@@ -215,21 +239,22 @@ class BatchNorm(Function):
     def forward(
         self, x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None, eps: float
     ) -> np.ndarray:
-        mean, var, inv, y = _batch_stats(_as_channels(x), eps)
+        self.last = last = batch_last(x, whole=True)
+        mean, var, inv, y = _batch_stats(_as_channels(x, last), eps)
         y *= (inv if weight is None else weight * inv)[:, None]  # y = xc, normalised in place
         if bias is not None:
             y += bias[:, None]
         self.eps, self.mean, self.var, self.inv = eps, mean, var, inv
         self.centre = _needs_centring(mean, var)
         self.save_for_backward(x, weight)
-        return y.reshape(x.shape)
+        return _from_channels(y, x.shape, last)
 
     def backward(self, gy: Variable) -> Any:
         x, w = self.saved_tensors
         needs = self.needs_input_grad
-        x3, mean = _as_channels(x.data), self.mean
+        x3, mean = _as_channels(x.data, self.last), self.mean
         stats = (mean, self.inv, x3 - mean[:, None] if self.centre else None)
-        sums = _grad_sums(_as_channels(gy.data), x3, *stats)
+        sums = _grad_sums(_as_channels(gy.data, self.last), x3, *stats)
         gx = gw = gb = None
         if needs[0]:
             gx = BatchNormGrad.apply(x, gy, w, eps=self.eps, stats=stats, sums=sums)
@@ -248,12 +273,13 @@ def _channel_axes(x: Variable) -> tuple[tuple[int, ...], tuple[int, ...]]:
 def _stats_and_sums(x: np.ndarray, g: np.ndarray, eps: float, stats: Any, sums: Any) -> Any:
     """``stats = (mean, inv, xc or None)`` and ``sums`` as BatchNorm.backward hands them on,
     or computed afresh (then centred: the copy is made anyway)."""
-    x3 = _as_channels(x)
+    last = batch_last(x, whole=True)
+    x3 = _as_channels(x, last)
     if stats is None:
         mean, _, inv, xc = _batch_stats(x3, eps)
         stats = (mean, inv, xc)
     if sums is None:
-        sums = _grad_sums(_as_channels(g), x3, *stats)
+        sums = _grad_sums(_as_channels(g, last), x3, *stats)
     return stats, sums
 
 
@@ -277,8 +303,10 @@ class BatchNormGrad(Function):
         (mean, inv, xc), (sg, sgxh) = _stats_and_sums(x, g, eps, stats, sums)
         self.eps = eps
         self.save_for_backward(x, g, weight)
-        gx = _bn_input_grad(_as_channels(g), _as_channels(x), weight, mean, inv, xc, sg, sgxh)
-        return gx.reshape(x.shape)
+        last = batch_last(x, whole=True)
+        g3, x3 = _as_channels(g, last), _as_channels(x, last)
+        gx = _bn_input_grad(g3, x3, weight, mean, inv, xc, sg, sgxh)
+        return _from_channels(gx, x.shape, last)
 
     def backward(self, gz: Variable) -> Any:
         x, g, w = self.saved_tensors
@@ -382,7 +410,9 @@ def batch_norm(
             if node is not None:
                 mean, var = node.mean, node.var
             else:  # no graph recorded: no node kept the statistics
-                mean, var = _batch_stats(_as_channels(x.data), eps)[:2]
+                mean, var = _batch_stats(_as_channels(x.data, batch_last(x.data, whole=True)), eps)[
+                    :2
+                ]
             with no_grad():  # public in-place updates: each moves the version counter on
                 rm, rv = running_mean, running_var
                 rm.mul_(1 - momentum).add_((momentum * mean).astype(rm.dtype, copy=False))

@@ -13,7 +13,8 @@ when values tie, as PyTorch does); that of average pooling spreads ``gy / K`` ov
 window. Both backward passes are slice-adds over kernel offsets (plain assignments when
 windows do not overlap). Max pooling whose windows tile the input (stride == kernel, no
 padding or dilation) takes the faster kernels of ``_maxpool_tiles`` (elementwise maxima of
-strided views and first-maximum masks reused by the gradient). Each gradient Function's own
+strided views and first-maximum masks reused by the gradient), which keep a batch-last input's
+memory order (see ``_layout``) for the output and the input gradient. Each gradient Function's own
 backward is the forward gather, so second derivatives work.
 
     >>> import numpy as np, maligrad as mg
