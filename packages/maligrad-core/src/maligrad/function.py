@@ -155,15 +155,18 @@ class Function:
         # counter and the version it had (None for a constant), None for the output or the
         # input's position. No Variable is kept: one is rebuilt around the saved array.
         out = []
-        for i in range(0, len(saved), 4):
+        i = 0
+        n = len(saved)
+        while i < n:  # (no ``range`` object: this runs once per node and backward)
             array = saved[i]
             counter = saved[i + 1]
+            where = saved[i + 3]
+            i += 4
             if counter is None:
                 out.append(array)
                 continue
-            if counter != saved[i + 2]:
-                raise self._modified(array, saved[i + 2], counter)
-            where = saved[i + 3]
+            if counter != saved[i - 2]:
+                raise self._modified(array, saved[i - 2], counter)
             if where is None:  # the output: attached to this node
                 p = self
             else:  # an input: attached to its parent, or the leaf itself
