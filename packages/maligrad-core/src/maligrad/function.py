@@ -185,7 +185,7 @@ class Function:
     def _parent(self, i: int) -> Any:
         return self._pn[i] if self._nin > 2 else self._p1 if i else self._p0  # type: ignore[index]
 
-    def _modified(self, array: Any, saved: bytes, now: bytearray) -> RuntimeError:
+    def _modified(self, array: Any, saved: bytes | bytearray, now: bytearray) -> RuntimeError:
         return RuntimeError(
             f"one of the Variables needed by {type(self).__name__}.backward, of shape "
             f"{array.shape} and dtype {array.dtype}, was modified in place after it was "
@@ -327,7 +327,7 @@ class Function:
         counter: bytearray | None
         for array in saved:
             if array is out:
-                result._version_box = counter = bytearray(8)
+                result._version_box = counter = _new_counter()
                 entries += (array, counter, _ZERO, None)
             elif isinstance(array, _ndarray):  # constants (numbers, None): nothing to track
                 i = 0
@@ -335,10 +335,10 @@ class Function:
                     if isinstance(x, Variable) and x.data is array:
                         counter = x._version_box
                         if counter is None:
-                            x._version_box = counter = bytearray(8)
+                            x._version_box = counter = _new_counter()
                             entries += (array, counter, _ZERO, i)
                         else:
-                            entries += (array, counter, bytes(counter), i)
+                            entries += (array, counter, counter.copy(), i)
                         break
                     i += 1
                 else:
@@ -417,6 +417,7 @@ def _share_version(v: Any, inputs: tuple[Any, ...], out: np.ndarray) -> None:
 
 _new = object.__new__
 _ZERO = version_counter.ZERO
+_new_counter = version_counter.new_zero
 _NONES = itertools.repeat(None)
 # Creation order: a node is always created after the nodes it depends on, so visiting nodes
 # from the highest sequence number down is a topological order.

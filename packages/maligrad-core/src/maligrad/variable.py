@@ -231,7 +231,7 @@ class Variable:
     def _shared_version_box(self) -> bytearray:
         box = self._version_box
         if box is None:
-            box = self._version_box = bytearray(8)
+            box = self._version_box = version_counter.new_zero()
         return box
 
     def _bump_version(self) -> None:

@@ -7,10 +7,11 @@ counter of each Variable it saved and the version it had then, and ``saved_tenso
 raises if they differ: the saved array was overwritten.
 
 A counter is a ``bytearray`` of 8 bytes holding the version as a little-endian unsigned
-integer, and a node keeps ``bytes`` copies of it, because the cyclic garbage collector
-tracks neither: the tuple in which a node keeps its counters is then not tracked either,
-and a graph of N ops costs the collector N objects, the nodes themselves (a full
-collection walks every tracked object, and a long forward pass triggers several).
+integer, and a node keeps copies of it (``ZERO`` for a new one), because the cyclic garbage
+collector tracks neither bytes nor bytearrays: the tuple in which a node keeps its counters
+is then not tracked either, and a graph of N ops costs the collector N objects, the nodes
+themselves (a full collection walks every tracked object, and a long forward pass triggers
+several).
 
     >>> from maligrad import version_counter
     >>> counter = version_counter.new()
@@ -23,6 +24,10 @@ from __future__ import annotations
 
 ZERO = bytes(8)
 """The state of a new counter (version 0)."""
+
+#: ``new_zero()`` is ``new()``, twice as fast: the copy of a zero counter (``bytearray(8)``
+#: parses its argument). Nodes call it for every saved op output.
+new_zero = bytearray(8).copy
 
 
 def new(version: int = 0) -> bytearray:
