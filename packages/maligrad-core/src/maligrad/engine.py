@@ -222,8 +222,15 @@ def _traverse(
                 captured[fn] = gy
             if fn not in run:  # type: ignore[operator]
                 continue
-        parents = fn.parents
-        if parents is None:
+        n = fn._nin  # ``fn.parents``, read from the node's slots (per-op overhead)
+        parents: tuple[Any, ...]
+        if n == 2:
+            parents = (fn._p0, fn._p1)
+        elif n == 1:
+            parents = (fn._p0,)
+        elif n:
+            parents = fn._pn  # type: ignore[assignment]  # a tuple while n > 0
+        else:
             raise _freed(fn)
         gxs = fn.backward(gy)
         if type(gxs) is not tuple:

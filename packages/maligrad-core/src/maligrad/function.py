@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from maligrad import version_counter
 from maligrad.grad_mode import GradMode
 
 _ndarray = np.ndarray
@@ -67,26 +68,45 @@ class Function:
         [6.0]
     """
 
-    #: ``parents``, one entry per input: the input's ``grad_fn``, the input itself when it is
-    #: a leaf that requires grad, or None. Captured at call time, so later rebinding of a
-    #: Variable (``x[i] = v``) does not change this node's edges; None once released.
-    # The node's place in the graph and what ``save_for_backward`` kept live in slots, so
-    # that most nodes need no ``__dict__`` (one object fewer for the cyclic GC to walk);
-    # ``release()`` clears the saved slots and the dict (masks, anything else an op kept).
-    __slots__ = ("__dict__", "_saved", "_saved_refs", "out_dtype", "out_shape", "parents", "seq")
-    #: Creation number (nodes are run from the highest down), output shape and dtype.
+    # A graph of N ops keeps N nodes alive until backward, and Python's cyclic GC walks each
+    # of them at every full collection (a long forward pass triggers several). So a node is
+    # one tracked object: its edges live in slots (``parents`` builds the tuple on demand),
+    # and what it saved for backward in tuples of arrays, numbers, bytes and version counters
+    # (bytearrays), none of which the collector tracks. No Variable is kept: ``saved_tensors``
+    # rebuilds them. ``release()`` clears the edges, the saved tuples and the ``__dict__``
+    # (masks, anything else an op kept), which most nodes never create.
+    __slots__ = (
+        "__dict__", "_nin", "_p0", "_p1", "_pn", "_saved", "out_dtype", "out_shape", "seq",
+    )  # fmt: skip
     seq: int
     """Creation number: the engine runs nodes from the highest down (a topological order)."""
     out_shape: tuple[int, ...]
     """Shape of the output (kept after ``release()``)."""
     out_dtype: np.dtype
     """Dtype of the output (kept after ``release()``)."""
-    parents: tuple[Any, ...] | None
-    """One entry per input: its ``grad_fn``, the input itself (a leaf), or None; None once
-    released."""
+    # The edges: ``_nin`` inputs (0 once released); their parents in ``_p0`` and ``_p1`` for
+    # one or two inputs, in the tuple ``_pn`` for three or more.
+    _nin: int
+    _p0: Any
+    _p1: Any
+    _pn: tuple[Any, ...] | None
     _saved: tuple[Any, ...] | None
-    _saved_refs: tuple[Any, ...] | None
     _hooks: list[Any] | None = None
+
+    @property
+    def parents(self) -> tuple[Any, ...] | None:
+        """One entry per input: its ``grad_fn``, the input itself (a leaf), or None.
+
+        An entry is None where the input needs no gradient; ``parents`` is None once the
+        node was released by a backward. Captured at call time, so later rebinding of a
+        Variable (``x[i] = v``) does not change this node's edges.
+        """
+        n = self._nin
+        if n == 2:
+            return (self._p0, self._p1)
+        if n == 1:
+            return (self._p0,)
+        return self._pn if n else None
 
     # -- the two methods an op defines -------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> np.ndarray:
@@ -116,52 +136,61 @@ class Function:
     def saved_tensors(self) -> tuple[Any, ...]:
         """What ``forward`` saved: the input and output Variables, constants as they were.
 
-        Raises if the graph was released by an earlier backward, or if a saved Variable
-        was changed in place since (its version counter moved on).
+        A saved input that is a leaf comes back as that leaf; the output, and an input that
+        an op computed, come back as Variables holding the saved array and attached to the
+        same node of the graph (the node keeps arrays, not Variables, so that a graph keeps
+        no op output alive). Raises if the graph was released by an earlier backward, or if
+        a saved Variable was changed in place since (its version counter moved on).
         """
-        if self.parents is None:
+        if not self._nin:
             raise RuntimeError(
                 f"{type(self).__name__}: trying to backward through the graph a second time "
                 "(its saved arrays were freed after the first backward). Pass "
                 "retain_graph=True to the first backward() if you need to run it again."
             )
-        refs = self._saved_refs
-        if refs is None:
-            return self._saved or ()
-        # ``refs`` holds three entries per saved item: (None, _, _) for a constant,
-        # (version box, None, _) for the output, (Variable, version, grad_fn) for an input.
+        saved = self._saved
+        if saved is None:
+            return ()
+        # Four entries per saved item (see ``_record``): the array or constant, the version
+        # counter and the version it had (None for a constant), None for the output or the
+        # input's position. No Variable is kept: one is rebuilt around the saved array.
         out = []
         i = 0
-        for array in self._saved:  # type: ignore[union-attr]
-            ref = refs[i]
-            version = refs[i + 1]
-            if ref is None:
+        n = len(saved)
+        while i < n:  # (no ``range`` object: this runs once per node and backward)
+            array = saved[i]
+            counter = saved[i + 1]
+            where = saved[i + 3]
+            i += 4
+            if counter is None:
                 out.append(array)
-            elif version is None:  # the output: rebuilt, so that the node holds no cycle
-                if ref[0] != 0:
-                    raise self._modified(array, 0, ref[0])
-                out.append(_variable_from_saved(array, True, self))
-            else:
-                box = ref._version_box
-                if (0 if box is None else box[0]) == version:
-                    out.append(ref)
-                else:
-                    out.append(self._unpack_modified(array, ref, version, refs[i + 2]))
-            i += 3
+                continue
+            if counter != saved[i - 2]:
+                raise self._modified(array, saved[i - 2], counter)
+            if where is None:  # the output: attached to this node
+                p = self
+            else:  # an input: attached to its parent, or the leaf itself
+                p = self._pn[where] if self._nin > 2 else self._p1 if where else self._p0  # type: ignore[index]
+                if p is not None and not isinstance(p, Function):
+                    out.append(p)
+                    continue
+            v = _new(Variable)
+            v.data = array
+            if p is not None:  # else an input that needs no gradient
+                v.requires_grad = True
+                v.grad_fn = p
+            out.append(v)
         return tuple(out)
 
-    def _unpack_modified(self, array: Any, var: Any, version: int, grad_fn: Any) -> Any:
-        if var.data is array:
-            raise self._modified(array, version, var._version)
-        # ``x[i] = v`` gave ``var`` a new array; the saved one is intact: rebuild it.
-        return _variable_from_saved(array, var.requires_grad or grad_fn is not None, grad_fn)
+    def _parent(self, i: int) -> Any:
+        return self._pn[i] if self._nin > 2 else self._p1 if i else self._p0  # type: ignore[index]
 
-    def _modified(self, array: Any, version: int, now: int) -> RuntimeError:
+    def _modified(self, array: Any, saved: bytes | bytearray, now: bytearray) -> RuntimeError:
         return RuntimeError(
             f"one of the Variables needed by {type(self).__name__}.backward, of shape "
             f"{array.shape} and dtype {array.dtype}, was modified in place after it was "
-            f"saved (version {version} -> {now}); use an out-of-place op or clone() it "
-            "before modifying"
+            f"saved (version {version_counter.read(saved)} -> {version_counter.read(now)}); "
+            "use an out-of-place op or clone() it before modifying"
         )
 
     # -- calling an op -----------------------------------------------------------------
@@ -171,17 +200,19 @@ class Function:
         fn = _new(cls)
         fn._saved = None
         # Unrolled for one to three inputs: this is the hottest code of the library. The
-        # parents (the graph's edges) are found here, where the inputs' kinds are known.
+        # parents (the graph's edges) are found here, where the inputs' kinds are known, and
+        # stored in the node's slots; ``record`` is the number of inputs, 0 for no node.
         n = len(inputs)
-        parents: tuple[Any, ...] | None
+        record = 0
         if n == 1:
             x = inputs[0]
             if isinstance(x, Variable):
                 out = fn.forward(x.data, **params)
-                parents = ((x.grad_fn or x),) if x.requires_grad and GradMode.enabled else None
+                if x.requires_grad and GradMode.enabled:
+                    fn._p0 = x.grad_fn or x
+                    record = 1
             else:
                 out = fn.forward(x, **params)
-                parents = None
         elif n == 2:
             a, b = inputs
             a_var = isinstance(a, Variable)
@@ -200,12 +231,13 @@ class Function:
                         if kind is not (a_data if a_var else b_data).dtype.type:
                             a_data, b_data = _weak_constants(a_data, b_data, a_var)
                 out = fn.forward(a_data, b_data, **params)
-            parents = None
             if GradMode.enabled:
                 pa = (a.grad_fn or a) if a_var and a.requires_grad else None
                 pb = (b.grad_fn or b) if b_var and b.requires_grad else None
                 if pa is not None or pb is not None:
-                    parents = (pa, pb)
+                    fn._p0 = pa
+                    fn._p1 = pb
+                    record = 2
         elif n == 3:  # fused ops (linear, losses, their gradients)
             a, b, c = inputs
             a_var = isinstance(a, Variable)
@@ -214,33 +246,35 @@ class Function:
             out = fn.forward(
                 a.data if a_var else a, b.data if b_var else b, c.data if c_var else c, **params
             )
-            parents = None
             if GradMode.enabled:
                 pa = (a.grad_fn or a) if a_var and a.requires_grad else None
                 pb = (b.grad_fn or b) if b_var and b.requires_grad else None
                 pc = (c.grad_fn or c) if c_var and c.requires_grad else None
                 if pa is not None or pb is not None or pc is not None:
-                    parents = (pa, pb, pc)
+                    fn._pn = (pa, pb, pc)
+                    record = 3
         else:
             arrays = []
             edges = []
-            record = False
+            needed = False
             for x in inputs:
                 if isinstance(x, Variable):
                     arrays.append(x.data)
                     if x.requires_grad:
-                        record = True
+                        needed = True
                         edges.append(x.grad_fn or x)
                         continue
                 else:
                     arrays.append(x)
                 edges.append(None)
             out = fn.forward(*arrays, **params)
-            parents = tuple(edges) if record and GradMode.enabled else None
+            if needed and GradMode.enabled:
+                fn._pn = tuple(edges)
+                record = n
         if type(out) is not _ndarray:
             out = fn._as_array(out)
-        if parents is not None:
-            v = fn._record(inputs, out, parents)
+        if record:
+            v = fn._record(inputs, out, record)
         else:
             v = _new(Variable)
             v.data = out
@@ -266,7 +300,7 @@ class Function:
             "return a numeric array (bool, integer, floating or complex)"
         )
 
-    def _record(self, inputs: tuple[Any, ...], out: np.ndarray, parents: tuple[Any, ...]) -> Any:
+    def _record(self, inputs: tuple[Any, ...], out: np.ndarray, nin: int) -> Any:
         dtype = out.dtype
         kind = dtype.kind
         if kind != "f" and kind != "c":  # integer and bool outputs do not require grad
@@ -275,7 +309,7 @@ class Function:
             result = _new(Variable)
             result.data = out
             return result
-        self.parents = parents
+        self._nin = nin
         self.seq = _next_seq()
         self.out_shape = out.shape
         self.out_dtype = dtype
@@ -285,30 +319,38 @@ class Function:
         result.grad_fn = self
         saved = self._saved
         if saved is None:
-            self._saved_refs = None
             return result
-        # One flat tuple (see ``saved_tensors``): a single object for the cyclic GC to walk.
-        refs: list[Any] = []
+        # Four entries per saved item, none of them tracked by the cyclic GC (see
+        # ``saved_tensors``): the array or constant, the version counter of the Variable it
+        # came from, the version it had, and where it came from (None: the output).
+        entries: list[Any] = []
+        counter: bytearray | None
         for array in saved:
             if array is out:
-                result._version_box = out_box = [0]
-                refs += (out_box, None, None)
+                result._version_box = counter = _new_counter()
+                entries += (array, counter, _ZERO, None)
             elif isinstance(array, _ndarray):  # constants (numbers, None): nothing to track
+                i = 0
                 for x in inputs:
                     if isinstance(x, Variable) and x.data is array:
-                        in_box = x._version_box
-                        refs += (x, 0 if in_box is None else in_box[0], x.grad_fn)
+                        counter = x._version_box
+                        if counter is None:
+                            x._version_box = counter = _new_counter()
+                            entries += (array, counter, _ZERO, i)
+                        else:
+                            entries += (array, counter, counter.copy(), i)
                         break
+                    i += 1
                 else:
-                    refs += _NO_REF
+                    entries += (array, None, None, None)
             else:
-                refs += _NO_REF
-        self._saved_refs = tuple(refs)  # type: ignore[assignment]
+                entries += (array, None, None, None)
+        self._saved = tuple(entries)
         return result
 
     def input_shape(self, i: int) -> tuple[int, ...]:
         """Shape of input ``i`` (one that needs a gradient), read from the graph's edges."""
-        p = self.parents[i]  # type: ignore[index]
+        p = self._parent(i)
         return p.out_shape if isinstance(p, Function) else p.data.shape  # type: ignore[union-attr]
 
     @property
@@ -324,8 +366,9 @@ class Function:
         ``grad`` with respect to its output can still be captured.
         """
         del self.__dict__  # not ``.clear()``: that would first create the dict most nodes lack
-        self._saved = self._saved_refs = None
-        self.parents = None
+        self._saved = None
+        self._p0 = self._p1 = self._pn = None
+        self._nin = 0
 
     def register_hook(self, hook: Any) -> None:
         """Call ``hook(grad)`` with this node's output gradient during backward."""
@@ -363,14 +406,6 @@ def _weak_constants(a: Any, b: Any, a_is_variable: bool) -> tuple[Any, Any]:
     return (data, const) if a_is_variable else (const, data)
 
 
-def _variable_from_saved(array: np.ndarray, requires_grad: bool, grad_fn: Any) -> Any:
-    v = _new(Variable)
-    v.data = array
-    v.requires_grad = requires_grad
-    v.grad_fn = grad_fn
-    return v
-
-
 def _share_version(v: Any, inputs: tuple[Any, ...], out: np.ndarray) -> None:
     """A view of an input's array shares that input's version counter."""
     base = out.base
@@ -381,7 +416,8 @@ def _share_version(v: Any, inputs: tuple[Any, ...], out: np.ndarray) -> None:
 
 
 _new = object.__new__
-_NO_REF = (None, None, None)
+_ZERO = version_counter.ZERO
+_new_counter = version_counter.new_zero
 _NONES = itertools.repeat(None)
 # Creation order: a node is always created after the nodes it depends on, so visiting nodes
 # from the highest sequence number down is a topological order.

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from maligrad import version_counter
 from maligrad.grad_mode import GradMode
 
 Axis = int | Sequence[int] | None
@@ -129,9 +130,10 @@ class Variable:
     """Whether operations on it are recorded so that gradients flow back to it."""
     name: str | None = None
     """An optional label (shown by [to_dot][maligrad.to_dot])."""
-    #: The version counter, a one-element list shared with every Variable whose array is a
-    #: view of the same memory (``detach()``, reshapes, basic indexing); created on demand.
-    _version_box: list[int] | None = None
+    #: The version counter (see ``maligrad.version_counter``), shared with every Variable whose
+    #: array is a view of the same memory (``detach()``, reshapes, basic indexing); created on
+    #: demand.
+    _version_box: bytearray | None = None
     _retains_grad: bool = False
     _hooks: list[Callable[[Variable], Variable | None]] | None = None
     _post_accumulate_hooks: list[Callable[[Variable], None]] | None = None
@@ -220,20 +222,20 @@ class Variable:
     def _version(self) -> int:
         """How many times the array was changed in place (shared with views of it)."""
         box = self._version_box
-        return 0 if box is None else box[0]
+        return 0 if box is None else version_counter.read(box)
 
     @_version.setter
     def _version(self, value: int) -> None:
-        self._shared_version_box()[0] = value
+        version_counter.write(self._shared_version_box(), value)
 
-    def _shared_version_box(self) -> list[int]:
+    def _shared_version_box(self) -> bytearray:
         box = self._version_box
         if box is None:
-            box = self._version_box = [0]
+            box = self._version_box = version_counter.new_zero()
         return box
 
     def _bump_version(self) -> None:
-        self._shared_version_box()[0] += 1
+        version_counter.bump(self._shared_version_box())
 
     # -- autograd ------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> Variable:
@@ -371,9 +373,11 @@ class Variable:
         np.add(data, other, out=data)
         box = self._version_box
         if box is None:
-            self._version_box = [1]
-        else:
+            self._version_box = version_counter.new(1)
+        elif box[0] != 255:
             box[0] += 1
+        else:
+            version_counter.bump(box)
         return self
 
     def sub_(self, other: Any, alpha: float = 1.0) -> Variable:

@@ -45,7 +45,7 @@ class Add(Function):
             _raise_broadcast_error("add", a, b)
 
     def backward(self, gy: Any) -> Any:
-        pa, pb = self.parents  # type: ignore[misc]
+        pa, pb = self._p0, self._p1  # ``self.parents``, read from the slots: per-op overhead
         shape = gy.data.shape
         ga = gb = None
         # The inputs' shapes from the edges (``input_shape``, written out: per-op overhead).
@@ -75,7 +75,11 @@ class Sub(Function):
 
 class Mul(Function):
     def forward(self, a: Any, b: Any) -> np.ndarray:
-        self.save_for_backward(a, b)
+        # ``a`` serves only b's gradient and ``b`` only a's: next to a number (a constant, as
+        # a Variable's data is always an array) the other operand is not kept.
+        self.save_for_backward(
+            a if type(b) is np.ndarray else None, b if type(a) is np.ndarray else None
+        )
         try:
             return a * b
         except ValueError:
@@ -83,16 +87,19 @@ class Mul(Function):
 
     def backward(self, gy: Any) -> Any:
         a, b = self.saved_tensors
-        pa, pb = self.parents  # type: ignore[misc]
+        pa, pb = self._p0, self._p1  # ``self.parents``, read from the slots: per-op overhead
         ga = gb = None
+        # The inputs' shapes from the edges (``input_shape``, written out: per-op overhead).
         if pa is not None:
             ga = Mul.apply(gy, b)
-            if ga.data.shape != (shape := a.data.shape):
-                ga = sum_to(ga, shape)
+            s = pa.out_shape if isinstance(pa, Function) else pa.data.shape
+            if ga.data.shape != s:
+                ga = sum_to(ga, s)
         if pb is not None:
             gb = Mul.apply(gy, a)
-            if gb.data.shape != (shape := b.data.shape):
-                gb = sum_to(gb, shape)
+            s = pb.out_shape if isinstance(pb, Function) else pb.data.shape
+            if gb.data.shape != s:
+                gb = sum_to(gb, s)
         return ga, gb
 
 

@@ -441,7 +441,8 @@ def where(condition: Any, a: Any, b: Any) -> Any:
         >>> a.grad.data.tolist()
         [1.0, 0.0]
     """
-    cond = condition.data if hasattr(condition, "data") else condition
+    # A Variable's array; not an ndarray's ``.data``, which is a memoryview of its buffer.
+    cond = condition if isinstance(condition, np.ndarray) else getattr(condition, "data", condition)
     if not isinstance(cond, np.ndarray) and np.asarray(cond).dtype.kind not in "biuf":
         raise TypeError(
             f"where: condition must be a boolean array or Variable, got {type(condition).__name__}"

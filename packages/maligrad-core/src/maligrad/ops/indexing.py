@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from maligrad import version_counter
 from maligrad.function import Function
 from maligrad.grad_mode import GradMode
 from maligrad.ops.broadcast import sum_to
@@ -141,7 +142,7 @@ def set_item(x: Any, key: Any, value: Any) -> None:
         x.grad_fn = out.grad_fn
         x.requires_grad = True
         # A new array: views of the old one no longer share x's version counter.
-        x._version_box = [version + 1]
+        x._version_box = version_counter.new(version + 1)
         return
     else:
         v = value.data if isinstance(value, Variable) else value
