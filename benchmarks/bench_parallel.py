@@ -108,8 +108,8 @@ def run(processes: int, steps: int, batch: int, warmup: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=30)
-    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--batch", type=int, default=64, help="global batch, split over processes")
     p.add_argument("--processes", type=int, nargs="+", default=[1, 2])
     p.add_argument(
