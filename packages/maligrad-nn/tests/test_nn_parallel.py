@@ -339,7 +339,7 @@ def test_mpiexec_command_binding(
 ) -> None:
     exe = _fake_mpiexec(tmp_path / "bin", hydra)
     monkeypatch.setattr(launch, "find_mpiexec", lambda: str(exe))
-    monkeypatch.setattr(launch, "_cores", lambda: cores)
+    monkeypatch.setattr(launch, "_available_cores", lambda: cores)
     monkeypatch.delenv("HYDRA_BINDING", raising=False)
     expected = [str(exe), "-n", str(n)] + (["-bind-to", bind] if bind else [])
     assert launch.mpiexec_command(n) == expected
@@ -362,7 +362,9 @@ def _binds() -> bool:
 
 
 @needs_mpi
-@pytest.mark.skipif(launch._cores() < 2 or not _binds(), reason="needs Hydra and two cores")
+@pytest.mark.skipif(
+    launch._available_cores() < 2 or not _binds(), reason="needs Hydra and two cores"
+)
 def test_launcher_gives_each_rank_its_own_cores(tmp_path: Path) -> None:
     script = tmp_path / "cores.py"
     script.write_text(
@@ -391,7 +393,7 @@ def test_launcher_gives_each_rank_its_own_cores(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout.strip().splitlines()[-1])
-    cores = launch._cores()
+    cores = launch._available_cores()
     assert len(got["mine"]) == cores // 2
     assert got["threads"] == cores // 2  # nn's pool sizes itself to the rank's cores
     assert max(got["every"]) == 1  # no core is shared by the two ranks

@@ -21,6 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from maligrad.nn.functional._threads import _available_cores
 from maligrad.nn.parallel.abort import abort_on_exception
 from maligrad.nn.parallel.comm import launched_by_mpi
 
@@ -31,13 +32,6 @@ def find_mpiexec() -> str | None:
     if local.is_file() and os.access(local, os.X_OK):
         return str(local)
     return shutil.which("mpiexec")
-
-
-def _cores() -> int:
-    try:
-        return max(len(os.sched_getaffinity(0)), 1)
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def mpiexec_command(n: int, hostfile: str | None = None) -> list[str]:
@@ -66,7 +60,7 @@ def mpiexec_command(n: int, hostfile: str | None = None) -> list[str]:
         return [*command, "-hostfile", hostfile]  # MPICH and Open MPI both read it
     hydra = (Path(mpiexec).resolve().parent / "hydra_pmi_proxy").is_file()
     if hydra and "HYDRA_BINDING" not in os.environ:
-        command += ["-bind-to", f"core:{max(_cores() // n, 1)}"]
+        command += ["-bind-to", f"core:{max(_available_cores() // n, 1)}"]
     return command
 
 
