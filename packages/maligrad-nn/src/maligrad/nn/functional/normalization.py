@@ -270,16 +270,15 @@ def _channel_axes(x: Variable) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return (0, *range(2, x.ndim)), (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
 
-def _stats_and_sums(x: np.ndarray, g: np.ndarray, eps: float, stats: Any, sums: Any) -> Any:
+def _stats_and_sums(x3: np.ndarray, g3: Any, eps: float, stats: Any, sums: Any) -> Any:
     """``stats = (mean, inv, xc or None)`` and ``sums`` as BatchNorm.backward hands them on,
-    or computed afresh (then centred: the copy is made anyway)."""
-    last = batch_last(x, whole=True)
-    x3 = _as_channels(x, last)
+    or computed afresh (then centred: the copy is made anyway) from the channel frames of
+    ``x`` and ``g`` (``g3`` is needed only without ``sums``)."""
     if stats is None:
         mean, _, inv, xc = _batch_stats(x3, eps)
         stats = (mean, inv, xc)
     if sums is None:
-        sums = _grad_sums(_as_channels(g, last), x3, *stats)
+        sums = _grad_sums(g3, x3, *stats)
     return stats, sums
 
 
@@ -300,11 +299,11 @@ class BatchNormGrad(Function):
         self, x: np.ndarray, g: np.ndarray, weight: np.ndarray | None, eps: float,
         stats: Any = None, sums: Any = None,
     ) -> np.ndarray:  # fmt: skip
-        (mean, inv, xc), (sg, sgxh) = _stats_and_sums(x, g, eps, stats, sums)
-        self.eps = eps
-        self.save_for_backward(x, g, weight)
         last = batch_last(x, whole=True)
         g3, x3 = _as_channels(g, last), _as_channels(x, last)
+        (mean, inv, xc), (sg, sgxh) = _stats_and_sums(x3, g3, eps, stats, sums)
+        self.eps = eps
+        self.save_for_backward(x, g, weight)
         gx = _bn_input_grad(g3, x3, weight, mean, inv, xc, sg, sgxh)
         return _from_channels(gx, x.shape, last)
 
@@ -335,7 +334,9 @@ class BatchNormParamGrad(Function):
     def forward(
         self, x: np.ndarray, g: np.ndarray, eps: float, stats: Any = None, sums: Any = None
     ) -> np.ndarray:
-        _, (sg, sgxh) = _stats_and_sums(x, g, eps, stats, sums)
+        last = batch_last(x, whole=True)
+        g3 = None if sums is not None else _as_channels(g, last)
+        _, (sg, sgxh) = _stats_and_sums(_as_channels(x, last), g3, eps, stats, sums)
         self.eps = eps
         self.save_for_backward(x, g)
         return np.stack([sgxh, sg])
