@@ -16,13 +16,16 @@ from maligrad.nn.functional import _threads, _toeplitz, _workspace
 
 @pytest.fixture
 def threads(monkeypatch):
-    """Split every kernel (no minimum piece size, BLAS taken as single-threaded) and restore
-    the thread count afterwards."""
+    """Split every kernel (no minimum piece size) and restore the thread counts afterwards
+    (nn's and OpenBLAS's)."""
     before = nn.get_num_threads()
+    openblas = _threads._openblas()
+    blas_before = openblas[0]() if openblas is not None else None
     monkeypatch.setattr(_threads, "MIN_WORK", 1)
-    monkeypatch.setattr(_threads, "blas_threaded", lambda: False)
     yield nn.set_num_threads
     nn.set_num_threads(before)
+    if openblas is not None:
+        openblas[1](blas_before)
 
 
 def test_default_is_omp_num_threads_or_the_cores_available(monkeypatch):
@@ -53,51 +56,56 @@ def test_bad_thread_counts_are_refused(bad, err, match, threads):
         nn.set_num_threads(bad)
 
 
-def test_blas_threads_are_read_from_numpys_openblas_or_the_environment(monkeypatch):
-    openblas = _threads._openblas()
-    if openblas is not None:
-        assert _threads.blas_threaded() == (openblas[0]() > 1)
-    monkeypatch.setattr(_threads, "_openblas", lambda: None)
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        monkeypatch.delenv(var, raising=False)
-    assert _threads.blas_threaded()
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    assert not _threads.blas_threaded()
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
-    assert _threads.blas_threaded()
-
-
-def test_one_piece_while_another_blas_is_multithreaded(threads, monkeypatch):
-    threads(2)
-    assert len(_threads.pieces(10, 10**9)) == 2
-    monkeypatch.setattr(_threads, "_openblas", lambda: None)
-    monkeypatch.setattr(_threads, "blas_threaded", lambda: True)
-    assert _threads.pieces(10, 10**9) == [(0, 10)]
-
-
-def test_openblas_is_taken_over_while_threaded_and_given_back_on_one_thread(threads):
+def test_set_num_threads_sets_openblas_too(threads):
     openblas = _threads._openblas()
     if openblas is None:
         pytest.skip("numpy's BLAS is not OpenBLAS")
-    get, put = openblas
-    before = get()
+    for n in (1, 2, 1):
+        threads(n)
+        assert openblas[0]() == n
+
+
+def test_small_kernels_stay_on_the_calling_thread(threads, monkeypatch):
+    threads(2)
+    assert len(_threads.pieces(10, 10**9)) == 2
+    monkeypatch.setattr(_threads, "MIN_WORK", 1 << 20)
+    assert _threads.pieces(10, (2 << 20) - 1) == [(0, 10)]
+    assert _threads.pieces(10, 2 << 20) == [(0, 5), (5, 10)]
+
+
+def test_pieces_run_on_the_pool_and_no_piece_calls_blas(threads, monkeypatch):
+    """Each piece runs once, the first on the calling thread; the kernels' pieces are copies
+    (several threads calling a multi-threaded BLAS would queue behind one another)."""
+    threads(3)
     seen = []
-    try:
-        threads(1)  # gives back whatever an earlier test took over
-        put(2)
-        _threads.run(lambda a, b: seen.append(get()), [(0, 1)])
-        assert seen == [1]  # single-threaded inside a kernel ...
-        assert get() == 2  # ... and BLAS's own setting outside, with one thread
-        threads(2)
-        _threads.run(lambda a, b: seen.append(get()), [(0, 1), (1, 2)])
-        assert seen == [1, 1, 1]
-        assert get() == 1  # taken over: spinning BLAS threads would take the pool's cores
-        threads(3)
-        assert get() == 1
-        threads(1)
-        assert get() == 2  # given back
-    finally:
-        put(before)
+    _threads.run(lambda a, b: seen.append((a, b, threading.get_ident())), [(0, 1), (1, 2), (2, 4)])
+    assert sorted(s[:2] for s in seen) == [(0, 1), (1, 2), (2, 4)]
+    assert [s[2] for s in seen if s[:2] == (0, 1)] == [threading.get_ident()]
+    in_piece = threading.local()
+    real_matmul = np.matmul
+
+    def matmul(*args, **kwargs):
+        assert not getattr(in_piece, "active", False), "a GEMM inside a piece of the pool"
+        return real_matmul(*args, **kwargs)
+
+    real_run = _threads.run
+
+    def run(fn, parts):
+        def marked(a, b):
+            in_piece.active = True
+            try:
+                fn(a, b)
+            finally:
+                in_piece.active = False
+
+        real_run(marked, parts)
+
+    monkeypatch.setattr(_threads, "run", run)
+    monkeypatch.setattr(np, "matmul", matmul)
+    for inner in (True, False):
+        monkeypatch.setattr(_toeplitz, "FORCE_INNER", inner)
+        for case in CASES:
+            _conv_and_grads(case)
 
 
 def test_pieces_cover_the_range_once(threads):

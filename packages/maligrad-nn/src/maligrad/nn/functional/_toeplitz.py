@@ -45,10 +45,10 @@ it reaches the next kernel, which reads it with no transpose: ``(C, H, W, N)`` m
 the padded input when there is no padding (else one copy of runs of ``W N`` floats), and
 ``gy`` in that memory is ``G^T`` for ``B = 1``. Inputs in any other memory order (NCHW,
 sliced) are first transposed (in two cache-friendly passes); values never depend on it.
-These kernels split their copies, GEMMs and slice-adds into pieces of output
-channels, input channels or output rows for the thread pool of ``_threads`` (each piece
-writes its own slice: results do not depend on the thread count) and keep their
-temporaries in the per-thread work arrays of ``_workspace``.
+Each GEMM runs whole, on BLAS's threads; the large copies and slice-adds around it are
+split into pieces of output channels, input channels or output rows for the thread pool
+of ``_threads`` (each piece writes its own slice: results do not depend on the thread
+count). Temporaries live in the per-thread work arrays of ``_workspace``.
 
 Rows layout (small batches with ``B > 1``, where runs of ``N`` are shorter than a block's
 ``B + kw - 1`` pixels): the transposed matrices ``P (N Ho nb, K + 1)`` and
@@ -326,20 +326,21 @@ def conv(p: np.ndarray, w: np.ndarray, b: np.ndarray | None, pl: Plan) -> np.nda
     """``conv2d(x, w) + b`` as ``(N, O, Ho, Wo)``, from the patches ``p`` of ``x``
     (batch-innermost layout: a view of ``(O, Ho, Wo, N)`` memory)."""
     t = toeplitz(w, b, pl)
-    if pl.inner:  # Y^T = T^T P^T, (O, B, Ho, nb, N), a piece of output channels per thread
+    if pl.inner:  # Y^T = T^T P^T: (O, Ho, Wo, N) for B = 1, else (O, B, Ho, nb, N)
         dtype = np.result_type(p, t)
         out = np.empty((pl.o, pl.ho, pl.wo, pl.n), dtype=dtype)
         bb = pl.block
+        if bb == 1:
+            np.matmul(t.T, p, out=_shaped(out, (pl.o, p.shape[1])))
+            return out.transpose(3, 0, 1, 2)
+        yt = scratch("gemm", (pl.o * bb, p.shape[1]), dtype)
+        np.matmul(t.T, p, out=yt)
+        blocks = _shaped(yt, (pl.o, bb, pl.ho, pl.nb, pl.n))
 
         def channels(a: int, b: int) -> None:
-            if bb == 1:  # Y^T is (O, Ho, Wo, N) already
-                np.matmul(t[:, a:b].T, p, out=_shaped(out[a:b], (b - a, p.shape[1])))
-                return
-            yt = scratch("gemm", ((b - a) * bb, p.shape[1]), dtype)
-            np.matmul(t[:, a * bb : b * bb].T, p, out=yt)
-            _from_blocks(_shaped(yt, (b - a, bb, pl.ho, pl.nb, pl.n)), out[a:b], pl)
+            _from_blocks(blocks[a:b], out[a:b], pl)
 
-        _threads.run(channels, _threads.pieces(pl.o, out.size + pl.o * bb * p.shape[0]))
+        _threads.run(channels, _threads.pieces(pl.o, out.size))
         return out.transpose(3, 0, 1, 2)
     y5 = _shaped(p @ t, (pl.n, pl.ho, pl.nb, pl.o, pl.block))  # Y = P T, (N, Ho, nb, O, B)
     out = np.ascontiguousarray(y5.transpose(0, 3, 1, 2, 4))
@@ -355,6 +356,28 @@ def _full_pad(pl: Plan) -> Quad | None:
     t, b, left, r = pl.pad
     full = (pl.kh - 1 - t, pl.kh - 1 - b, pl.kw - 1 - left, pl.kw - 1 - r)
     return full if min(full) >= 0 else None
+
+
+def _scatter_blocks(dpt: np.ndarray, canvas: np.ndarray, pl: Plan) -> None:
+    """``canvas[c, i + p, b B + t, n] += dpt[c, p, t, i, b, n]`` (batch-innermost layout).
+
+    Split ``t = g B + j`` (``j < B``): group ``g`` of a kernel row ``p`` adds whole blocks,
+    ``(c, i, b, j, n) -> canvas[c, i + p, (b + g) B + j, n]``, runs of ``B N`` floats. So the
+    scatter is ``kh ceil(run / B)`` slice-adds rather than ``kh run``: every numpy call in a
+    thread's piece is one more hand-over of the GIL between the pool's threads.
+    """
+    bb, nb = pl.block, pl.nb
+    sc, sh, sw, sn = canvas.strides
+    for g in range(-(-pl.run // bb)):
+        width = min(bb, pl.run - g * bb)
+        src = dpt[:, :, g * bb : g * bb + width].transpose(0, 1, 3, 4, 2, 5)  # (c, p, i, b, j, n)
+        for p in range(pl.kh):
+            dst = as_strided(
+                canvas[:, p:, g * bb :],
+                shape=(canvas.shape[0], pl.ho, nb, width, pl.n),
+                strides=(sc, sh, bb * sw, sw, sn),
+            )
+            dst += src[:, p]
 
 
 def input_grad(
@@ -379,26 +402,25 @@ def input_grad(
     pt, pleft = pl.pad[0], pl.pad[2]
     if pl.inner:  # dP^T = T G^T, (C, kh, run, Ho, nb, N): runs of N (or Wo N) floats
         dx = np.empty((pl.c, pl.h, pl.w, pl.n), dtype=np.result_type(t, g))
-        last, rows = (pl.nb - 1) * bb, pl.kh * r
+        rows = pl.kh * r
         # No padding to crop: the canvas is dx itself.
         direct = (pl.hp, pl.wc) == (pl.h, pl.w)
 
+        dpt = scratch("gemm", (pl.c * rows, g.shape[1]), dx.dtype)
+        np.matmul(t, g, out=dpt)
+        dpt6 = _shaped(dpt, (pl.c, pl.kh, r, pl.ho, pl.nb, pl.n))
+
         def channels(a: int, b: int) -> None:  # input channels a:b, independent of the rest
-            dpt = scratch("gemm", ((b - a) * rows, g.shape[1]), dx.dtype)
-            np.matmul(t[a * rows : b * rows], g, out=dpt)
-            dpt = _shaped(dpt, (b - a, pl.kh, r, pl.ho, pl.nb, pl.n))
             if direct:
                 canvas = dx[a:b]
             else:
                 canvas = scratch("canvas", (b - a, pl.hp, pl.wc, pl.n), dx.dtype)
             canvas.fill(0)
-            for p in range(pl.kh):
-                for q in range(r):
-                    canvas[:, p : p + pl.ho, q : q + last + 1 : bb] += dpt[:, p, q]
+            _scatter_blocks(dpt6[a:b], canvas, pl)
             if not direct:
                 dx[a:b] = canvas[:, pt : pt + pl.h, pleft : pleft + pl.w]
 
-        _threads.run(channels, _threads.pieces(pl.c, pl.k * g.shape[1]))
+        _threads.run(channels, _threads.pieces(pl.c, dpt.size))
         return dx.transpose(3, 0, 1, 2)
     # Rows layout: one slice-add of whole runs per (kernel row, block).
     dp6 = _shaped(g @ t.T, (pl.n, pl.ho, pl.nb, pl.c, pl.kh, r))
@@ -414,15 +436,7 @@ def weight_grad(
     p: np.ndarray, g: np.ndarray, w_shape: tuple[int, ...], pl: Plan
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(dw, db)`` of ``conv2d`` from patches ``p`` and gradient ``g`` (GEMM layouts)."""
-    if pl.inner:  # dT = P^T G, a piece of patch rows per thread
-        dt = np.empty((pl.k + 1, pl.o * pl.block), dtype=np.result_type(p, g))
-
-        def rows(a: int, b: int) -> None:
-            np.matmul(p[a:b], g.T, out=dt[a:b])
-
-        _threads.run(rows, _threads.pieces(pl.k + 1, p.size))
-    else:
-        dt = p.T @ g  # (K + 1, O B)
+    dt = p @ g.T if pl.inner else p.T @ g  # dT (K + 1, O B)
     dw = _band(dt[: pl.k], pl).sum(axis=4).transpose(3, 0, 1, 2)
     db = dt[pl.k].reshape(pl.o, pl.block).sum(axis=1)
     return np.ascontiguousarray(dw).reshape(w_shape), db
