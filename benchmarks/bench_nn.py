@@ -23,6 +23,8 @@ from maligrad import nn
 from maligrad.nn import optim
 
 LR = 0.01
+#: Seconds between timed blocks of the workloads with multi-threaded GEMMs (see ``harness``).
+SETTLE = 0.3
 
 
 # --- shared numpy pieces ------------------------------------------------------------------
@@ -251,6 +253,7 @@ def _lenet_workload(quick: bool) -> Workload:
         repeats=5 if quick else 21,
         inner=2 if quick else 5,
         warmup=2,
+        settle=SETTLE,
     )
 
 
@@ -283,6 +286,7 @@ def _resnet_workload(quick: bool) -> Workload | None:
         repeats=3 if quick else 9,
         inner=1,
         warmup=1,
+        settle=SETTLE,
     )
 
 
@@ -291,7 +295,7 @@ def workloads(quick: bool = False, only: str | None = None) -> list[Workload]:
     builders = {
         "mlp": lambda: _mlp_workload(
             "mlp", [784, 512, 512, 10], 128, quick, 1.1,
-            repeats=5 if quick else 21, inner=2 if quick else 5, warmup=2,
+            repeats=5 if quick else 21, inner=2 if quick else 5, warmup=2, settle=SETTLE,
         ),
         "mlp-tiny": lambda: _mlp_workload(
             "mlp-tiny", [7, 5, 3], 1, quick, 2.5,

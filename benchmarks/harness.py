@@ -6,6 +6,13 @@ contenders in turn, repeat by repeat, so that each maligrad time is divided by a
 time taken moments before it (pair by pair), and reports the median of those ratios and
 their spread (the lowest and highest over the repeats). A workload with no numpy version
 names another reference (PyTorch for ``resnet-small``).
+
+Workloads that run multi-threaded GEMMs wait ``settle`` seconds before each timed block:
+numpy's OpenBLAS and PyTorch's OpenMP keep their threads spinning for a while after their
+last parallel region, and in one process those threads take the cores of whichever
+contender runs next (PyTorch's resnet-small step measured 185 ms right after maligrad's
+and 108 ms 0.3 s later). A user's script runs one framework; the pause keeps each
+contender from paying for the other's threads.
 """
 
 from __future__ import annotations
@@ -40,6 +47,8 @@ class Workload:
     repeats: int = 7
     inner: int = 1
     warmup: int = 1
+    #: Seconds to wait before each timed block (see the module's docstring).
+    settle: float = 0.0
     #: Extra facts for the report; callables are called once, after timing.
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -126,6 +135,8 @@ def measure(workload: Workload, memory: bool = True) -> Result:
     for _ in range(workload.repeats):
         for name in names:
             gc.collect()
+            if workload.settle:
+                time.sleep(workload.settle)
             times[name].append(_time(workload.contenders[name], workload.inner))
     peaks = {name: _peak_mib(workload.contenders[name]) for name in names} if memory else {}
     return summarize(workload, times, peaks)

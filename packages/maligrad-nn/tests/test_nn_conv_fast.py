@@ -55,7 +55,11 @@ def _run(case, seed):
     y = F.conv2d(x, wt, b, padding=pad)
     gy = mg.Variable(rng.normal(size=y.shape))
     args = [x, wt] + ([b] if bias else [])
+    # A plain backward first (the bias gradient then comes out of the weight-gradient GEMM).
+    plain = mg.grad((y * gy).sum(), args, retain_graph=True)
     grads = mg.grad((y * gy).sum(), args, create_graph=True)
+    for p, g in zip(plain, grads):
+        np.testing.assert_allclose(p.data, g.data, rtol=1e-10, atol=1e-10)
     # A second-order product: d/d(x, w) of <grad_x, v> for a random v.
     v = mg.Variable(rng.normal(size=x.shape))
     second = mg.grad((grads[0] * v).sum() + (grads[1] * grads[1]).sum(), [x, wt])

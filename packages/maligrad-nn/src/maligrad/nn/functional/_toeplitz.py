@@ -311,12 +311,6 @@ def _from_blocks(blocks: np.ndarray, pixels: np.ndarray, pl: Plan) -> None:
         part[...] = blocks[:, : part.shape[2], :, full].transpose(0, 2, 1, 3)
 
 
-def bias_grad(g: np.ndarray, pl: Plan) -> np.ndarray:
-    """``db[o] = sum gy[:, o]`` from the gradient in the GEMM layout ``g``."""
-    s = g.sum(axis=1) if pl.inner else g.sum(axis=0)
-    return s.reshape(pl.o, pl.block).sum(axis=1)
-
-
 def _cropped(out: np.ndarray, pl: Plan) -> np.ndarray:
     """``(N, O, Ho, nb B)`` cropped to ``Wo`` columns, contiguous."""
     return out if pl.nb * pl.block == pl.wo else np.ascontiguousarray(out[..., : pl.wo])

@@ -209,16 +209,19 @@ class Conv2d(mg.Function):
                 gy, w, x_shape=x.shape, stride=stride, padding=padding,
                 dilation=dilation, groups=groups, rows=rows,
             )  # fmt: skip
+        bias = len(needs) > 2 and needs[2]
+        if needs[1] and bias and pl is not None and not mg.is_grad_enabled():
+            # A plain backward (nothing recorded): the bias gradient is the weight-gradient
+            # GEMM's row of the patches' ones, no second pass over gy.
+            dw, db = _toeplitz.weight_grad(self.cols, rows, w.shape, pl)  # type: ignore[arg-type]
+            return gx, mg.Variable(dw), mg.Variable(db)
         if needs[1]:
             gw = Conv2dWeightGrad.apply(
                 x, gy, w_shape=w.shape, stride=stride, padding=padding,
                 dilation=dilation, groups=groups, cols=self.cols, rows=rows,
             )  # fmt: skip
-        if len(needs) > 2 and needs[2]:
-            if rows is not None and not isinstance(gy, mg.Variable):
-                gb = _toeplitz.bias_grad(rows, pl)  # type: ignore[arg-type]
-            else:
-                gb = gy.sum(axis=(0, 2, 3))
+        if bias:
+            gb = gy.sum(axis=(0, 2, 3))
         return gx, gw, gb
 
 
