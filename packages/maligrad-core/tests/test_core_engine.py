@@ -73,6 +73,41 @@ def test_gradients_accumulate_on_leaves_and_diamonds_sum() -> None:
     np.testing.assert_allclose(x.grad.data, [10.0, 18.0])
 
 
+def test_leaf_sums_never_write_into_gradients_that_other_paths_hold() -> None:
+    """A leaf's gradient is summed in place only once it is a sum the pass made itself: the
+    array ``Add`` hands to both its inputs (and the seed) stay untouched."""
+    a = Variable(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    b = Variable(np.array([3.0, 4.0], np.float32), requires_grad=True)
+    u = a * 2 + a * 3  # reached last: a's first gradient is the array shared with b
+    s = a + b
+    seed = np.ones(2, np.float32)
+    (u + s).backward(seed)
+    np.testing.assert_array_equal(a.grad.data, [6.0, 6.0])
+    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
+    np.testing.assert_array_equal(seed, [1.0, 1.0])
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    c = Variable(np.float32(0.5), requires_grad=True)  # 0-d sums are numpy scalars
+    y = c
+    for _ in range(5):
+        y = y * 1 + c
+    y.backward()
+    assert float(c.grad.data) == 6.0
+    w0 = np.linspace(-1, 1, 16)
+    w = Variable(w0, requires_grad=True)
+    x = Variable(np.full(16, 0.3))
+    xs = [x.data]
+    for _ in range(50):
+        x = (x * w).tanh()
+        xs.append(x.data)
+    x.sum().backward()
+    g, want = np.ones(16), np.zeros(16)  # by hand: x_{k+1} = tanh(w x_k)
+    for xk, xn in zip(reversed(xs[:-1]), reversed(xs[1:])):
+        g = g * (1 - xn * xn)
+        want += g * xk
+        g = g * w0
+    np.testing.assert_allclose(w.grad.data, want, rtol=1e-12)
+
+
 def test_backward_twice_raises_unless_graph_retained() -> None:
     x = Variable(np.array([1.0, 2.0]), requires_grad=True)
     y = (x.exp() * x).sum()

@@ -117,6 +117,8 @@ def _wrap(data: np.ndarray) -> Variable:
 
 
 _new = object.__new__
+_add_into = np.add
+_ndarray = np.ndarray
 
 
 def _run_hooks(hooks: list[Any], grad: Variable, shape: tuple[int, ...], what: str) -> Variable:
@@ -212,6 +214,7 @@ def _traverse(
     hooked leaf has still to receive, and ``ready(leaf, grad)`` is called when none is left.
     """
     filtering = run is not None
+    summed: set[int] = set()  # leaves whose gradient so far is a sum this pass allocated
     while heap:
         fn = heappop(heap)[1]
         gy = grads.pop(fn)
@@ -275,11 +278,17 @@ def _traverse(
                     leaves[key] = p
                 elif create_graph:
                     leaf_grads[key] = prev + gx
+                elif key in summed:  # a sum made by this pass: no one else holds its array
+                    _add_into(prev.data, gx.data, prev.data)
                 else:
-                    leaf_grads[key] = _wrap(prev.data + gx.data)
+                    total = prev.data + gx.data
+                    leaf_grads[key] = _wrap(total)
+                    if type(total) is _ndarray:  # (0-d sums are numpy scalars)
+                        summed.add(key)
                 if waiting is not None and key in waiting:
                     waiting[key] -= 1
                     if not waiting[key]:
+                        summed.discard(key)
                         ready(p, leaf_grads.pop(key))  # type: ignore[misc]
         if not retain_graph:
             fn.release()
