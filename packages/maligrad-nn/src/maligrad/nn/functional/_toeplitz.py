@@ -360,18 +360,18 @@ def _scatter_blocks(dpt: np.ndarray, canvas: np.ndarray, pl: Plan) -> None:
     scatter is ``kh ceil(run / B)`` slice-adds rather than ``kh run``: every numpy call in a
     thread's piece is one more hand-over of the GIL between the pool's threads.
     """
-    bb, nb = pl.block, pl.nb
+    bb = pl.block
     sc, sh, sw, sn = canvas.strides
     for g in range(-(-pl.run // bb)):
         width = min(bb, pl.run - g * bb)
         src = dpt[:, :, g * bb : g * bb + width].transpose(0, 1, 3, 4, 2, 5)  # (c, p, i, b, j, n)
+        dst = as_strided(  # [c, h, b, j, n] -> canvas[c, h, (b + g) B + j, n]
+            canvas[:, :, g * bb :],
+            shape=(canvas.shape[0], pl.hp, pl.nb, width, pl.n),
+            strides=(sc, sh, bb * sw, sw, sn),
+        )
         for p in range(pl.kh):
-            dst = as_strided(
-                canvas[:, p:, g * bb :],
-                shape=(canvas.shape[0], pl.ho, nb, width, pl.n),
-                strides=(sc, sh, bb * sw, sw, sn),
-            )
-            dst += src[:, p]
+            dst[:, p : p + pl.ho] += src[:, p]
 
 
 def input_grad(
