@@ -12,6 +12,7 @@ permutation.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -88,5 +89,5 @@ def flatten(x: Any, start_axis: int = 0, end_axis: int = -1) -> Any:
     s, e = normalize_axis(start_axis, len(shape))[0], normalize_axis(end_axis, len(shape))[0]
     if s > e:
         raise ValueError(f"flatten: start axis {start_axis} comes after end axis {end_axis}")
-    merged = int(np.prod(shape[s : e + 1]))
+    merged = math.prod(shape[s : e + 1])
     return Reshape.apply(x, shape=shape[:s] + (merged,) + shape[e + 1 :])
