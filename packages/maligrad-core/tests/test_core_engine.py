@@ -108,6 +108,50 @@ def test_leaf_sums_never_write_into_gradients_that_other_paths_hold() -> None:
     np.testing.assert_allclose(w.grad.data, want, rtol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda a, b: (a * b).exp(),
+        lambda a, b: (a * 2.5).tanh() * b,
+        lambda a, b: mg.relu(a - 0.1) * b.tanh(),
+        lambda a, b: a * b[0] * np.float64(3.0),  # broadcast, a float64 constant
+        lambda a, b: (b[1] * b[2]).exp() * a,  # 0-d products
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_plain_backward_gives_the_gradients_create_graph_gives(fn, dtype) -> None:
+    """Exp, Tanh, ReLU and Mul compute a plain backward's gradients with numpy from
+    ``saved_arrays``; ``create_graph`` takes the differentiable ops."""
+    rng = np.random.default_rng(3)
+    a0, b0 = rng.normal(size=(3, 4)).astype(dtype), rng.normal(size=4).astype(dtype)
+    grads = []
+    for create_graph in (False, True):
+        a, b = Variable(a0, requires_grad=True), Variable(b0, requires_grad=True)
+        y = fn(a, b)
+        seed = np.linspace(-1, 1, y.data.size).reshape(y.shape).astype(y.dtype)
+        ga, gb = mg.grad(y, [a, b], grad_outputs=[Variable(seed)], create_graph=create_graph)
+        assert ga.dtype == dtype and gb.dtype == dtype and ga.shape == a0.shape
+        grads.append((ga.data, gb.data))
+    for plain, recorded in zip(*grads):
+        np.testing.assert_allclose(plain, recorded, rtol=1e-6 if dtype == np.float32 else 1e-14)
+
+
+def test_saved_arrays_are_checked_as_saved_tensors_are() -> None:
+    x = Variable(np.array([0.5, 1.0], np.float32), requires_grad=True)
+    y = x.exp()
+    (saved,) = y.grad_fn.saved_arrays
+    assert saved is y.data and type(saved) is np.ndarray
+    z = (y * x).sum()
+    with mg.no_grad():
+        y.mul_(2.0)
+    with pytest.raises(RuntimeError, match=r"modified in place.*version 0 -> 1"):
+        z.backward()
+    t = (x * x).tanh()
+    t.sum().backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        t.grad_fn.saved_arrays  # noqa: B018
+
+
 def test_backward_twice_raises_unless_graph_retained() -> None:
     x = Variable(np.array([1.0, 2.0]), requires_grad=True)
     y = (x.exp() * x).sum()

@@ -123,7 +123,11 @@ class Function:
         ``grad_output`` is a Variable of the output's shape; return one Variable (or None
         where ``needs_input_grad`` is False) per input, of that input's shape, computed with
         maligrad ops so that ``create_graph=True`` can differentiate it again. One input:
-        return the gradient itself; several: a tuple.
+        return the gradient itself; several: a tuple. In a plain backward (no
+        ``create_graph``) ``maligrad.is_grad_enabled()`` is False inside ``backward``: nothing
+        is recorded, and an op may compute its gradients with numpy from ``saved_arrays``
+        and return them as ``Variable(array)`` (the built-in elementwise ops do, to save
+        the per-op cost of the ops above).
         """
         raise NotImplementedError(f"{type(self).__name__} does not support backward")
 
@@ -143,11 +147,7 @@ class Function:
         a saved Variable was changed in place since (its version counter moved on).
         """
         if not self._nin:
-            raise RuntimeError(
-                f"{type(self).__name__}: trying to backward through the graph a second time "
-                "(its saved arrays were freed after the first backward). Pass "
-                "retain_graph=True to the first backward() if you need to run it again."
-            )
+            raise self._released()
         saved = self._saved
         if saved is None:
             return ()
@@ -181,6 +181,37 @@ class Function:
                 v.grad_fn = p
             out.append(v)
         return tuple(out)
+
+    @property
+    def saved_arrays(self) -> tuple[Any, ...]:
+        """What ``forward`` saved, as it saved it: arrays and constants, no Variables.
+
+        For a gradient computed with numpy in a plain backward (see ``backward``); checked
+        as ``saved_tensors`` is (freed graph, arrays changed in place since).
+
+            >>> import numpy as np, maligrad as mg
+            >>> x = mg.Variable(np.array([1.0, 2.0], np.float32), requires_grad=True)
+            >>> y = x.exp()
+            >>> y.grad_fn.saved_arrays[0] is y.data
+            True
+        """
+        if not self._nin:
+            raise self._released()
+        saved = self._saved
+        if saved is None:
+            return ()
+        if saved[1::4] != saved[2::4]:  # a version counter moved on (constants: None, None)
+            for i in range(0, len(saved), 4):
+                if saved[i + 1] is not None and saved[i + 1] != saved[i + 2]:
+                    raise self._modified(saved[i], saved[i + 2], saved[i + 1])
+        return saved[::4]
+
+    def _released(self) -> RuntimeError:
+        return RuntimeError(
+            f"{type(self).__name__}: trying to backward through the graph a second time "
+            "(its saved arrays were freed after the first backward). Pass "
+            "retain_graph=True to the first backward() if you need to run it again."
+        )
 
     def _parent(self, i: int) -> Any:
         return self._pn[i] if self._nin > 2 else self._p1 if i else self._p0  # type: ignore[index]
@@ -413,6 +444,13 @@ def _share_version(v: Any, inputs: tuple[Any, ...], out: np.ndarray) -> None:
         if isinstance(x, Variable) and (x.data is base or x.data.base is base):
             v._version_box = x._shared_version_box()
             return
+
+
+def plain_gradient(array: Any) -> Any:
+    """A gradient computed with numpy in a plain backward, as a Variable (no graph)."""
+    v = _new(Variable)
+    v.data = array if type(array) is np.ndarray else np.asarray(array)
+    return v
 
 
 _new = object.__new__

@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from maligrad.function import Function
+from maligrad.function import Function, plain_gradient
 from maligrad.grad_mode import GradMode
 from maligrad.ops.broadcast import sum_to
 from maligrad.ops.elementwise import Log, where
@@ -86,19 +86,29 @@ class Mul(Function):
             _raise_broadcast_error("multiply", a, b)
 
     def backward(self, gy: Any) -> Any:
-        a, b = self.saved_tensors
         pa, pb = self._p0, self._p1  # ``self.parents``, read from the slots: per-op overhead
         ga = gb = None
+        if GradMode.enabled:
+            a, b = self.saved_tensors
+            if pa is not None:
+                ga = Mul.apply(gy, b)
+            if pb is not None:
+                gb = Mul.apply(gy, a)
+        else:  # a plain backward: numpy (see ``Function.backward``)
+            a, b = self.saved_arrays
+            g = gy.data
+            if pa is not None:
+                ga = plain_gradient(g * b)
+            if pb is not None:
+                gb = plain_gradient(g * a)
         # The inputs' shapes from the edges (``input_shape``, written out: per-op overhead).
         if pa is not None:
-            ga = Mul.apply(gy, b)
             s = pa.out_shape if isinstance(pa, Function) else pa.data.shape
-            if ga.data.shape != s:
+            if ga.data.shape != s:  # type: ignore[union-attr]
                 ga = sum_to(ga, s)
         if pb is not None:
-            gb = Mul.apply(gy, a)
             s = pb.out_shape if isinstance(pb, Function) else pb.data.shape
-            if gb.data.shape != s:
+            if gb.data.shape != s:  # type: ignore[union-attr]
                 gb = sum_to(gb, s)
         return ga, gb
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from maligrad.function import Function
+from maligrad.function import Function, plain_gradient
 from maligrad.grad_mode import GradMode
 from maligrad.ops.broadcast import sum_to
 
@@ -75,6 +75,8 @@ class Exp(Function):
         return y
 
     def backward(self, gy: Any) -> Any:
+        if not GradMode.enabled:  # a plain backward: numpy (see ``Function.backward``)
+            return plain_gradient(gy.data * self.saved_arrays[0])
         (y,) = self.saved_tensors
         return gy * y
 
@@ -175,8 +177,14 @@ class Tanh(Function):
         return y
 
     def backward(self, gy: Any) -> Any:
+        if not GradMode.enabled:  # a plain backward: numpy (see ``Function.backward``)
+            return plain_gradient(_tanh_grad(self.saved_arrays[0], gy.data))
         (y,) = self.saved_tensors
         return TanhGrad.apply(y, gy)
+
+
+def _tanh_grad(y: np.ndarray, g: np.ndarray) -> np.ndarray:
+    return g - g * y * y
 
 
 class TanhGrad(Function):
@@ -184,7 +192,7 @@ class TanhGrad(Function):
 
     def forward(self, y: np.ndarray, g: np.ndarray) -> np.ndarray:
         self.save_for_backward(y, g)
-        return g - g * y * y
+        return _tanh_grad(y, g)
 
     def backward(self, gz: Any) -> Any:
         y, g = self.saved_tensors
@@ -235,6 +243,8 @@ class Relu(Function):
         return y if y.dtype is x.dtype else y.astype(x.dtype)
 
     def backward(self, gy: Any) -> Any:
+        if not GradMode.enabled:  # a plain backward: numpy (see ``Function.backward``)
+            return plain_gradient(gy.data * self.mask)
         return gy * self.mask
 
 
