@@ -76,6 +76,22 @@ def test_fast_max_pool_nan_window_routes_to_its_first_nan():
     np.testing.assert_array_equal(x.grad, [[[[0.0, 0.0], [1.0, 0.0]]]])
 
 
+@pytest.mark.parametrize("where", [(0, 2), (2, 0), (2, 2), (1, 2)])
+def test_fast_max_pool_nan_at_any_offset_of_a_3x3_window(where):
+    """A NaN past the first two offsets of a stage is found too (the NaN check runs after
+    every offset's maximum): the window's output is NaN and its gradient goes to the NaN."""
+    data = np.arange(36.0).reshape(1, 1, 6, 6)
+    data[0, 0, where[0], where[1]] = np.nan
+    x = mg.Variable(data, requires_grad=True)
+    y = F.max_pool2d(x, 3)
+    y.sum().backward()
+    want = np.zeros_like(data)
+    for i, j in [where, (2, 5), (5, 2), (5, 5)]:  # the NaN, and the maxima 17, 32 and 35
+        want[0, 0, i, j] = 1.0
+    assert np.isnan(y.data[0, 0, 0, 0]) and not np.isnan(y.data[0, 0, 1:, 1:]).any()
+    np.testing.assert_array_equal(x.grad.data, want)
+
+
 def test_fast_max_pool_applies_only_to_tiling_windows():
     assert not _maxpool_tiles.applies(((2, 2), (1, 1), (0, 0, 0, 0), (1, 1), (3, 3)))
     assert not _maxpool_tiles.applies(((2, 2), (2, 2), (1, 1, 1, 1), (1, 1), (3, 3)))

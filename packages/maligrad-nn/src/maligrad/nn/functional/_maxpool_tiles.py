@@ -19,7 +19,10 @@ stage 2), where NCHW memory compares every ``kw``-th float. ``y`` goes back in t
 order: a view of ``(C, Ho, Wo, N)`` memory for batch-last input, NCHW otherwise.
 
 Each stage keeps one boolean mask per offset marking the *first* maximum (strict ``>``
-against the running maximum, so ties go to the lowest offset). The window's row-major
+against the running maximum, so ties go to the lowest offset), except offset 0 of a stage
+of one or two offsets: it holds the maximum wherever the other offset does not, so its
+mask is left implicit (None), and the gradient puts ``g - g C_1`` there (no boolean
+product). The window's row-major
 first maximum is the first maximum column within the first maximum row, so the two stages
 reproduce the general kernel's (and PyTorch's) tie rule exactly, in either memory order.
 Where a maximum is NaN (NaN propagates through ``maximum``), the first NaN is marked
@@ -64,6 +67,8 @@ class Masks(NamedTuple):
     cols: list[np.ndarray | None]  # kw masks (L, Hc, Wo, T)
     rows: list[np.ndarray | None]  # kh masks (L, Ho, Wo, T)
     last: bool
+    # ``masks[0]`` is None for a stage of one or two offsets: offset 0 is marked wherever
+    # the other offset is not.
 
 
 def applies(params: Params) -> bool:
@@ -104,38 +109,44 @@ def _has_nan(a: np.ndarray) -> bool:
     return a.dtype.kind in "fc" and bool(np.isnan(np.sum(a)))
 
 
-def _first_max(views: list[np.ndarray], m: np.ndarray, masks: list[np.ndarray | None]) -> None:
+def _first_max(
+    views: list[np.ndarray], m: np.ndarray, masks: list[np.ndarray | None], nan_possible: bool
+) -> bool:
     """``m = `` the elementwise maximum of ``views``; ``masks[k]`` marks where ``views[k]``
-    holds the first maximum (NaN counts as the maximum)."""
+    holds the first maximum (NaN counts as the maximum). Returns whether ``m`` may hold NaN
+    (no check when ``nan_possible`` is False: the views are known to be free of it)."""
     if len(views) == 1:
         m[...] = views[0]
-        return
+        return nan_possible
     np.maximum(views[0], views[1], out=m)
-    nan = _has_nan(m)
     if len(views) == 2:
-        first, later = masks
-        assert first is not None and later is not None
+        nan = nan_possible and _has_nan(m)
+        later = masks[1]
+        assert later is not None and masks[0] is None  # offset 0: wherever ``later`` is not
         np.greater(views[1], views[0], out=later)
         if nan:
             later |= np.isnan(views[1])
             later &= ~np.isnan(views[0])
-        np.logical_not(later, out=first)
-        return
+        return nan
     arg = np.zeros(m.shape, dtype=np.int8 if len(views) < 128 else np.int32)
     arg[views[1] > views[0]] = 1
     for k in range(2, len(views)):
         np.copyto(arg, k, where=views[k] > m)
         np.maximum(m, views[k], out=m)
+    nan = nan_possible and _has_nan(m)  # (after every view: a NaN may sit in any)
     if nan:
         isnan = np.isnan(m)
         for k in reversed(range(len(views))):
             np.copyto(arg, k, where=isnan & np.isnan(views[k]))
     for k, mask in enumerate(masks):
         np.equal(arg, k, out=mask)
+    return nan
 
 
 def _masks(count: int, shape: tuple[int, ...]) -> list[np.ndarray | None]:
-    return [None] if count == 1 else [np.empty(shape, dtype=bool) for _ in range(count)]
+    if count <= 2:  # offset 0 implicit: the complement of the other
+        return [None] + [np.empty(shape, dtype=bool) for _ in range(count - 1)]
+    return [np.empty(shape, dtype=bool) for _ in range(count)]
 
 
 def max_and_masks(x: np.ndarray, params: Params) -> tuple[np.ndarray, Masks]:
@@ -150,11 +161,13 @@ def max_and_masks(x: np.ndarray, params: Params) -> tuple[np.ndarray, Masks]:
     masks = Masks(_masks(kw, a.shape), _masks(kh, y.shape), last)
 
     def piece(i: int, j: int) -> None:
-        if kw > 1:
+        nan = True
+        if kw > 1:  # (no NaN among the column maxima: none in the rows' stage either)
             f5 = _split(f[i:j], 2, kw)
-            _first_max([f5[:, :, :, q] for q in range(kw)], a[i:j], _sub(masks.cols, i, j))
+            views = [f5[:, :, :, q] for q in range(kw)]
+            nan = _first_max(views, a[i:j], _sub(masks.cols, i, j), True)
         a5 = _split(a[i:j], 1, kh)
-        _first_max([a5[:, :, p] for p in range(kh)], y[i:j], _sub(masks.rows, i, j))
+        _first_max([a5[:, :, p] for p in range(kh)], y[i:j], _sub(masks.rows, i, j), nan)
 
     _threads.run(piece, _threads.pieces(lead, x.size))
     return _unframe(y, last, x.shape[0]), masks
@@ -164,13 +177,28 @@ def _sub(masks: list[np.ndarray | None], i: int, j: int) -> list[np.ndarray | No
     return [None if m is None else m[i:j] for m in masks]
 
 
-def _put(g: np.ndarray, mask: np.ndarray | None, out: np.ndarray, exact: bool) -> None:
-    if mask is None:
-        out[...] = g
-    elif exact:  # inf * 0 would be NaN
+def _put(g: np.ndarray, mask: np.ndarray, out: np.ndarray, exact: bool) -> None:
+    if exact:  # inf * 0 would be NaN
         out[...] = np.where(mask, g, g.dtype.type(0))
     else:
         np.multiply(g, mask, out=out)
+
+
+def _spread(
+    g: np.ndarray, masks: list[np.ndarray | None], outs: list[np.ndarray], exact: bool
+) -> None:
+    """``outs[k] = g`` where ``masks[k]`` marks, else 0 (``masks[0]`` None: wherever the
+    other offset's mask does not mark, all of ``g`` for a stage of one offset)."""
+    for mask, out in zip(masks[1:], outs[1:]):
+        _put(g, mask, out, exact)  # type: ignore[arg-type]
+    if masks[0] is not None:
+        _put(g, masks[0], outs[0], exact)
+    elif len(outs) == 1:
+        outs[0][...] = g
+    elif exact:
+        outs[0][...] = np.where(masks[1], g.dtype.type(0), g)  # type: ignore[arg-type]
+    else:  # g - g C_1 is g where C_1 is 0 and 0 where it is 1 (g finite)
+        np.subtract(g, outs[1], out=outs[0])
 
 
 def scatter(gy: np.ndarray, masks: Masks, x_shape: tuple[int, ...], params: Params) -> np.ndarray:
@@ -189,12 +217,10 @@ def scatter(gy: np.ndarray, masks: Masks, x_shape: tuple[int, ...], params: Para
 
     def piece(i: int, j: int) -> None:
         ga = np.empty((j - i, ho, kh, wo, t), dtype=gy.dtype)
-        for p, m in enumerate(_sub(masks.rows, i, j)):
-            _put(g[i:j], m, ga[:, :, p], exact)
+        _spread(g[i:j], _sub(masks.rows, i, j), [ga[:, :, p] for p in range(kh)], exact)
         ga4 = ga.reshape(j - i, hc, wo, t)
         gx = _split(full[i:j, :hc, :wc], 2, kw)
-        for q, m in enumerate(_sub(masks.cols, i, j)):
-            _put(ga4, m, gx[:, :, :, q], exact)
+        _spread(ga4, _sub(masks.cols, i, j), [gx[:, :, :, q] for q in range(kw)], exact)
         if not whole:
             full[i:j, hc:] = 0
             full[i:j, :hc, wc:] = 0
@@ -204,9 +230,12 @@ def scatter(gy: np.ndarray, masks: Masks, x_shape: tuple[int, ...], params: Para
 
 
 def _pick(views: list[np.ndarray], masks: list[np.ndarray | None]) -> np.ndarray:
+    """The entry of ``views[k]`` where ``masks[k]`` marks (``masks[0]`` as in ``_spread``)."""
+    if masks[0] is None:
+        return views[0].copy() if len(views) == 1 else np.where(masks[1], views[1], views[0])  # type: ignore[arg-type]
     out = None
     for v, m in zip(views, masks):
-        part = v.copy() if m is None else np.where(m, v, v.dtype.type(0))
+        part = np.where(m, v, v.dtype.type(0))  # type: ignore[arg-type]
         out = part if out is None else np.add(out, part, out=out)
     assert out is not None
     return out
