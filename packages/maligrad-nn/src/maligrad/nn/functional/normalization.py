@@ -139,14 +139,23 @@ def _batch_stats(
 
     Two passes, as the variance needs for accuracy (``E[x^2] - mean^2`` cancels digits
     when a channel's mean is large against its spread, common after a ReLU): the sum by an
-    einsum reduction, then ``sum xc^2`` by an einsum over the centred copy (no squared
-    temporary).
+    einsum reduction, then ``sum xc^2`` by ``_channel_dot`` over the centred copy (no
+    squared temporary).
     """
     per = 1.0 / (x3.shape[0] * x3.shape[2])  # a Python float: numpy 1.26 turns x / int into
     mean = np.einsum("ncl->c", x3) * per  # float64 once the int no longer fits in 16 bits
     xc = x3 - mean[:, None]
-    var = np.einsum("ncl,ncl->c", xc, xc) * per
+    var = _channel_dot(xc, xc) * per
     return mean, var, 1.0 / np.sqrt(var + eps), xc
+
+
+def _channel_dot(a3: np.ndarray, b3: np.ndarray) -> np.ndarray:
+    """``sum a b`` per channel of two ``(N, C, L)`` frames: one BLAS dot per channel where
+    each channel is one contiguous run (a ``(1, C, L)`` frame; 2-3x faster than the einsum),
+    else an einsum reduction."""
+    if a3.shape[0] == 1 and a3.flags.c_contiguous and b3.flags.c_contiguous:
+        return np.matmul(a3[0][:, None, :], b3[0][:, :, None])[:, 0, 0]
+    return np.einsum("ncl,ncl->c", a3, b3)
 
 
 #: Backward works from ``x`` itself (``sum g xc = sum g x - mean sum g``, no centred copy)
@@ -162,12 +171,12 @@ def _needs_centring(mean: np.ndarray, var: np.ndarray) -> bool:
 def _grad_sums(
     g3: np.ndarray, x3: np.ndarray, mean: np.ndarray, inv: np.ndarray, xc: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``sum g`` and ``sum g xhat = inv sum g (x - mean)`` per channel: two einsum reductions,
-    over ``xc = x - mean`` when given, else over ``x`` (``sum g x - mean sum g``)."""
+    """``sum g`` and ``sum g xhat = inv sum g (x - mean)`` per channel: two reductions, over
+    ``xc = x - mean`` when given, else over ``x`` (``sum g x - mean sum g``)."""
     sg = np.einsum("ncl->c", g3)
     if xc is not None:
-        return sg, np.einsum("ncl,ncl->c", g3, xc) * inv
-    return sg, (np.einsum("ncl,ncl->c", g3, x3) - mean * sg) * inv
+        return sg, _channel_dot(g3, xc) * inv
+    return sg, (_channel_dot(g3, x3) - mean * sg) * inv
 
 
 def _bn_input_grad(
