@@ -136,6 +136,21 @@ def test_plain_backward_gives_the_gradients_create_graph_gives(fn, dtype) -> Non
         np.testing.assert_allclose(plain, recorded, rtol=1e-6 if dtype == np.float32 else 1e-14)
 
 
+def test_plain_and_recorded_backward_read_a_rebound_leaf_alike() -> None:
+    """A leaf whose ``.data`` is replaced between forward and backward (as ``Module.to``
+    does) gives its new array to both paths, as ``saved_tensors`` gives the leaf itself."""
+    grads = []
+    for create_graph in (False, True):
+        x = Variable(np.array([1.0, 2.0], np.float32), requires_grad=True)
+        w = Variable(np.array([3.0, 4.0], np.float32), requires_grad=True)
+        y = (x * w).sum()
+        x.data = np.array([10.0, 20.0], np.float32)
+        (gw,) = mg.grad([y], [w], create_graph=create_graph)
+        grads.append(gw.data)
+    np.testing.assert_array_equal(grads[0], [10.0, 20.0])
+    np.testing.assert_array_equal(grads[1], [10.0, 20.0])
+
+
 def test_saved_arrays_are_checked_as_saved_tensors_are() -> None:
     x = Variable(np.array([0.5, 1.0], np.float32), requires_grad=True)
     y = x.exp()

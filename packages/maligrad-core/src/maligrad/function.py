@@ -184,10 +184,11 @@ class Function:
 
     @property
     def saved_arrays(self) -> tuple[Any, ...]:
-        """What ``forward`` saved, as it saved it: arrays and constants, no Variables.
+        """What ``forward`` saved, as arrays and constants: no Variables.
 
         For a gradient computed with numpy in a plain backward (see ``backward``); checked
-        as ``saved_tensors`` is (freed graph, arrays changed in place since).
+        as ``saved_tensors`` is (freed graph, arrays changed in place since), and a saved
+        leaf gives its ``.data`` as it is now, as ``saved_tensors`` gives the leaf itself.
 
             >>> import numpy as np, maligrad as mg
             >>> x = mg.Variable(np.array([1.0, 2.0], np.float32), requires_grad=True)
@@ -200,11 +201,23 @@ class Function:
         saved = self._saved
         if saved is None:
             return ()
-        if saved[1::4] != saved[2::4]:  # a version counter moved on (constants: None, None)
-            for i in range(0, len(saved), 4):
-                if saved[i + 1] is not None and saved[i + 1] != saved[i + 2]:
-                    raise self._modified(saved[i], saved[i + 2], saved[i + 1])
-        return saved[::4]
+        out = []
+        i = 0
+        n = len(saved)
+        while i < n:  # four entries per item, as in ``saved_tensors``
+            array = saved[i]
+            counter = saved[i + 1]
+            i += 4
+            if counter is not None:
+                if counter != saved[i - 2]:
+                    raise self._modified(array, saved[i - 2], counter)
+                where = saved[i - 1]
+                if where is not None:  # an input: a leaf gives its ``data`` now
+                    p = self._pn[where] if self._nin > 2 else self._p1 if where else self._p0  # type: ignore[index]
+                    if p is not None and not isinstance(p, Function):
+                        array = p.data
+            out.append(array)
+        return tuple(out)
 
     def _released(self) -> RuntimeError:
         return RuntimeError(
