@@ -244,7 +244,8 @@ class Relu(Function):
 
     def backward(self, gy: Any) -> Any:
         if not GradMode.enabled:  # a plain backward: numpy (see ``Function.backward``)
-            return plain_gradient(gy.data * self.mask)
+            g = gy.data  # the result in x's memory order (a broadcast ``g`` has none)
+            return plain_gradient(np.multiply(g, self.mask, out=np.empty_like(self.mask, g.dtype)))
         return gy * self.mask
 
 
