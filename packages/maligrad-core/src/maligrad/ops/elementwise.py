@@ -244,8 +244,11 @@ class Relu(Function):
 
     def backward(self, gy: Any) -> Any:
         if not GradMode.enabled:  # a plain backward: numpy (see ``Function.backward``)
-            g = gy.data  # the result in x's memory order (a broadcast ``g`` has none)
-            return plain_gradient(np.multiply(g, self.mask, out=np.empty_like(self.mask, g.dtype)))
+            g, mask = gy.data, self.mask
+            if mask.flags.c_contiguous:
+                return plain_gradient(g * mask)
+            # The result in x's memory order (numpy would follow a broadcast ``g``'s).
+            return plain_gradient(np.multiply(g, mask, out=np.empty_like(mask, g.dtype)))
         return gy * self.mask
 
 
