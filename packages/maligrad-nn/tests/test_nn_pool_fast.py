@@ -76,20 +76,34 @@ def test_fast_max_pool_nan_window_routes_to_its_first_nan():
     np.testing.assert_array_equal(x.grad, [[[[0.0, 0.0], [1.0, 0.0]]]])
 
 
+@pytest.mark.parametrize("fast", [True, False], ids=["tiled", "general"])
 @pytest.mark.parametrize("where", [(0, 2), (2, 0), (2, 2), (1, 2)])
-def test_fast_max_pool_nan_at_any_offset_of_a_3x3_window(where):
-    """A NaN past the first two offsets of a stage is found too (the NaN check runs after
-    every offset's maximum): the window's output is NaN and its gradient goes to the NaN."""
+def test_max_pool_nan_at_any_offset_of_a_3x3_window(where, fast, general_path):
+    """A NaN past the first two offsets of a window is found too, by the tiled and the
+    general kernels: the window's output is NaN and its gradient goes to the NaN."""
+    general_path(fast)
     data = np.arange(36.0).reshape(1, 1, 6, 6)
     data[0, 0, where[0], where[1]] = np.nan
+    data[0, 0, 5, 5] = np.nan  # a second NaN window, at its last offset
     x = mg.Variable(data, requires_grad=True)
     y = F.max_pool2d(x, 3)
     y.sum().backward()
     want = np.zeros_like(data)
-    for i, j in [where, (2, 5), (5, 2), (5, 5)]:  # the NaN, and the maxima 17, 32 and 35
+    for i, j in [where, (2, 5), (5, 2), (5, 5)]:  # the NaNs, and the maxima 17 and 32
         want[0, 0, i, j] = 1.0
-    assert np.isnan(y.data[0, 0, 0, 0]) and not np.isnan(y.data[0, 0, 1:, 1:]).any()
+    assert np.isnan(y.data[0, 0, 0, 0]) and np.isnan(y.data[0, 0, 1, 1])
+    assert not np.isnan(y.data[0, 0, 0, 1]) and not np.isnan(y.data[0, 0, 1, 0])
     np.testing.assert_array_equal(x.grad.data, want)
+
+
+def test_general_max_pool_overlapping_nan_windows_take_their_first_nan(general_path):
+    general_path(False)
+    data = np.array([[[[1.0, np.nan, 5.0, np.nan], [0.0, 2.0, 3.0, 4.0]]]])
+    x = mg.Variable(data, requires_grad=True)
+    y = F.max_pool2d(x, 2, stride=1)  # overlapping windows: not the tiled kernels
+    assert np.isnan(y.data).all()
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[[[0.0, 2.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0]]]])
 
 
 def test_fast_max_pool_applies_only_to_tiling_windows():

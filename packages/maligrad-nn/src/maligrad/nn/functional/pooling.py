@@ -9,7 +9,8 @@ For a window of ``kh x kw`` positions swept with stride ``s`` (dilation ``d``, z
 The forward pass makes one vectorised pass per kernel offset over strided views of ``x``
 (a running max with its argmax, or a running sum); no window matrix is materialised. The
 gradient of max pooling routes ``gy`` to the argmax of each window (one position even
-when values tie, as PyTorch does); that of average pooling spreads ``gy / K`` over the
+when values tie, as PyTorch does: the first maximum in row-major order, or the first NaN
+of a window holding NaN); that of average pooling spreads ``gy / K`` over the
 window. Both backward passes are slice-adds over kernel offsets (plain assignments when
 windows do not overlap). Max pooling whose windows tile the input (stride == kernel, no
 padding or dilation) takes the faster kernels of ``_maxpool_tiles`` (elementwise maxima of
@@ -127,6 +128,13 @@ class MaxPool2d(mg.Function):
             better = cand > best
             np.copyto(idx, k, where=better)
             np.maximum(best, cand, out=best)
+        # A NaN beats every number (``maximum`` propagates it) but is never ``>``: point a
+        # NaN window at its first NaN, as the tiled kernels do. (A NaN sum is only a hint.)
+        if best.dtype.kind in "fc" and np.isnan(np.sum(best)):
+            nan = np.isnan(best)
+            for k in reversed(range(len(slices))):
+                rows, cols = slices[k]
+                np.copyto(idx, k, where=nan & np.isnan(xp[:, :, rows, cols]))
         self.idx, self.params, self.shape = idx, params, x.shape
         return best
 
