@@ -146,6 +146,26 @@ class Function:
         no op output alive). Raises if the graph was released by an earlier backward, or if
         a saved Variable was changed in place since (its version counter moved on).
         """
+        return self._unpack(False)
+
+    @property
+    def saved_arrays(self) -> tuple[Any, ...]:
+        """What ``forward`` saved, as arrays and constants: no Variables.
+
+        For a gradient computed with numpy in a plain backward (see ``backward``); checked
+        as ``saved_tensors`` is (freed graph, arrays changed in place since), and a saved
+        leaf gives its ``.data`` as it is now, as ``saved_tensors`` gives the leaf itself.
+
+            >>> import numpy as np, maligrad as mg
+            >>> x = mg.Variable(np.array([1.0, 2.0], np.float32), requires_grad=True)
+            >>> y = x.exp()
+            >>> y.grad_fn.saved_arrays[0] is y.data
+            True
+        """
+        return self._unpack(True)
+
+    def _unpack(self, arrays: bool) -> tuple[Any, ...]:
+        """``saved_arrays`` (``arrays``) or ``saved_tensors``, checked."""
         if not self._nin:
             raise self._released()
         saved = self._saved
@@ -169,54 +189,20 @@ class Function:
                 raise self._modified(array, saved[i - 2], counter)
             if where is None:  # the output: attached to this node
                 p = self
-            else:  # an input: attached to its parent, or the leaf itself
+            else:  # an input: attached to its parent, or the leaf itself (its data now)
                 p = self._pn[where] if self._nin > 2 else self._p1 if where else self._p0  # type: ignore[index]
                 if p is not None and not isinstance(p, Function):
-                    out.append(p)
+                    out.append(p.data if arrays else p)
                     continue
+            if arrays:
+                out.append(array)
+                continue
             v = _new(Variable)
             v.data = array
             if p is not None:  # else an input that needs no gradient
                 v.requires_grad = True
                 v.grad_fn = p
             out.append(v)
-        return tuple(out)
-
-    @property
-    def saved_arrays(self) -> tuple[Any, ...]:
-        """What ``forward`` saved, as arrays and constants: no Variables.
-
-        For a gradient computed with numpy in a plain backward (see ``backward``); checked
-        as ``saved_tensors`` is (freed graph, arrays changed in place since), and a saved
-        leaf gives its ``.data`` as it is now, as ``saved_tensors`` gives the leaf itself.
-
-            >>> import numpy as np, maligrad as mg
-            >>> x = mg.Variable(np.array([1.0, 2.0], np.float32), requires_grad=True)
-            >>> y = x.exp()
-            >>> y.grad_fn.saved_arrays[0] is y.data
-            True
-        """
-        if not self._nin:
-            raise self._released()
-        saved = self._saved
-        if saved is None:
-            return ()
-        out = []
-        i = 0
-        n = len(saved)
-        while i < n:  # four entries per item, as in ``saved_tensors``
-            array = saved[i]
-            counter = saved[i + 1]
-            i += 4
-            if counter is not None:
-                if counter != saved[i - 2]:
-                    raise self._modified(array, saved[i - 2], counter)
-                where = saved[i - 1]
-                if where is not None:  # an input: a leaf gives its ``data`` now
-                    p = self._pn[where] if self._nin > 2 else self._p1 if where else self._p0  # type: ignore[index]
-                    if p is not None and not isinstance(p, Function):
-                        array = p.data
-            out.append(array)
         return tuple(out)
 
     def _released(self) -> RuntimeError:
