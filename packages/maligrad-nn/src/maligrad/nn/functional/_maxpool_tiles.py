@@ -103,10 +103,18 @@ def _split(a: np.ndarray, axis: int, k: int) -> np.ndarray:
     return v
 
 
-def _has_nan(a: np.ndarray) -> bool:
+def has_nan(a: np.ndarray) -> bool:
     """Whether ``a`` may hold NaN: a NaN sum (one pass, no temporary; a false alarm only where
     +inf and -inf meet, and the NaN rule is a no-op without NaN)."""
     return a.dtype.kind in "fc" and bool(np.isnan(np.sum(a)))
+
+
+def first_nan(arg: np.ndarray, m: np.ndarray, views: list[np.ndarray]) -> None:
+    """Where the maximum ``m`` of ``views`` is NaN, point ``arg`` at the first view holding
+    NaN (``maximum`` propagates a NaN, but no value is ``>`` than it)."""
+    isnan = np.isnan(m)
+    for k in reversed(range(len(views))):
+        np.copyto(arg, k, where=isnan & np.isnan(views[k]))
 
 
 def _first_max(
@@ -120,7 +128,7 @@ def _first_max(
         return nan_possible
     np.maximum(views[0], views[1], out=m)
     if len(views) == 2:
-        nan = nan_possible and _has_nan(m)
+        nan = nan_possible and has_nan(m)
         later = masks[1]
         assert later is not None and masks[0] is None  # offset 0: wherever ``later`` is not
         np.greater(views[1], views[0], out=later)
@@ -133,11 +141,9 @@ def _first_max(
     for k in range(2, len(views)):
         np.copyto(arg, k, where=views[k] > m)
         np.maximum(m, views[k], out=m)
-    nan = nan_possible and _has_nan(m)  # (after every view: a NaN may sit in any)
+    nan = nan_possible and has_nan(m)  # (after every view: a NaN may sit in any)
     if nan:
-        isnan = np.isnan(m)
-        for k in reversed(range(len(views))):
-            np.copyto(arg, k, where=isnan & np.isnan(views[k]))
+        first_nan(arg, m, views)
     for k, mask in enumerate(masks):
         np.equal(arg, k, out=mask)
     return nan

@@ -128,13 +128,8 @@ class MaxPool2d(mg.Function):
             better = cand > best
             np.copyto(idx, k, where=better)
             np.maximum(best, cand, out=best)
-        # A NaN beats every number (``maximum`` propagates it) but is never ``>``: point a
-        # NaN window at its first NaN, as the tiled kernels do. (A NaN sum is only a hint.)
-        if best.dtype.kind in "fc" and np.isnan(np.sum(best)):
-            nan = np.isnan(best)
-            for k in reversed(range(len(slices))):
-                rows, cols = slices[k]
-                np.copyto(idx, k, where=nan & np.isnan(xp[:, :, rows, cols]))
+        if _maxpool_tiles.has_nan(best):  # a NaN window: its first NaN, as the tiled kernels
+            _maxpool_tiles.first_nan(idx, best, [xp[:, :, r, c] for r, c in slices])
         self.idx, self.params, self.shape = idx, params, x.shape
         return best
 
