@@ -86,12 +86,12 @@ def test_leaf_sums_never_write_into_gradients_that_other_paths_hold() -> None:
     np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
     np.testing.assert_array_equal(seed, [1.0, 1.0])
     assert not np.shares_memory(a.grad.data, b.grad.data)
-    c = Variable(np.float32(0.5), requires_grad=True)  # 0-d sums are numpy scalars
+    c = Variable(np.float32(0.5), requires_grad=True)  # 0-d sums (numpy gives scalars)
     y = c
     for _ in range(5):
         y = y * 1 + c
     y.backward()
-    assert float(c.grad.data) == 6.0
+    assert float(c.grad.data) == 6.0 and type(c.grad.data) is np.ndarray
     w0 = np.linspace(-1, 1, 16)
     w = Variable(w0, requires_grad=True)
     x = Variable(np.full(16, 0.3))

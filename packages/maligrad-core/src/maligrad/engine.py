@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from maligrad.function import Function
+from maligrad.function import Function, plain_gradient
 from maligrad.grad_mode import GradMode
 from maligrad.ops.elementwise import Cast
 from maligrad.variable import Variable
@@ -110,15 +110,8 @@ def _not_a_variable(fn: Function, gx: Any) -> Variable:
     )
 
 
-def _wrap(data: np.ndarray) -> Variable:
-    v = _new(Variable)
-    v.data = data
-    return v
-
-
-_new = object.__new__
+_wrap = plain_gradient  # a sum of gradients made here, as a Variable (no graph)
 _add_into = np.add
-_ndarray = np.ndarray
 
 
 def _run_hooks(hooks: list[Any], grad: Variable, shape: tuple[int, ...], what: str) -> Variable:
@@ -281,10 +274,8 @@ def _traverse(
                 elif key in summed:  # a sum made by this pass: no one else holds its array
                     _add_into(prev.data, gx.data, prev.data)
                 else:
-                    total = prev.data + gx.data
-                    leaf_grads[key] = _wrap(total)
-                    if type(total) is _ndarray:  # (0-d sums are numpy scalars)
-                        summed.add(key)
+                    leaf_grads[key] = _wrap(prev.data + gx.data)
+                    summed.add(key)
                 if waiting is not None and key in waiting:
                     waiting[key] -= 1
                     if not waiting[key]:
