@@ -116,7 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument(
-        "--batch", type=int, nargs="+", default=[64, 128],
+        "--batch",
+        type=int,
+        nargs="+",
+        default=[64, 128],
         help="global batches, each split over the processes",
     )
     p.add_argument("--processes", type=int, nargs="+", default=[1, 2])
@@ -135,9 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     rounds = []
     for _ in range(args.repeats):  # interleaved: a drift in the machine's speed hits all runs
-        rounds.append(
-            {(b, n): run(n, args.steps, b, args.warmup) for b in batches for n in counts}
-        )
+        rounds.append({(b, n): run(n, args.steps, b, args.warmup) for b in batches for n in counts})
     print(
         f"{'batch':>5} {'processes':>9} {'samples/s':>10} {'step ms':>8} "
         f"{'speed-up (range)':>20} {'allreduce wait':>15} {'core of rank 0':>15} "
