@@ -35,8 +35,8 @@ def train_epoch(
     return total / max(batches, 1)
 
 
-def accuracy(model: nn.Module, loader: Iterable[tuple[Any, Any]]) -> float:
-    """Fraction of correctly classified examples, in eval mode and without a graph."""
+def count_correct(model: nn.Module, loader: Iterable[tuple[Any, Any]]) -> tuple[int, int]:
+    """``(correctly classified, total)`` examples, in eval mode and without a graph."""
     model.eval()
     correct = total = 0
     with mg.no_grad():
@@ -44,4 +44,10 @@ def accuracy(model: nn.Module, loader: Iterable[tuple[Any, Any]]) -> float:
             logits = model(mg.Variable(x))
             correct += int((logits.data.argmax(axis=1) == y).sum())
             total += len(y)
+    return correct, total
+
+
+def accuracy(model: nn.Module, loader: Iterable[tuple[Any, Any]]) -> float:
+    """Fraction of correctly classified examples, in eval mode and without a graph."""
+    correct, total = count_correct(model, loader)
     return correct / total

@@ -11,7 +11,8 @@ history); ``--plot`` draws the curves with matplotlib. ``--help`` lists every op
 
 Data-parallel on N processes: ``hatch run mpi:train -n 2 --dataset mnist-sample`` (or
 ``mpiexec -n 2 python examples/train.py ...``). ``--batch-size`` is the global batch, split
-over the ranks; rank 0 alone prints, writes checkpoints and plots.
+over the ranks, and so are the images the accuracies are measured on; rank 0 alone prints,
+writes checkpoints and plots.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from loop import accuracy, train_epoch
+from loop import count_correct, train_epoch
 from models import MODELS
 
 import maligrad as mg
@@ -277,6 +278,27 @@ def restore_checkpoint(
     return int(checkpoint["epoch"]), history
 
 
+def _eval_loader(dataset: Any, rank: int, world: int, transform: Any) -> Any:
+    """Batches of this rank's contiguous share of ``dataset`` (every image in exactly one
+    share; an empty list for an empty share)."""
+    n = len(dataset)
+    lo, hi = n * rank // world, n * (rank + 1) // world
+    if world > 1:
+        if lo == hi:
+            return []
+        dataset = dataset.from_arrays(
+            dataset.images[lo:hi], dataset.labels[lo:hi], dataset.classes, train=dataset.train
+        )
+    return DataLoader(dataset, batch_size=500, transform=transform)
+
+
+def global_accuracy(model: nn.Module, loader: Any) -> float:
+    """Accuracy over every rank's share: the counts of ``count_correct`` summed over ranks."""
+    counts = np.array(count_correct(model, loader), dtype=np.int64)
+    parallel.all_reduce(counts)
+    return int(counts[0]) / int(counts[1])
+
+
 def _per_dataset(column: int) -> str:
     """The default of one DEFAULTS column, with the datasets that differ, for --help."""
     values = [row[column] for row in DEFAULTS.values()]
@@ -427,8 +449,9 @@ def main(argv: list[str] | None = None) -> float:
     train_probe = train_set.from_arrays(
         train_set.images[:10_000], train_set.labels[:10_000], train_set.classes
     )
-    eval_train = DataLoader(train_probe, batch_size=500, transform=Compose(normalize))
-    test_loader = DataLoader(test_set, batch_size=500, transform=Compose(normalize))
+    # Each rank evaluates its own contiguous share of the images; the counts are summed.
+    eval_train = _eval_loader(train_probe, rank, world, Compose(normalize))
+    test_loader = _eval_loader(test_set, rank, world, Compose(normalize))
 
     generators = {"shuffle": train_loader.generator, "augment": augment_rng}
     model = MODELS[args.model](in_shape, len(train_set.classes))
@@ -453,7 +476,7 @@ def main(argv: list[str] | None = None) -> float:
         f"{len(test_set)} test images, {args.optimizer} lr {args.lr}, batch {args.batch_size}"
         f"{ranks}"
     )
-    test_acc = accuracy(model, test_loader) if start_epoch >= args.epochs else 0.0
+    test_acc = global_accuracy(model, test_loader) if start_epoch >= args.epochs else 0.0
     for epoch in range(start_epoch, args.epochs):
         t0 = time.perf_counter()
         bar = progress(
@@ -465,8 +488,8 @@ def main(argv: list[str] | None = None) -> float:
         loss = float(parallel.all_reduce(np.array([loss]), op="mean")[0])  # over the ranks
         bar.close()
         scheduler.step()
-        train_acc = accuracy(model, eval_train)
-        test_acc = accuracy(model, test_loader)
+        train_acc = global_accuracy(model, eval_train)
+        test_acc = global_accuracy(model, test_loader)
         seconds = time.perf_counter() - t0
         history["loss"].append(loss)
         history["train_acc"].append(train_acc)

@@ -1,4 +1,5 @@
-"""The main job's command line: --help, option errors, --plot, progress, offline errors."""
+"""The main job's command line: --help, option errors, --plot, progress, offline errors, and
+its evaluation shares on several processes."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from example_loader import load
 
-from maligrad.data import DownloadError
+from maligrad.data import MNIST, DownloadError
 
 TINY = ["--model", "mlp", "--limit", "200", "--batch-size", "100", "--no-progress"]
 
@@ -127,3 +129,17 @@ def test_a_failed_download_prints_its_message_without_a_traceback(
         train.main(["--dataset", "mnist", "--no-progress"])
     assert exit.value.code == f"error: {message}"  # SystemExit prints only this, exit status 1
     assert exit.value.__cause__ is None and exit.value.__suppress_context__
+
+
+def test_evaluation_shares_cover_every_image_once() -> None:
+    """On N processes each rank evaluates a contiguous share; together they hold every image
+    once (a rank with no image gets no batch)."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(7, 1, 4, 4), dtype=np.uint8)
+    data = MNIST.from_arrays(images, np.arange(7), train=False)
+    train = load("train")
+    for world in (1, 2, 3, 8):
+        shares = [train._eval_loader(data, rank, world, None) for rank in range(world)]
+        labels = [y for share in shares for _, batch in share for y in batch.tolist()]
+        assert labels == list(range(7)), world
+        assert sum(len(list(share)) == 0 for share in shares) == max(world - 7, 0)
