@@ -119,21 +119,23 @@ class Plan:
         return (self.nb - 1) * self.block + self.run
 
 
-def _block(k: int, kw: int) -> int:
-    """Output pixels per block for patches of ``k = C kh kw`` values and kernel width ``kw``.
+def _block(k: int, kw: int, n: int) -> int:
+    """Output pixels per block for patches of ``k = C kh kw`` values, kernel width ``kw`` and
+    batch ``n``.
 
     A block of ``B`` multiplies ``(B + kw - 1) / kw`` times the useful multiply-adds (the
     band's zeros). Blocks of 4 pay while the patch is short (few channels, the first
-    layers); blocks of 2 on mid-length patches where that waste is at most 4/3
-    (``kw >= 3``: the main job's LeNet's second convolution, 16 -> 32 channels 5x5, 10-20%
-    faster than blocks of 1, resnet-small's 32-channel 3x3 layer 2-15%); none on longer
-    patches (64-channel 3x3 layers) nor for 1x1 kernels (whose band would be all waste).
+    layers). Blocks of 2 pay on mid-length patches of wide kernels (waste at most 1.2,
+    ``kw >= 5``) from batch 32 up: the main job's LeNet's second convolution (16 -> 32
+    channels, 5x5) takes 10-20% less time than with blocks of 1 at batch 32 to 128, but more
+    at batch 8 or 16, and resnet-small's 32-channel 3x3 layer (waste 4/3) measured no
+    faster. Longer patches and 1x1 kernels (whose band would be all waste) use blocks of 1.
     """
     if kw == 1:
         return 1
     if k <= 256:
         return 4
-    return 2 if k <= 512 and kw >= 3 else 1
+    return 2 if k <= 512 and kw >= 5 and n >= 32 else 1
 
 
 def plan(x_shape: tuple[int, ...], w_shape: tuple[int, ...], pad: Quad) -> Plan:
@@ -142,7 +144,7 @@ def plan(x_shape: tuple[int, ...], w_shape: tuple[int, ...], pad: Quad) -> Plan:
     o, _, kh, kw = w_shape
     ho = h + pad[0] + pad[1] - kh + 1
     wo = w + pad[2] + pad[3] - kw + 1
-    block = min(wo, _block(c * kh * kw, kw))
+    block = min(wo, _block(c * kh * kw, kw, n))
     nb = -(-wo // block)
     # The batch-innermost layout moves runs of N floats (N Wo for blocks of one pixel): it
     # wins from batch 8 up; single blocks of a few pixels are longer runs below that.
