@@ -55,9 +55,10 @@ def test_two_processes_match_one_and_resume(tmp_path: Path) -> None:
     assert lines == [f"test accuracy: {acc_one:.4f}"]
     a, b = nn.load(one), nn.load(two)
     assert int(b["epoch"]) == 2
-    # Each rank evaluates half of the images; the summed counts give one process's accuracy.
+    # Each rank evaluates half of the images; the summed counts give one process's accuracy
+    # (weights equal up to float32 rounding: allow one of the 256 or 1000 images to differ).
     for key in ("train_acc", "test_acc"):
-        np.testing.assert_array_equal(b["history"][key], a["history"][key], err_msg=key)
+        np.testing.assert_allclose(b["history"][key], a["history"][key], atol=1.01 / 256)
     for key, value in a["model"].items():
         np.testing.assert_allclose(b["model"][key], value, rtol=1e-4, atol=1e-5, err_msg=key)
 

@@ -127,7 +127,7 @@ def _block(k: int, kw: int, n: int) -> int:
     band's zeros). Blocks of 4 pay while the patch is short (few channels, the first
     layers). Blocks of 2 pay on mid-length patches of wide kernels (waste at most 1.2,
     ``kw >= 5``) from batch 32 up: the main job's LeNet's second convolution (16 -> 32
-    channels, 5x5) takes 10-20% less time than with blocks of 1 at batch 32 to 128, but more
+    channels, 5x5) takes 6-23% less time than with blocks of 1 at batch 32 to 128, but more
     at batch 8 or 16, and resnet-small's 32-channel 3x3 layer (waste 4/3) measured no
     faster. Longer patches and 1x1 kernels (whose band would be all waste) use blocks of 1.
     """
