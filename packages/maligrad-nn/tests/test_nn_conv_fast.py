@@ -158,6 +158,37 @@ def test_fast_conv_float32_within_rounding_of_general_path(general_path):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * np.abs(b).max())
 
 
+@pytest.mark.parametrize(
+    "case",
+    [(9, 3, 8, 8, 16, 3, 1), (2, 1, 9, 11, 16, 5, 0), (3, 2, 6, 7, 8, 3, 1)],
+    ids=["stem", "lenet-conv1", "few-outputs"],
+)
+def test_first_layer_weight_gradients_match_general_path(case, general_path):
+    """An input that needs no gradient (a first layer) may take its own layout (blocks of 1
+    from 16 output channels): weight and bias gradients, plain and recorded, and their
+    gradient in ``gy`` match the general path."""
+    n, c, h, w, o, k, pad = case
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(n, c, h, w))
+    wt, b = rng.normal(size=(o, c, k, k)), rng.normal(size=o)
+    out, blocks = [], []
+    for fast in (True, False):
+        general_path(fast)
+        xv = mg.Variable(x)
+        wv, bv = mg.Variable(wt, requires_grad=True), mg.Variable(b, requires_grad=True)
+        y = F.conv2d(xv, wv, bv, padding=pad)
+        if fast:
+            blocks.append(y.grad_fn.plan.block)
+        gy = mg.Variable(np.random.default_rng(8).normal(size=y.shape), requires_grad=True)
+        plain = mg.grad((y * gy).sum(), [wv, bv], retain_graph=True)
+        gw, gb = mg.grad((y * gy).sum(), [wv, bv], create_graph=True)
+        second = mg.grad((gw * gw).sum() + (gb * gb).sum(), [gy])[0]
+        out.append([y.data, plain[0].data, plain[1].data, gw.data, gb.data, second.data])
+    assert blocks == [1 if o >= 16 else min(4, w + 2 * pad - k + 1)]
+    for a, b_ in zip(*out):
+        np.testing.assert_allclose(a, b_, rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("pad", [0, 1])
 def test_stride1_transposed_conv_matches_general_path(pad, general_path, layout):
     rng = np.random.default_rng(3)

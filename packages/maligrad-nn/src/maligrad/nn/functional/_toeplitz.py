@@ -119,32 +119,42 @@ class Plan:
         return (self.nb - 1) * self.block + self.run
 
 
-def _block(k: int, kw: int, n: int) -> int:
-    """Output pixels per block for patches of ``k = C kh kw`` values, kernel width ``kw`` and
-    batch ``n``.
+def _block(k: int, kw: int, n: int, o: int, weight_only: bool) -> int:
+    """Output pixels per block for patches of ``k = C kh kw`` values, kernel width ``kw``,
+    batch ``n`` and ``o`` output channels; ``weight_only``: a first layer, whose input needs
+    no gradient.
 
     A block of ``B`` multiplies ``(B + kw - 1) / kw`` times the useful multiply-adds (the
     band's zeros). Blocks of 4 pay while the patch is short (few channels, the first
-    layers). Blocks of 2 pay on mid-length patches of wide kernels (waste at most 1.2,
-    ``kw >= 5``) from batch 32 up: the main job's LeNet's second convolution (16 -> 32
-    channels, 5x5) takes 6-23% less time than with blocks of 1 at batch 32 to 128, but more
-    at batch 8 or 16, and resnet-small's 32-channel 3x3 layer (waste 4/3) measured no
-    faster. Longer patches and 1x1 kernels (whose band would be all waste) use blocks of 1.
+    layers), because the input gradient's copies and slice-adds move long runs. Without an
+    input gradient that advantage is gone, and from 16 output channels (GEMMs of 16 rows or
+    more) blocks of 1 skip the block copies of ``y`` and ``gy``: the first convolution of
+    the main job's LeNet (1 -> 16 channels, 5x5) takes 5% less time at batch 32 and 64 and
+    30% less at 128, resnet-small's (3 -> 16, 3x3) 25% less; with 8 output channels it
+    measured no faster, with 6 much slower. Blocks of 2 pay on mid-length patches of wide
+    kernels (waste at most 1.2, ``kw >= 5``) from batch 32 up: the main job's LeNet's second
+    convolution (16 -> 32 channels, 5x5) takes 6-23% less time than with blocks of 1 at
+    batch 32 to 128, but more at batch 8 or 16, and resnet-small's 32-channel 3x3 layer
+    (waste 4/3) measured no faster. Longer patches and 1x1 kernels (whose band would be
+    all waste) use blocks of 1.
     """
-    if kw == 1:
+    if kw == 1 or (weight_only and o >= 16):
         return 1
     if k <= 256:
         return 4
     return 2 if k <= 512 and kw >= 5 and n >= 32 else 1
 
 
-def plan(x_shape: tuple[int, ...], w_shape: tuple[int, ...], pad: Quad) -> Plan:
-    """The layout for input ``(N, C, H, W)``, weight ``(O, C, kh, kw)`` and ``pad``."""
+def plan(
+    x_shape: tuple[int, ...], w_shape: tuple[int, ...], pad: Quad, weight_only: bool = False
+) -> Plan:
+    """The layout for input ``(N, C, H, W)``, weight ``(O, C, kh, kw)`` and ``pad``;
+    ``weight_only``: the backward pass computes the weight gradient but no input gradient."""
     n, c, h, w = x_shape
     o, _, kh, kw = w_shape
     ho = h + pad[0] + pad[1] - kh + 1
     wo = w + pad[2] + pad[3] - kw + 1
-    block = min(wo, _block(c * kh * kw, kw, n))
+    block = min(wo, _block(c * kh * kw, kw, n, o, weight_only))
     nb = -(-wo // block)
     # The batch-innermost layout moves runs of N floats (N Wo for blocks of one pixel): it
     # wins from batch 8 up; single blocks of a few pixels are longer runs below that.

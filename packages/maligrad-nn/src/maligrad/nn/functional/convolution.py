@@ -152,11 +152,12 @@ def _weight_grad(cols: np.ndarray, gy: np.ndarray, w_shape: tuple[int, ...]) -> 
 
 
 class Conv2d(mg.Function):
-    """``y = conv2d(x, w) + b`` (bias fused; ``b`` may be None)."""
+    """``y = conv2d(x, w) + b`` (bias fused; ``b`` may be None). ``weight_only``: the input
+    will need no gradient (a first layer), which the fast path's layout may use."""
 
     def forward(
         self, x: np.ndarray, w: np.ndarray, b: Any, stride: Pair, padding: Quad,
-        dilation: Pair, groups: int,
+        dilation: Pair, groups: int, weight_only: bool = False,
     ) -> np.ndarray:  # fmt: skip
         self.plan = self.phase = None
         if _pointwise_path(w.shape):
@@ -166,7 +167,7 @@ class Conv2d(mg.Function):
             self.save_for_backward(x, w)
             return _pointwise.conv(self.cols, w, b, out)
         if _fast(stride, dilation, groups):
-            self.plan = pl = _toeplitz.plan(x.shape, w.shape, padding)
+            self.plan = pl = _toeplitz.plan(x.shape, w.shape, padding, weight_only)
             self.cols = _toeplitz.patches(x, pl)
             self.params = (stride, padding, dilation, groups)
             self.save_for_backward(x, w)
@@ -218,7 +219,7 @@ class Conv2d(mg.Function):
         if needs[1]:
             gw = Conv2dWeightGrad.apply(
                 x, gy, w_shape=w.shape, stride=stride, padding=padding,
-                dilation=dilation, groups=groups, cols=self.cols, rows=rows,
+                dilation=dilation, groups=groups, cols=self.cols, rows=rows, plan=pl,
             )  # fmt: skip
         if bias:
             gb = gy.sum(axis=(0, 2, 3))
@@ -266,8 +267,10 @@ class Conv2dWeightGrad(mg.Function):
     def forward(
         self, x: np.ndarray, gy: np.ndarray, w_shape: tuple[int, ...], stride: Pair,
         padding: Quad, dilation: Pair, groups: int, cols: np.ndarray | None = None,
-        rows: np.ndarray | None = None,
+        rows: np.ndarray | None = None, plan: _toeplitz.Plan | None = None,
     ) -> np.ndarray:  # fmt: skip
+        """``cols`` and ``rows``: the forward's patches and ``gy`` in its GEMM layout, when
+        at hand, with the fast path's ``plan`` they were made with."""
         if _pointwise_path(w_shape):
             self.params = (stride, padding, dilation, groups)
             self.save_for_backward(x, gy)
@@ -277,7 +280,7 @@ class Conv2dWeightGrad(mg.Function):
         if _fast(stride, dilation, groups):
             self.params = (stride, padding, dilation, groups)
             self.save_for_backward(x, gy)
-            pl = _toeplitz.plan(x.shape, w_shape, padding)
+            pl = _toeplitz.plan(x.shape, w_shape, padding) if plan is None else plan
             cols = _toeplitz.patches(x, pl) if cols is None else cols
             rows = _toeplitz.grad_rows(gy, pl) if rows is None else rows
             return _toeplitz.weight_grad(cols, rows, w_shape, pl)[0]
@@ -403,7 +406,11 @@ def conv2d(
             f"conv2d: input of shape {x.shape} (padded by {p}) is smaller than the "
             f"kernel {k} with dilation {d}"
         )
-    return Conv2d.apply(x, w, b, stride=s, padding=p, dilation=d, groups=groups)
+    # A first layer (a weight gradient to come, no input gradient) may take another layout.
+    weight_only = not x.requires_grad and w.requires_grad and mg.is_grad_enabled()
+    return Conv2d.apply(
+        x, w, b, stride=s, padding=p, dilation=d, groups=groups, weight_only=weight_only
+    )
 
 
 @accepts_unbatched(3)
