@@ -189,6 +189,25 @@ def test_first_layer_weight_gradients_match_general_path(case, general_path):
         np.testing.assert_allclose(a, b_, rtol=1e-10, atol=1e-10)
 
 
+def test_weight_only_layout_still_gives_input_gradients(general_path):
+    """``gy`` in the GEMM layout travels with the plan it was made with: a ``Conv2d`` told
+    ``weight_only`` whose input does need a gradient still gets it right."""
+    rng = np.random.default_rng(9)
+    x, wt = rng.normal(size=(9, 1, 9, 9)), rng.normal(size=(16, 1, 5, 5))
+    out = []
+    for fast in (True, False):
+        general_path(fast)
+        xv, wv = mg.Variable(x, requires_grad=True), mg.Variable(wt, requires_grad=True)
+        y = convolution.Conv2d.apply(
+            xv, wv, None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1,
+            weight_only=True,
+        )  # fmt: skip
+        y.backward(mg.Variable(np.cos(y.data)))
+        out.append([y.data, xv.grad.data, wv.grad.data])
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("pad", [0, 1])
 def test_stride1_transposed_conv_matches_general_path(pad, general_path, layout):
     rng = np.random.default_rng(3)

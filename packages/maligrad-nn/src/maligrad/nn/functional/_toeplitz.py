@@ -402,14 +402,15 @@ def _scatter_blocks(dpt: np.ndarray, canvas: np.ndarray, pl: Plan) -> None:
 
 def input_grad(
     gy: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], pad: Quad,
-    g: np.ndarray | None = None,
+    g: np.ndarray | None = None, pl: Plan | None = None,
 ) -> np.ndarray:  # fmt: skip
     """``dx`` of ``conv2d`` for ``gy`` and weight ``w`` (``g``: ``gy`` in the GEMMs' layout,
-    when at hand). Batch-innermost layout: a view of a new ``(C, H, W, N)`` array,
-    computed as the full correlation of ``gy`` with the flipped kernel (a forward
-    convolution, ``w[o, c, p, q] -> w[c, o, kh-1-p, kw-1-q]``, padding ``k - 1 - pad``)
-    where the padding makes that no dearer, else by the scatter of ``dP^T``."""
-    pl = plan(x_shape, w.shape, pad)
+    when at hand, with the ``pl`` it was made with). Batch-innermost layout: a view of a new
+    ``(C, H, W, N)`` array, computed as the full correlation of ``gy`` with the flipped
+    kernel (a forward convolution, ``w[o, c, p, q] -> w[c, o, kh-1-p, kw-1-q]``, padding
+    ``k - 1 - pad``) where the padding makes that no dearer, else by the scatter of
+    ``dP^T``."""
+    pl = plan(x_shape, w.shape, pad) if pl is None else pl
     full = _full_pad(pl) if pl.inner else None
     if full is not None:
         wt = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]

@@ -208,7 +208,7 @@ class Conv2d(mg.Function):
         if needs[0]:
             gx = Conv2dInputGrad.apply(
                 gy, w, x_shape=x.shape, stride=stride, padding=padding,
-                dilation=dilation, groups=groups, rows=rows,
+                dilation=dilation, groups=groups, rows=rows, plan=pl,
             )  # fmt: skip
         bias = len(needs) > 2 and needs[2]
         if needs[1] and bias and pl is not None and not mg.is_grad_enabled():
@@ -232,13 +232,16 @@ class Conv2dInputGrad(mg.Function):
     def forward(
         self, gy: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], stride: Pair,
         padding: Quad, dilation: Pair, groups: int, rows: np.ndarray | None = None,
+        plan: _toeplitz.Plan | None = None,
     ) -> np.ndarray:  # fmt: skip
+        """``rows``: ``gy`` in the forward's GEMM layout, when at hand, with the fast path's
+        ``plan`` it was made with."""
         self.params = (stride, padding, dilation, groups)
         self.save_for_backward(gy, w)
         if _pointwise_path(w.shape):
             return _pointwise.input_grad(gy, w, x_shape, stride, padding, groups)
         if _fast(stride, dilation, groups):
-            return _toeplitz.input_grad(gy, w, x_shape, padding, rows)
+            return _toeplitz.input_grad(gy, w, x_shape, padding, rows, plan)
         if _phase_path(stride, dilation, groups):
             ph = phase_plan(x_shape, w.shape, stride, padding, dilation, groups, batch_last(gy))
             return phase_input_grad(phase_grad_rows(gy, ph) if rows is None else rows, w, ph)
