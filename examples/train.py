@@ -44,6 +44,7 @@ from maligrad.data import (
     Normalize,
     RandomCrop,
     RandomHorizontalFlip,
+    Subset,
     ToFloat,
     mnist_sample,
 )
@@ -280,15 +281,10 @@ def restore_checkpoint(
 
 def _eval_loader(dataset: Any, rank: int, world: int, transform: Any) -> Any:
     """Batches of this rank's contiguous share of ``dataset`` (every image in exactly one
-    share; an empty list for an empty share)."""
+    share; no batch for an empty share)."""
     n = len(dataset)
-    lo, hi = n * rank // world, n * (rank + 1) // world
     if world > 1:
-        if lo == hi:
-            return []
-        dataset = dataset.from_arrays(
-            dataset.images[lo:hi], dataset.labels[lo:hi], dataset.classes, train=dataset.train
-        )
+        dataset = Subset(dataset, np.arange(n * rank // world, n * (rank + 1) // world))
     return DataLoader(dataset, batch_size=500, transform=transform)
 
 
