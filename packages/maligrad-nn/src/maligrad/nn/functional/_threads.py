@@ -11,8 +11,10 @@ of a piece, costs tens of microseconds on a virtual machine, and two cores copy 
 twice as fast as one (they share the memory bandwidth). So a piece is never smaller than
 :data:`MIN_WORK` elements: a LeNet step keeps its copies on the calling thread (measured
 0.69x the time of splitting them, and of splitting its GEMMs over the pool rather than
-BLAS), resnet-small's larger copies are split (0.88x). Pieces write disjoint slices of
-the result, so the answer does not depend on the thread count.
+BLAS), resnet-small's larger copies are split (0.88x when measured; 0.997x in a later
+A/B, when OpenBLAS's threads, spinning for about 0.1 s after each GEMM, held the second
+core: see docs/benchmarks.md). Pieces write disjoint slices of the result, so the answer
+does not depend on the thread count.
 
 ``set_num_threads(n)`` sets both: the pool's size and, as PyTorch's ``set_num_threads``
 governs its BLAS, numpy's OpenBLAS thread count (through its ``openblas_set_num_threads``,
