@@ -110,7 +110,6 @@ def _not_a_variable(fn: Function, gx: Any) -> Variable:
     )
 
 
-_wrap = plain_gradient  # a sum of gradients made here, as a Variable (no graph)
 _add_into = np.add
 
 
@@ -179,7 +178,7 @@ def _start(
 
 
 def _add(a: Variable, b: Variable, create_graph: bool) -> Variable:
-    return a + b if create_graph else _wrap(a.data + b.data)
+    return a + b if create_graph else plain_gradient(a.data + b.data)
 
 
 def _traverse(
@@ -254,7 +253,7 @@ def _traverse(
                 elif create_graph:
                     grads[p] = prev + gx
                 else:
-                    grads[p] = _wrap(prev.data + gx.data)
+                    grads[p] = plain_gradient(prev.data + gx.data)
             else:
                 key = id(p)
                 if wanted_leaves is not None and key not in wanted_leaves:
@@ -274,7 +273,7 @@ def _traverse(
                 elif key in summed:  # a sum made by this pass: no one else holds its array
                     _add_into(prev.data, gx.data, prev.data)
                 else:
-                    leaf_grads[key] = _wrap(prev.data + gx.data)
+                    leaf_grads[key] = plain_gradient(prev.data + gx.data)
                     summed.add(key)
                 if waiting is not None and key in waiting:
                     waiting[key] -= 1
@@ -395,7 +394,7 @@ def _accumulate(leaf: Variable, grad: Variable, create_graph: bool, handed_out: 
         data = grad.data
         root = id(data if data.base is None else data.base)
         if root in handed_out:
-            grad = grad.clone() if create_graph else _wrap(data.copy())
+            grad = grad.clone() if create_graph else plain_gradient(data.copy())
         else:
             handed_out.add(root)
         leaf.grad = grad
@@ -410,7 +409,7 @@ def _accumulate(leaf: Variable, grad: Variable, create_graph: bool, handed_out: 
                 f".grad has shape {old.data.shape} but its Variable has shape {shape}; a "
                 "gradient's shape must equal its Variable's (set .grad = None to start afresh)"
             )
-        leaf.grad = old + grad if create_graph else _wrap(old.data + grad.data)
+        leaf.grad = old + grad if create_graph else plain_gradient(old.data + grad.data)
     if leaf._post_accumulate_hooks is not None:
         for post in leaf._post_accumulate_hooks:
             post(leaf)
