@@ -409,6 +409,58 @@ def test_relu_gives_positive_zero() -> None:
     assert out.dtype == np.float32
 
 
+def _relu_layouts(rng: np.random.Generator, dtype: type) -> list[np.ndarray]:
+    """Arrays past the zero-buffer path's size in C, Fortran, batch-last and sliced memory,
+    with NaN, infinities and both zeros."""
+    base = rng.normal(size=(8, 6, 16, 12)).astype(dtype)
+    base.flat[::7] = np.nan
+    base.flat[1::11] = -np.inf
+    base.flat[2::13] = np.inf
+    base.flat[3::5] = -0.0
+    base.flat[4::17] = 0.0
+    return [
+        base,
+        np.asfortranarray(base),
+        np.ascontiguousarray(base.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2),
+        base[:, :, ::2],  # gaps: numpy's own loop
+        base[::-1],  # a reversed axis
+        base.reshape(-1),
+    ]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_relu_zero_buffer_path_matches_numpy_maximum(dtype: type) -> None:
+    """Arrays of 4096 elements and more take ``maximum`` against the shared zero buffer:
+    the same values as ``np.maximum(x, 0)`` (NaN kept, the same signed zeros),
+    the input's dtype and memory order, and the buffer stays zero."""
+    from maligrad.ops import relu_kernel
+
+    rng = np.random.default_rng(0)
+    for x in _relu_layouts(rng, dtype):
+        assert x.size >= relu_kernel.MIN_SIZE
+        out = mg.relu(Variable(x)).data
+        want = np.maximum(x, 0)
+        assert out.dtype == x.dtype and out.shape == x.shape
+        assert out.strides == np.empty_like(x).strides
+        np.testing.assert_array_equal(out, want)
+        np.testing.assert_array_equal(np.signbit(out), np.signbit(want))  # signed zeros too
+        if dtype is not np.float16:  # (numpy's float16 maximum keeps -0.0, either way)
+            assert not np.signbit(out[~np.isnan(out)]).any()
+    zeros = relu_kernel.zeros(relu_kernel._buffer.size // 4, np.dtype(np.float32))
+    assert not zeros.flags.writeable and not zeros.any()
+
+
+def test_relu_zero_buffer_grows_for_a_larger_input() -> None:
+    from maligrad.ops import relu_kernel
+
+    size = relu_kernel._buffer.size // 4 + 1000  # float32 elements past the buffer's end
+    x = np.full(size, -3.0, np.float32)
+    x[-1] = 5.0
+    out = mg.relu(Variable(x)).data
+    assert relu_kernel._buffer.size >= x.nbytes
+    assert out[-1] == 5.0 and not out[:-1].any() and not np.signbit(out).any()
+
+
 def test_post_accumulate_grad_hook_sees_the_accumulated_grad():
     w = Variable(np.ones(3, dtype=np.float32), requires_grad=True)
     seen = []

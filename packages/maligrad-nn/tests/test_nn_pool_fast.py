@@ -133,3 +133,32 @@ def test_fast_max_pool_1x1_output_is_not_a_view_of_the_input():
     y = F.max_pool2d(mg.Variable(data), 1)
     y.data[...] = -1
     np.testing.assert_array_equal(data, np.arange(4.0).reshape(1, 1, 2, 2))
+
+
+def _nan_check_layouts(dtype: type) -> list[np.ndarray]:
+    a = np.arange(2 * 3 * 4 * 5, dtype=dtype).reshape(2, 3, 4, 5) - 50
+    return [
+        a,
+        np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2),  # batch-last
+        a[:, :, ::2],  # gaps: the sum
+    ]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.complex64])
+def test_nan_and_finite_checks_of_the_tiled_kernels(dtype):
+    """``has_nan`` (a sum of squares by BLAS, else a sum) finds one NaN anywhere, also beside
+    infinities of both signs, and raises no alarm for them; ``all_finite`` finds an inf or a
+    NaN. Every memory order gives the same answer."""
+    for a in _nan_check_layouts(dtype):
+        assert not _maxpool_tiles.has_nan(a) and _maxpool_tiles.all_finite(a)
+        for index in [(0, 0, 0, 0), (1, 2, 1, 2), (1, 2, a.shape[2] - 1, 4)]:
+            b = a.copy(order="K") if a.base is None else a.copy()
+            b[index] = np.inf
+            assert _maxpool_tiles.all_finite(b) is False
+            if dtype in (np.float32, np.float64) and b.flags.c_contiguous:
+                assert not _maxpool_tiles.has_nan(b)  # the sum of squares: no false alarm
+            c = b.copy()
+            c[0, 0, 0, 1] = -np.inf
+            c[index] = np.nan
+            assert _maxpool_tiles.has_nan(c) and not _maxpool_tiles.all_finite(c)
+    assert not _maxpool_tiles.has_nan(np.arange(6))  # integers hold no NaN
