@@ -111,6 +111,49 @@ def test_fast_conv_matches_general_path(case, general_path, layout):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("chunk", [1, 3000, 1 << 30], ids=["row", "rows", "whole"])
+@pytest.mark.parametrize("case", CASES + _random_cases(6, 7))
+def test_streamed_conv_matches_general_path(case, chunk, general_path, monkeypatch):
+    """The streamed path (patches made a chunk of output rows at a time, in chunks of one
+    row, of several rows with a shorter last chunk, and of the whole output) gives the
+    general kernels' output, gradients and second-order product."""
+    monkeypatch.setattr(_toeplitz, "FORCE_STREAM", True)
+    monkeypatch.setattr(_toeplitz, "CHUNK_BYTES", chunk)
+    n, c, h, w, o, k, pad, _ = case
+    kh, kw = (k, k) if isinstance(k, int) else k
+    if pad != "same":
+        ph, pw = (pad, pad) if isinstance(pad, int) else pad
+        pl = _toeplitz.plan((n, c, h, w), (o, c, kh, kw), (ph, ph, pw, pw))
+        assert pl.stream == pl.inner and (pl.block == 1 or not pl.stream)
+        if chunk == 3000 and pl.stream:
+            rows = _toeplitz._chunk_rows(pl, 8)
+            assert 1 <= rows <= pl.ho
+    fast = _run(case, 0)
+    general_path(False)
+    general = _run(case, 0)
+    for a, b in zip(fast, general):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+def test_streamed_chunks_cover_every_output_row_once(monkeypatch):
+    """Chunks of 3 rows over 8: the last one shorter, each row in exactly one chunk, and
+    each chunk's columns equal to the whole patch matrix's."""
+    x = np.random.default_rng(0).normal(size=(4, 2, 8, 5))
+    planned = _toeplitz.plan(x.shape, (3, 2, 3, 3), (1, 1, 1, 1))
+    one = _toeplitz.Plan(**{**planned.__dict__, "block": 1, "nb": planned.wo, "inner": True})
+    stream = _toeplitz.Plan(**{**one.__dict__, "stream": True})
+    pt = _toeplitz.patches(x, one)  # the whole P^T, blocks of one pixel
+    xc = _toeplitz.patches(x, stream)  # the padded input
+    width = stream.wo * stream.n
+    monkeypatch.setattr(_toeplitz, "CHUNK_BYTES", 3 * (stream.k + 1) * width * x.itemsize)
+    seen = []
+    for i, j, chunk in _toeplitz._stream(xc, stream):
+        seen += list(range(i, j))
+        np.testing.assert_array_equal(chunk, pt[:, i * width : j * width])
+    assert seen == list(range(8))
+
+
 @pytest.mark.parametrize("case", CASES[:3])
 def test_fast_conv_gradcheck_first_and_second_order(case, layout):
     _, c, h, w, o, k, pad, _ = case
