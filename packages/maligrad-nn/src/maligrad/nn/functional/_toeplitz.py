@@ -230,8 +230,12 @@ def _padded(x: np.ndarray, pl: Plan, inner: bool, keep: bool = False) -> np.ndar
     if inner and batch_last(x, whole=True) and not any(pl.pad) and pl.wc == pl.w:
         return x.transpose(1, 2, 3, 0)  # (C, H, W, N) memory is the padded input already
     xp = np.empty(shape, x.dtype) if keep else scratch("padded", shape, x.dtype)
-    xp.fill(0)
     top, cols = pl.pad[0], slice(pl.pad[2], pl.pad[2] + pl.w)
+    frame = xp if inner else xp.transpose(1, 2, 3, 0)  # (C, Hp, Wc, N) either way
+    frame[:, :top] = 0  # the border only: x fills the rest
+    frame[:, top + pl.h :] = 0
+    frame[:, top : top + pl.h, : cols.start] = 0
+    frame[:, top : top + pl.h, cols.stop :] = 0
     if not inner:
         xp[:, :, top : top + pl.h, cols] = x
         return xp
@@ -507,8 +511,9 @@ def input_grad(
     if full is not None:
         wt = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
         tpl = plan(gy.shape, wt.shape, full)
-        if tpl.inner:
-            return conv(patches(gy, tpl), wt, None, tpl)
+        if tpl.inner:  # (a streamed plan's padded gy is needed by this call only)
+            cols = _padded(gy, tpl, True) if tpl.stream else patches(gy, tpl)
+            return conv(cols, wt, None, tpl)
     g = grad_rows(gy, pl) if g is None else g
     t = toeplitz(w, None, pl)[: pl.k]
     bb, r = pl.block, pl.run
