@@ -13,7 +13,7 @@ import pytest
 
 import maligrad as mg
 import maligrad.nn.functional as F
-from maligrad.nn.functional import _toeplitz, convolution
+from maligrad.nn.functional import _streaming, _toeplitz, convolution
 
 
 @pytest.fixture
@@ -117,8 +117,8 @@ def test_streamed_conv_matches_general_path(case, chunk, general_path, monkeypat
     """The streamed path (patches made a chunk of output rows at a time, in chunks of one
     row, of several rows with a shorter last chunk, and of the whole output) gives the
     general kernels' output, gradients and second-order product."""
-    monkeypatch.setattr(_toeplitz, "FORCE_STREAM", True)
-    monkeypatch.setattr(_toeplitz, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(_streaming, "FORCE_STREAM", True)
+    monkeypatch.setattr(_streaming, "CHUNK_BYTES", chunk)
     n, c, h, w, o, k, pad, _ = case
     kh, kw = (k, k) if isinstance(k, int) else k
     if pad != "same":
@@ -146,7 +146,7 @@ def test_streamed_chunks_cover_every_output_row_once(monkeypatch):
     pt = _toeplitz.patches(x, one)  # the whole P^T, blocks of one pixel
     xc = _toeplitz.patches(x, stream)  # the padded input
     width = stream.wo * stream.n
-    monkeypatch.setattr(_toeplitz, "CHUNK_BYTES", 3 * (stream.k + 1) * width * x.itemsize)
+    monkeypatch.setattr(_streaming, "CHUNK_BYTES", 3 * (stream.k + 1) * width * x.itemsize)
     seen = []
     for i, j, chunk in _toeplitz._stream(xc, stream):
         seen += list(range(i, j))

@@ -56,18 +56,17 @@ Rows layout (small batches with ``B > 1``, where runs of ``N`` are shorter than 
 ``dT = P^T G``; ``dP`` is added as ``kh nb`` slice-adds of whole ``(N, C, Ho, B + kw - 1)``
 blocks.
 
-Streamed (batch-innermost, blocks of one pixel, patch matrices of ``STREAM_MIN`` values or
-more): ``P^T`` is never made whole. A whole ``P^T`` of resnet-small's 3x3 layers is 9-36 MB,
-written to memory by the copy and read back by the GEMM. Instead the columns of a chunk of
-whole output rows (about ``CHUNK_BYTES``, 2 MiB) are copied into one work array and
-multiplied at once, while they are in the cache: ``Y^T[:, rows] = T^T P^T[:, rows]``, and
-``dT = sum over chunks of P^T[:, rows] G[rows]`` from the same chunks made again. The
-Function keeps the padded input (``x``'s own memory where there is no padding) rather
-than ``P^T``. It applies where blocks of one pixel cost nothing: the planned block is 1,
-the input needs no gradient, or the input gradient is itself a convolution ('same'
-padding), as in resnet-small; not where the input gradient is the scatter of wider blocks
-(LeNet's second layer at batch 128 took 9% longer streamed). A resnet-small step took
-0.82-0.94x the time in alternating fresh processes.
+Streamed (batch-innermost, blocks of one pixel, patch matrices of
+``_streaming.STREAM_MIN`` values or more; see ``_streaming``): ``P^T`` is never made whole.
+The columns of a chunk of whole output rows (about 2 MiB) are copied into one work array
+and multiplied at once, while they are in the cache: ``Y^T[:, rows] = T^T P^T[:, rows]``,
+and ``dT = sum over chunks of P^T[:, rows] G[rows]`` from the same chunks made again. The
+Function keeps the padded input (``x``'s own memory where there is no padding) rather than
+``P^T``. It applies where blocks of one pixel cost nothing: the planned block is 1, the
+input needs no gradient, or the input gradient is itself a convolution ('same' padding), as
+in resnet-small; not where the input gradient is the scatter of wider blocks (LeNet's
+second layer at batch 128 took 9% longer streamed). A resnet-small step took 0.82-0.94x
+the time in alternating fresh processes.
 """
 
 from __future__ import annotations
@@ -79,7 +78,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from maligrad.nn.functional import _threads
+from maligrad.nn.functional import _streaming, _threads
 from maligrad.nn.functional._im2col import Pair, Quad
 from maligrad.nn.functional._layout import batch_last
 from maligrad.nn.functional._workspace import scratch
@@ -92,17 +91,6 @@ def applies(stride: Pair, dilation: Pair, groups: int) -> bool:
 
 #: Layout override for tests: None picks per shape, True / False force batch-innermost / rows.
 FORCE_INNER: bool | None = None
-
-#: Patch-matrix values (``C kh kw Ho Wo N``, blocks of one pixel) from which the
-#: batch-innermost layout streams its patches (see ``streamed_conv``): 2^21 (8 MiB of
-#: float32) and more.
-STREAM_MIN = 1 << 20
-
-#: Override for tests: None streams from ``STREAM_MIN``, True / False always / never.
-FORCE_STREAM: bool | None = None
-
-#: Bytes of ``P^T`` per chunk of the streamed path: whole output rows, at least one.
-CHUNK_BYTES = 2 << 20
 
 
 @dataclass(frozen=True)
@@ -190,9 +178,8 @@ def plan(
     # Streamed plans use blocks of one pixel: only where no input gradient is made by the
     # scatter of wider blocks (which those blocks pay for), as for LeNet's second layer.
     narrow = block == 1 or weight_only or h * w <= ho * wo
-    stream = inner and narrow and c * kh * kw * ho * wo * n >= STREAM_MIN
-    if FORCE_STREAM is not None:
-        stream = inner and FORCE_STREAM
+    values = c * kh * kw * ho * wo * n  # of P^T at blocks of one pixel
+    stream = inner and _streaming.streams(values) and (narrow or bool(_streaming.FORCE_STREAM))
     if stream:
         block, nb = 1, wo
     return Plan(n, c, h, w, o, kh, kw, pad, ho, wo, block, nb, inner, stream)
@@ -383,8 +370,8 @@ def _cropped(out: np.ndarray, pl: Plan) -> np.ndarray:
 
 
 def _chunk_rows(pl: Plan, itemsize: int) -> int:
-    """Output rows per chunk of the streamed path: about ``CHUNK_BYTES`` of ``P^T``."""
-    return max(1, min(pl.ho, CHUNK_BYTES // ((pl.k + 1) * pl.nb * pl.n * itemsize)))
+    """Output rows per chunk of the streamed path (see ``_streaming``)."""
+    return _streaming.rows_per_chunk((pl.k + 1) * pl.nb * pl.n * itemsize, pl.ho)
 
 
 def _stream(xc: np.ndarray, pl: Plan) -> Iterator[tuple[int, int, np.ndarray]]:
