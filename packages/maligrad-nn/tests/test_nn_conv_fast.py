@@ -113,21 +113,20 @@ def test_fast_conv_matches_general_path(case, general_path, layout):
 
 @pytest.mark.parametrize("chunk", [1, 3000, 1 << 30], ids=["row", "rows", "whole"])
 @pytest.mark.parametrize("case", CASES + _random_cases(6, 7))
-def test_streamed_conv_matches_general_path(case, chunk, general_path, monkeypatch):
-    """The streamed path (patches made a chunk of output rows at a time, in chunks of one
-    row, of several rows with a shorter last chunk, and of the whole output) gives the
-    general kernels' output, gradients and second-order product."""
+def test_streamed_input_gradient_matches_general_path(case, chunk, general_path, monkeypatch):
+    """With every input gradient that is a convolution streamed (patches made a chunk of
+    output rows at a time: chunks of one row, of several rows with a shorter last chunk,
+    and of the whole output), the output, gradients and second-order product are the
+    general kernels'."""
     monkeypatch.setattr(_streaming, "FORCE_STREAM", True)
     monkeypatch.setattr(_streaming, "CHUNK_BYTES", chunk)
     n, c, h, w, o, k, pad, _ = case
     kh, kw = (k, k) if isinstance(k, int) else k
     if pad != "same":
         ph, pw = (pad, pad) if isinstance(pad, int) else pad
-        pl = _toeplitz.plan((n, c, h, w), (o, c, kh, kw), (ph, ph, pw, pw))
-        assert pl.stream == pl.inner and (pl.block == 1 or not pl.stream)
-        if chunk == 3000 and pl.stream:
-            rows = _toeplitz._chunk_rows(pl, 8)
-            assert 1 <= rows <= pl.ho
+        pl = _toeplitz.plan((n, c, h, w), (o, c, kh, kw), (ph, ph, pw, pw), stream=True)
+        assert pl.stream == pl.inner and pl.block == (1 if pl.stream else pl.block)
+        assert not _toeplitz.plan((n, c, h, w), (o, c, kh, kw), (ph, ph, pw, pw)).stream
     fast = _run(case, 0)
     general_path(False)
     general = _run(case, 0)
@@ -144,7 +143,7 @@ def test_streamed_chunks_cover_every_output_row_once(monkeypatch):
     one = _toeplitz.Plan(**{**planned.__dict__, "block": 1, "nb": planned.wo, "inner": True})
     stream = _toeplitz.Plan(**{**one.__dict__, "stream": True})
     pt = _toeplitz.patches(x, one)  # the whole P^T, blocks of one pixel
-    xc = _toeplitz.patches(x, stream)  # the padded input
+    xc = _toeplitz._padded(x, stream, True)
     width = stream.wo * stream.n
     monkeypatch.setattr(_streaming, "CHUNK_BYTES", 3 * (stream.k + 1) * width * x.itemsize)
     seen = []

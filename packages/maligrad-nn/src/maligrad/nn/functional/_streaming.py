@@ -1,13 +1,12 @@
-"""When and in what chunks the stride-1 conv kernels stream their patch matrices.
+"""When and in what chunks the stride-1 conv kernels stream a patch matrix.
 
 The banded GEMM's patch matrix ``P^T`` of a 3x3 layer holds 9 copies of its input: 9-36 MB
 for resnet-small's layers at batch 64, more than this machine's caches. Made whole, it is
-written to memory by the copy and read back by the GEMM. A *streamed* kernel (see
-``_toeplitz``) copies the columns of a chunk of whole output rows (about ``CHUNK_BYTES``)
-into one work array and multiplies them at once, while they are in the cache, and the
-weight gradient makes the same chunks again rather than keeping the matrix. The kernels
-stream from ``STREAM_MIN`` patch values (at blocks of one pixel); a chunk is at least one
-output row.
+written to memory by the copy and read back by the GEMM. A *streamed* kernel (the input
+gradient's convolution, see ``_toeplitz``) copies the columns of a chunk of whole output
+rows (about ``CHUNK_BYTES``) into one work array and multiplies them at once, while they
+are in the cache. It streams from ``STREAM_MIN`` patch values (at blocks of one pixel); a
+chunk is at least one output row.
 
 The strided convolutions' phase-split patches (``_im2col``) were tried streamed the same
 way and measured no faster (resnet-small's two stride-2 3x3 layers, forward and both

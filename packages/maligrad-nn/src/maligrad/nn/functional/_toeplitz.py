@@ -56,17 +56,17 @@ Rows layout (small batches with ``B > 1``, where runs of ``N`` are shorter than 
 ``dT = P^T G``; ``dP`` is added as ``kh nb`` slice-adds of whole ``(N, C, Ho, B + kw - 1)``
 blocks.
 
-Streamed (batch-innermost, blocks of one pixel, patch matrices of
-``_streaming.STREAM_MIN`` values or more; see ``_streaming``): ``P^T`` is never made whole.
-The columns of a chunk of whole output rows (about 2 MiB) are copied into one work array
-and multiplied at once, while they are in the cache: ``Y^T[:, rows] = T^T P^T[:, rows]``,
-and ``dT = sum over chunks of P^T[:, rows] G[rows]`` from the same chunks made again. The
-Function keeps the padded input (``x``'s own memory where there is no padding) rather than
-``P^T``. It applies where blocks of one pixel cost nothing: the planned block is 1, the
-input needs no gradient, or the input gradient is itself a convolution ('same' padding), as
-in resnet-small; not where the input gradient is the scatter of wider blocks (LeNet's
-second layer at batch 128 took 9% longer streamed). A resnet-small step took 0.82-0.94x
-the time in alternating fresh processes.
+Streamed input gradients (batch-innermost, patch matrices of ``_streaming.STREAM_MIN``
+values or more; see ``_streaming``): where ``dx`` is the full correlation above, its patch
+matrix (of ``gy``) is needed by that one GEMM only. It is never made whole: the columns of
+a chunk of whole output rows (about 2 MiB, blocks of one pixel) are copied into one work
+array and multiplied at once, while they are in the cache, ``Y^T[:, rows] = T^T P^T[:,
+rows]``. Alone, resnet-small's 'same' 3x3 layers (16, 32 and 64 channels) took a median
+0.71-0.86x of their forward pass's time for the input gradient streamed against 0.96-1.0x
+whole (three fresh processes each, alternating; one run in three of each layer came out
+slower, 1.1-1.2x). The forward pass keeps its whole ``P^T``, which the weight gradient
+reuses: streaming it too, and making the chunks again for the weight gradient, measured
+no faster per layer (the weight gradient's sum over chunks multiplies small matrices).
 """
 
 from __future__ import annotations
@@ -160,10 +160,16 @@ def _block(k: int, kw: int, n: int, o: int, weight_only: bool) -> int:
 
 
 def plan(
-    x_shape: tuple[int, ...], w_shape: tuple[int, ...], pad: Quad, weight_only: bool = False
+    x_shape: tuple[int, ...],
+    w_shape: tuple[int, ...],
+    pad: Quad,
+    weight_only: bool = False,
+    stream: bool = False,
 ) -> Plan:
     """The layout for input ``(N, C, H, W)``, weight ``(O, C, kh, kw)`` and ``pad``;
-    ``weight_only``: the backward pass computes the weight gradient but no input gradient."""
+    ``weight_only``: the backward pass computes the weight gradient but no input gradient;
+    ``stream``: no weight gradient will need the patches (the input gradient's convolution),
+    so a large patch matrix may be streamed."""
     n, c, h, w = x_shape
     o, _, kh, kw = w_shape
     ho = h + pad[0] + pad[1] - kh + 1
@@ -175,12 +181,8 @@ def plan(
     inner = block == 1 or n >= 8
     if FORCE_INNER is not None:
         inner = FORCE_INNER
-    # Streamed plans use blocks of one pixel: only where no input gradient is made by the
-    # scatter of wider blocks (which those blocks pay for), as for LeNet's second layer.
-    narrow = block == 1 or weight_only or h * w <= ho * wo
-    values = c * kh * kw * ho * wo * n  # of P^T at blocks of one pixel
-    stream = inner and _streaming.streams(values) and (narrow or bool(_streaming.FORCE_STREAM))
-    if stream:
+    stream = stream and inner and _streaming.streams(c * kh * kw * ho * wo * n)
+    if stream:  # (values of P^T at blocks of one pixel)
         block, nb = 1, wo
     return Plan(n, c, h, w, o, kh, kw, pad, ho, wo, block, nb, inner, stream)
 
@@ -208,15 +210,15 @@ def _skewed(a: np.ndarray) -> np.ndarray:
     return copy
 
 
-def _padded(x: np.ndarray, pl: Plan, inner: bool, keep: bool = False) -> np.ndarray:
+def _padded(x: np.ndarray, pl: Plan, inner: bool) -> np.ndarray:
     """``x`` zero-padded and widened to whole blocks: ``(N, C, Hp, Wc)``, or
-    ``(C, Hp, Wc, N)`` when ``inner`` (a new array with ``keep``, else a work array)."""
+    ``(C, Hp, Wc, N)`` when ``inner`` (a work array)."""
     shape = (pl.c, pl.hp, pl.wc, pl.n) if inner else (pl.n, pl.c, pl.hp, pl.wc)
     if not inner and shape == x.shape:
         return x
     if inner and batch_last(x, whole=True) and not any(pl.pad) and pl.wc == pl.w:
         return x.transpose(1, 2, 3, 0)  # (C, H, W, N) memory is the padded input already
-    xp = np.empty(shape, x.dtype) if keep else scratch("padded", shape, x.dtype)
+    xp = scratch("padded", shape, x.dtype)
     top, cols = pl.pad[0], slice(pl.pad[2], pl.pad[2] + pl.w)
     frame = xp if inner else xp.transpose(1, 2, 3, 0)  # (C, Hp, Wc, N) either way
     frame[:, :top] = 0  # the border only: x fills the rest
@@ -243,8 +245,6 @@ def patches(x: np.ndarray, pl: Plan) -> np.ndarray:
     copied in one pass from a ``(C, Hp, Wc, N)`` copy of the padded input, so that every
     run it moves is ``N`` floats long (``Wo N`` for blocks of one pixel).
     """
-    if pl.stream:  # the padded input, kept (not a work array): the chunks are cut from it
-        return _padded(x, pl, True, keep=True)
     if pl.inner:
         xc = _padded(x, pl, True)  # (C, Hp, Wc, N)
         sc, sh, sw, sn = xc.strides
@@ -396,36 +396,19 @@ def _stream(xc: np.ndarray, pl: Plan) -> Iterator[tuple[int, int, np.ndarray]]:
 
 
 def _streamed_conv(xc: np.ndarray, t: np.ndarray, pl: Plan) -> np.ndarray:
-    """``Y^T = T^T P^T`` a chunk of output rows at a time: ``(O, Ho, Wo, N)``."""
+    """``Y^T = T^T P^T`` a chunk of output rows at a time (blocks of one pixel):
+    ``(O, Ho, Wo, N)``."""
     out = np.empty((pl.o, pl.ho, pl.wo, pl.n), dtype=np.result_type(xc, t))
-    width = pl.nb * pl.n
-    if pl.block == 1:
-        flat = _shaped(out, (pl.o, pl.ho * width))
-        for i, j, pt in _stream(xc, pl):
-            np.matmul(t.T, pt, out=flat[:, i * width : j * width])
-        return out
-    yt = scratch("gemm", (pl.o * pl.block, _chunk_rows(pl, xc.itemsize) * width), out.dtype)
+    flat, width = _shaped(out, (pl.o, pl.ho * pl.wo * pl.n)), pl.wo * pl.n
     for i, j, pt in _stream(xc, pl):
-        part = yt[:, : pt.shape[1]]
-        np.matmul(t.T, pt, out=part)
-        _from_blocks(_shaped(part, (pl.o, pl.block, j - i, pl.nb, pl.n)), out[:, i:j], pl)
+        np.matmul(t.T, pt, out=flat[:, i * width : j * width])
     return out
-
-
-def _streamed_weight_grad(xc: np.ndarray, g: np.ndarray, pl: Plan) -> np.ndarray:
-    """``dT = P^T G``, summed over the chunks of output rows: ``(K + 1, O B)``."""
-    dt = np.zeros((pl.k + 1, g.shape[0]), dtype=np.result_type(xc, g))
-    part, width = np.empty_like(dt), pl.nb * pl.n
-    for i, j, pt in _stream(xc, pl):
-        np.matmul(pt, g[:, i * width : j * width].T, out=part)
-        dt += part
-    return dt
 
 
 def conv(p: np.ndarray, w: np.ndarray, b: np.ndarray | None, pl: Plan) -> np.ndarray:
     """``conv2d(x, w) + b`` as ``(N, O, Ho, Wo)``, from the patches ``p`` of ``x`` (the
-    padded input for a streamed plan; batch-innermost layout: a view of ``(O, Ho, Wo, N)``
-    memory)."""
+    padded input ``(C, Hp, Wc, N)`` for a streamed plan; batch-innermost layout: a view of
+    ``(O, Ho, Wo, N)`` memory)."""
     t = toeplitz(w, b, pl)
     if pl.stream:
         return _streamed_conv(p, t, pl).transpose(3, 0, 1, 2)
@@ -497,8 +480,8 @@ def input_grad(
     full = _full_pad(pl) if pl.inner else None
     if full is not None:
         wt = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
-        tpl = plan(gy.shape, wt.shape, full)
-        if tpl.inner:  # (a streamed plan's padded gy is needed by this call only)
+        tpl = plan(gy.shape, wt.shape, full, stream=True)
+        if tpl.inner:
             cols = _padded(gy, tpl, True) if tpl.stream else patches(gy, tpl)
             return conv(cols, wt, None, tpl)
     g = grad_rows(gy, pl) if g is None else g
@@ -540,12 +523,8 @@ def input_grad(
 def weight_grad(
     p: np.ndarray, g: np.ndarray, w_shape: tuple[int, ...], pl: Plan
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(dw, db)`` of ``conv2d`` from patches ``p`` (the padded input for a streamed plan)
-    and gradient ``g`` (GEMM layouts)."""
-    if pl.stream:
-        dt = _streamed_weight_grad(p, g, pl)
-    else:
-        dt = p @ g.T if pl.inner else p.T @ g  # dT (K + 1, O B)
+    """``(dw, db)`` of ``conv2d`` from patches ``p`` and gradient ``g`` (GEMM layouts)."""
+    dt = p @ g.T if pl.inner else p.T @ g  # dT (K + 1, O B)
     dw = _band(dt[: pl.k], pl).sum(axis=4).transpose(3, 0, 1, 2)
     db = dt[pl.k].reshape(pl.o, pl.block).sum(axis=1)
     return np.ascontiguousarray(dw).reshape(w_shape), db
