@@ -12,7 +12,10 @@ The strided convolutions' phase-split patches (``_im2col``) were tried streamed 
 way and measured no faster (resnet-small's two stride-2 3x3 layers, forward and both
 gradients alone: 17.1 and 20.7 ms against 16.9 and 17.5 ms whole, 10.2 and 15.5 ms
 against 9.3 and 12.1 ms): their copies already move runs of whole phase images, and the
-weight gradient's sum over chunks multiplies small matrices.
+weight gradient's sum over chunks multiplies small matrices. Streaming only their input
+gradient's ``dP`` (made and added to the phase images a chunk of rows at a time) took
+0.82-1.08x and 1.19-1.24x of the forward pass's time against 0.88-0.92x and 1.01-1.06x
+whole (three fresh processes each, alternating).
 
     >>> rows_per_chunk(bytes_per_row=1 << 19, rows=32)
     4
