@@ -39,6 +39,7 @@ import maligrad as mg
 from maligrad.nn.functional import _maxpool_tiles
 from maligrad.nn.functional._common import accepts_unbatched, as_variable
 from maligrad.nn.functional._im2col import Pair, Quad, out_size, pad_hw, pair
+from maligrad.nn.functional._layout import batch_last
 
 __all__ = [
     "adaptive_avg_pool1d",
@@ -215,6 +216,41 @@ class AvgPool2dSpread(mg.Function):
 
     def backward(self, ggx: Any) -> Any:
         return AvgPool2d.apply(ggx, params=self.params, divisor=self.divisor)
+
+
+class GlobalAvgPool2d(mg.Function):
+    """``y[n, c] = mean_{i, j} x[n, c, i, j]`` as ``(N, C, 1, 1)``: global average pooling.
+
+    Its gradient (``GlobalAvgPool2dSpread``) is ``gy / (H W)`` spread over the image, made in
+    ``x``'s memory order: after batch-last convolutions (see ``_layout``) it meets ReLU masks
+    and batch-norm inputs in that order, and an elementwise product of the two orders reads
+    one of them with a stride of ``C H W`` floats (resnet-small's last ReLU: 1.8 against
+    0.24 ms for its backward).
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.shape, self.last = x.shape, batch_last(x, whole=True)
+        return x.mean(axis=(2, 3), keepdims=True)
+
+    def backward(self, gy: Any) -> Any:
+        return GlobalAvgPool2dSpread.apply(gy, shape=self.shape, last=self.last)
+
+
+class GlobalAvgPool2dSpread(mg.Function):
+    """``gx[n, c, i, j] = gy[n, c] / (H W)`` for ``gy (N, C, 1, 1)``, as a new ``(N, C, H, W)``
+    array, batch-last (``(C, H, W, N)`` memory) when ``last``; its gradient is the mean."""
+
+    def forward(self, gy: np.ndarray, shape: tuple[int, ...], last: bool) -> np.ndarray:
+        n, c, h, w = shape
+        if last:
+            out = np.empty((c, h, w, n), dtype=gy.dtype).transpose(3, 0, 1, 2)
+        else:
+            out = np.empty(shape, dtype=gy.dtype)
+        out[...] = gy / np.asarray(h * w, dtype=gy.dtype)  # (N, C, 1, 1) values, broadcast
+        return out
+
+    def backward(self, ggx: Any) -> Any:
+        return GlobalAvgPool2d.apply(ggx)
 
 
 # --- public functions -------------------------------------------------------------------
@@ -421,7 +457,9 @@ def adaptive_avg_pool2d(
     if oh < 1 or ow < 1:
         raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size}")
     if (oh, ow) == (1, 1):  # global average pooling: one mean, its gradient one broadcast
-        return x.mean(axis=(2, 3), keepdims=True)
+        if x.dtype.kind == "f":
+            return GlobalAvgPool2d.apply(x)
+        return x.mean(axis=(2, 3), keepdims=True)  # (integers: the default float dtype)
     if h % oh == 0 and w % ow == 0:
         k = (h // oh, w // ow)
         return AvgPool2d.apply(
