@@ -152,3 +152,37 @@ def test_float32_stays_float32_past_65535_values_per_channel():
     dtypes = {y.dtype, x.grad.dtype, bn.weight.grad.dtype, bn.bias.grad.dtype}
     assert dtypes == {np.dtype(np.float32)}
     assert bn.running_mean.dtype == bn.running_var.dtype == np.float32
+
+
+@pytest.mark.parametrize("length", [5, 1 << 16, (1 << 17) + 77, 3 << 16])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channel_sums_of_contiguous_runs(length, dtype):
+    """A ``(1, C, L)`` frame is summed per channel by products with a vector of ones (rows
+    longer than that vector in pieces): the float64 sums, within float32 rounding."""
+    from maligrad.nn.functional import normalization as N
+
+    a = (np.random.default_rng(4).standard_normal((1, 3, length)) + 3).astype(dtype)
+    got = N._channel_sum(a)
+    want = a.astype(np.float64).sum(axis=(0, 2))
+    assert got.dtype == dtype and got.shape == (3,)
+    np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == np.float32 else 1e-13)
+    two = np.concatenate([a, a])  # an (N, C, L) frame: the einsum
+    rtol = 1e-5 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(N._channel_sum(two), 2 * want, rtol=rtol)
+
+
+def test_batch_last_frames_past_the_ones_vector_match_nchw():
+    """Batch-last input whose channels run longer than ``_channel_sum``'s vector of ones
+    (72 x 32 x 32 = 65536 + 8192 values each) gives NCHW input's output and gradients."""
+    rng = np.random.default_rng(5)
+    data = (rng.standard_normal((72, 2, 32, 32)) * 2 + 1).astype(np.float32)
+    gy = rng.standard_normal(data.shape).astype(np.float32)
+    outs = []
+    for arr in (data, np.ascontiguousarray(data.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)):
+        x = mg.Variable(arr, requires_grad=True)
+        bn = nn.BatchNorm2d(2)
+        y = bn(x)
+        y.backward(mg.Variable(gy))
+        outs.append([y.data, x.grad.data, bn.weight.grad.data, bn.bias.grad.data])
+    for a, b in zip(*outs):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * np.abs(b).max())

@@ -138,15 +138,41 @@ def _batch_stats(
     and the centred ``xc = x3 - mean`` (a new array the caller may overwrite).
 
     Two passes, as the variance needs for accuracy (``E[x^2] - mean^2`` cancels digits
-    when a channel's mean is large against its spread, common after a ReLU): the sum by an
-    einsum reduction, then ``sum xc^2`` by ``_channel_dot`` over the centred copy (no
+    when a channel's mean is large against its spread, common after a ReLU): the sum by
+    ``_channel_sum``, then ``sum xc^2`` by ``_channel_dot`` over the centred copy (no
     squared temporary).
     """
     per = 1.0 / (x3.shape[0] * x3.shape[2])  # a Python float: numpy 1.26 turns x / int into
-    mean = np.einsum("ncl->c", x3) * per  # float64 once the int no longer fits in 16 bits
+    mean = _channel_sum(x3) * per  # float64 once the int no longer fits in 16 bits
     xc = x3 - mean[:, None]
     var = _channel_dot(xc, xc) * per
     return mean, var, 1.0 / np.sqrt(var + eps), xc
+
+
+#: Length of the vector of ones that ``_channel_sum`` multiplies rows by (256 KiB of float32;
+#: longer rows are cut into pieces of this length).
+_ONES = 1 << 16
+
+_ones: dict[np.dtype, np.ndarray] = {}
+
+
+def _channel_sum(a3: np.ndarray) -> np.ndarray:
+    """``sum a`` per channel of an ``(N, C, L)`` frame. Where each channel is one contiguous
+    run (a ``(1, C, L)`` frame) it is a matrix-vector product with a vector of ones, which
+    BLAS runs 3x faster than the einsum reduction (1M float32 values: 0.13 against 0.39 ms)
+    and on its threads; else that einsum."""
+    if a3.shape[0] != 1 or not a3.flags.c_contiguous or a3.dtype.kind != "f":
+        return np.einsum("ncl->c", a3)
+    ones = _ones.get(a3.dtype)
+    if ones is None:
+        ones = _ones[a3.dtype] = np.ones(_ONES, dtype=a3.dtype)
+        ones.flags.writeable = False
+    rows, length = a3[0], a3.shape[2]
+    if length <= _ONES:
+        return rows @ ones[:length]
+    whole = length - length % _ONES
+    pieces = rows[:, :whole].reshape(rows.shape[0], -1, _ONES) @ ones  # (C, pieces)
+    return pieces.sum(axis=1) + rows[:, whole:] @ ones[: length - whole]
 
 
 def _channel_dot(a3: np.ndarray, b3: np.ndarray) -> np.ndarray:
@@ -173,7 +199,7 @@ def _grad_sums(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``sum g`` and ``sum g xhat = inv sum g (x - mean)`` per channel: two reductions, over
     ``xc = x - mean`` when given, else over ``x`` (``sum g x - mean sum g``)."""
-    sg = np.einsum("ncl->c", g3)
+    sg = _channel_sum(g3)
     if xc is not None:
         return sg, _channel_dot(g3, xc) * inv
     return sg, (_channel_dot(g3, x3) - mean * sg) * inv
