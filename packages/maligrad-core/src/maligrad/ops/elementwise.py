@@ -34,6 +34,7 @@ import numpy as np
 from maligrad.function import Function, plain_gradient
 from maligrad.grad_mode import GradMode
 from maligrad.ops.broadcast import sum_to
+from maligrad.ops.relu_kernel import MIN_SIZE as RELU_MIN_SIZE
 from maligrad.ops.relu_kernel import relu_forward
 
 _ndarray = np.ndarray
@@ -240,7 +241,7 @@ class Relu(Function):
         if x.dtype.kind == "c":
             raise TypeError(f"relu: complex input is not supported (dtype {x.dtype})")
         self.mask = x > 0
-        if x.dtype.kind == "f":
+        if x.dtype.kind == "f" and x.size >= RELU_MIN_SIZE:
             return relu_forward(x)
         y = np.maximum(x, 0)  # not x * mask: no -0.0
         return y if y.dtype is x.dtype else y.astype(x.dtype)

@@ -59,27 +59,19 @@ def _memory_order(a: np.ndarray) -> list[int] | None:
     return order if a.transpose(order).flags.c_contiguous else None
 
 
-def _maximum_zero(x: np.ndarray) -> np.ndarray:
-    """numpy's ``maximum(x, 0)`` in ``x``'s dtype (numpy 1.x promotes a 0-d float32 to
-    float64 against the Python ``0``: both count as scalars in its value-based casting)."""
-    y = np.maximum(x, 0)
-    return y if y.dtype is x.dtype else y.astype(x.dtype)
-
-
 def relu_forward(x: np.ndarray) -> np.ndarray:
-    """``maximum(x, 0)`` for a real float array, in ``x``'s memory order."""
-    if x.size < MIN_SIZE:
-        return _maximum_zero(x)
+    """``maximum(x, 0)`` for a real float array of ``MIN_SIZE`` elements or more (smaller
+    ones take ``maximum(x, 0)`` directly, one call fewer), in ``x``'s memory order."""
     if x.flags.c_contiguous:
         y = np.empty(x.shape, dtype=x.dtype)
         np.maximum(x.reshape(-1), zeros(x.size, x.dtype), out=y.reshape(-1))
         return y
     order = _memory_order(x)
     if order is None:  # gaps or reversed axes (a slice): numpy's own loop
-        return _maximum_zero(x)
+        return np.maximum(x, 0)
     y = np.empty_like(x)  # the same axis order as x
     yt = y.transpose(order)
     if not yt.flags.c_contiguous:
-        return _maximum_zero(x)
+        return np.maximum(x, 0)
     np.maximum(x.transpose(order).reshape(-1), zeros(x.size, x.dtype), out=yt.reshape(-1))
     return y
