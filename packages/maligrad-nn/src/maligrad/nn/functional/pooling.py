@@ -15,8 +15,10 @@ window. Both backward passes are slice-adds over kernel offsets (plain assignmen
 windows do not overlap). Max pooling whose windows tile the input (stride == kernel, no
 padding or dilation) takes the faster kernels of ``_maxpool_tiles`` (elementwise maxima of
 strided views and first-maximum masks reused by the gradient), which keep a batch-last input's
-memory order (see ``_layout``) for the output and the input gradient. Each gradient Function's own
-backward is the forward gather, so second derivatives work.
+memory order (see ``_layout``) for the output and the input gradient. Global average pooling
+(``adaptive_avg_pool2d(x, 1)``) is a mean over ``H, W`` whose gradient is made in ``x``'s memory
+order too. Each gradient Function's own backward is the forward gather, so second derivatives
+work.
 
     >>> import numpy as np, maligrad as mg
     >>> from maligrad.nn import functional as F
