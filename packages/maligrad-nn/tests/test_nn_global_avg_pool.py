@@ -61,3 +61,10 @@ def test_global_average_pool_of_integers_gives_the_default_float():
     y = F.adaptive_avg_pool2d(x, 1)
     np.testing.assert_allclose(y.data.ravel(), [5.5, 17.5])
     assert y.dtype == mg.get_default_dtype()
+
+
+def test_global_average_pool_float16_gradient_past_65504_pixels():
+    x = mg.Variable(np.ones((1, 1, 256, 256), np.float16), requires_grad=True)
+    F.adaptive_avg_pool2d(x, 1).sum().backward()
+    assert x.grad.dtype == np.float16
+    np.testing.assert_allclose(x.grad.data, np.float16(1 / 65536), rtol=1e-3)

@@ -36,7 +36,8 @@ _buffer = np.zeros(0, dtype=np.uint8)
 def _zero_bytes(nbytes: int) -> np.ndarray:
     """``nbytes`` read-only zero bytes: a read-only anonymous map, else a plain array."""
     try:
-        view = np.frombuffer(mmap.mmap(-1, nbytes, prot=mmap.PROT_READ), dtype=np.uint8)
+        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS  # (a shared map would get real pages)
+        view = np.frombuffer(mmap.mmap(-1, nbytes, flags, mmap.PROT_READ), dtype=np.uint8)
     except (AttributeError, OSError, ValueError, TypeError):  # no prot= (Windows), no map
         view = np.zeros(nbytes, dtype=np.uint8)
         view.flags.writeable = False
@@ -47,9 +48,10 @@ def zeros(size: int, dtype: np.dtype) -> np.ndarray:
     """A read-only 1-D array of ``size`` zeros of ``dtype`` (a view of the shared buffer)."""
     global _buffer
     nbytes = size * dtype.itemsize
-    if _buffer.size < nbytes:
-        _buffer = _zero_bytes(max(nbytes, 2 * _buffer.size, 1 << 20))
-    return _buffer[:nbytes].view(dtype)
+    buf = _buffer  # one read: another thread may replace the global meanwhile
+    if buf.size < nbytes:
+        buf = _buffer = _zero_bytes(max(nbytes, 2 * buf.size, 1 << 20))
+    return buf[:nbytes].view(dtype)
 
 
 def _memory_order(a: np.ndarray) -> list[int] | None:

@@ -248,7 +248,8 @@ class GlobalAvgPool2dSpread(mg.Function):
             out = np.empty((c, h, w, n), dtype=gy.dtype).transpose(3, 0, 1, 2)
         else:
             out = np.empty(shape, dtype=gy.dtype)
-        out[...] = gy / np.asarray(h * w, dtype=gy.dtype)  # (N, C, 1, 1) values, broadcast
+        count = np.asarray(h * w, dtype=np.result_type(gy.dtype, np.float32))  # (no f16 inf)
+        out[...] = gy / count  # (N, C, 1, 1) values, broadcast
         return out
 
     def backward(self, ggx: Any) -> Any:
