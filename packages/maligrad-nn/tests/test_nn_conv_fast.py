@@ -143,7 +143,7 @@ def test_streamed_chunks_cover_every_output_row_once(monkeypatch):
     one = _toeplitz.Plan(**{**planned.__dict__, "block": 1, "nb": planned.wo, "inner": True})
     stream = _toeplitz.Plan(**{**one.__dict__, "stream": True})
     pt = _toeplitz.patches(x, one)  # the whole P^T, blocks of one pixel
-    xc = _toeplitz._padded(x, stream, True)
+    xc = _toeplitz.padded(x, stream, True)
     width = stream.wo * stream.n
     monkeypatch.setattr(_streaming, "CHUNK_BYTES", 3 * (stream.k + 1) * width * x.itemsize)
     seen = []

@@ -210,7 +210,7 @@ def _skewed(a: np.ndarray) -> np.ndarray:
     return copy
 
 
-def _padded(x: np.ndarray, pl: Plan, inner: bool) -> np.ndarray:
+def padded(x: np.ndarray, pl: Plan, inner: bool) -> np.ndarray:
     """``x`` zero-padded and widened to whole blocks: ``(N, C, Hp, Wc)``, or
     ``(C, Hp, Wc, N)`` when ``inner`` (a work array)."""
     shape = (pl.c, pl.hp, pl.wc, pl.n) if inner else (pl.n, pl.c, pl.hp, pl.wc)
@@ -246,7 +246,7 @@ def patches(x: np.ndarray, pl: Plan) -> np.ndarray:
     run it moves is ``N`` floats long (``Wo N`` for blocks of one pixel).
     """
     if pl.inner:
-        xc = _padded(x, pl, True)  # (C, Hp, Wc, N)
+        xc = padded(x, pl, True)  # (C, Hp, Wc, N)
         sc, sh, sw, sn = xc.strides
         view = as_strided(
             xc,
@@ -263,7 +263,7 @@ def patches(x: np.ndarray, pl: Plan) -> np.ndarray:
 
         _threads.run(rows, _threads.pieces(pl.ho, out.size))
         return out
-    xp = _padded(x, pl, False)
+    xp = padded(x, pl, False)
     sn, sc, sh, sw = xp.strides
     view = as_strided(
         xp,
@@ -482,7 +482,7 @@ def input_grad(
         wt = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
         tpl = plan(gy.shape, wt.shape, full, stream=True)
         if tpl.inner:
-            cols = _padded(gy, tpl, True) if tpl.stream else patches(gy, tpl)
+            cols = padded(gy, tpl, True) if tpl.stream else patches(gy, tpl)
             return conv(cols, wt, None, tpl)
     g = grad_rows(gy, pl) if g is None else g
     t = toeplitz(w, None, pl)[: pl.k]

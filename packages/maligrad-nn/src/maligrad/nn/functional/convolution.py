@@ -11,8 +11,10 @@ by building the window matrix ``cols`` (im2col, a strided view copied once) and 
 matmul ``w @ cols``. Faster routes compute the same maths: 1x1 kernels are one GEMM on the
 sampled pixels, no im2col (``_pointwise``); stride-1, undilated, ungrouped convolutions (the
 common case) one GEMM with a banded weight matrix, the bias fused as a column of ones
-(``_toeplitz``); strided ones build ``cols`` from the input's stride phases, so that its
-copies and its adjoint's adds move long contiguous runs (``_im2col.phase_*``).
+(``_toeplitz``), or, for short patches of small kernels, one GEMM over kernel-row-shifted
+copies of the input with an output plane per kernel column (``_rowstack``); strided ones
+build ``cols`` from the input's stride phases, so that its copies and its adjoint's adds
+move long contiguous runs (``_im2col.phase_*``).
 
 Memory order (``_layout``): the fast kernels return their results as ``(N, O, Ho, Wo)``
 views of batch-last ``(O, Ho, Wo, N)`` memory, the order their GEMMs produce, where the
@@ -47,12 +49,13 @@ order (``create_graph=True``, ``gradgradcheck``) work for ``conv2d``,
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 import maligrad as mg
-from maligrad.nn.functional import _pointwise, _toeplitz
+from maligrad.nn.functional import _pointwise, _rowstack, _toeplitz
 from maligrad.nn.functional._common import accepts_unbatched, as_variable
 from maligrad.nn.functional._im2col import (
     Pair,
@@ -89,6 +92,18 @@ def _fast(stride: Pair, dilation: Pair, groups: int) -> bool:
 def _pointwise_path(w_shape: tuple[int, ...]) -> bool:
     """1x1 kernels (any stride, padding, groups): a GEMM on the sampled pixels."""
     return FAST and _pointwise.applies(w_shape)
+
+
+def _rowstack_path(
+    x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Pair, dilation: Pair, groups: int
+) -> bool:
+    """Stride-1 layers with short patches of small kernels: the row-stacked GEMM."""
+    return FAST and _rowstack.applies(x_shape, w_shape, stride, dilation, groups)
+
+
+def _kernel(pl: Any) -> ModuleType:
+    """The stride-1 kernel (``_rowstack`` or ``_toeplitz``) whose ``plan`` made ``pl``."""
+    return _rowstack if isinstance(pl, _rowstack.Plan) else _toeplitz
 
 
 def _phase_path(stride: Pair, dilation: Pair, groups: int) -> bool:
@@ -159,13 +174,20 @@ class Conv2d(mg.Function):
         self, x: np.ndarray, w: np.ndarray, b: Any, stride: Pair, padding: Quad,
         dilation: Pair, groups: int, weight_only: bool = False,
     ) -> np.ndarray:  # fmt: skip
-        self.plan = self.phase = None
+        self.plan: _toeplitz.Plan | _rowstack.Plan | None = None
+        self.phase = None
         if _pointwise_path(w.shape):
             out = _conv_out(x.shape, (1, 1), stride, padding, dilation)
             self.cols = _pointwise.sample(x, stride, padding, out, groups)
             self.params = (stride, padding, dilation, groups)
             self.save_for_backward(x, w)
             return _pointwise.conv(self.cols, w, b, out)
+        if _rowstack_path(x.shape, w.shape, stride, dilation, groups):
+            self.plan = rpl = _rowstack.plan(x.shape, w.shape, padding)
+            self.cols = _rowstack.stack(x, rpl)
+            self.params = (stride, padding, dilation, groups)
+            self.save_for_backward(x, w)
+            return _rowstack.conv(self.cols, w, b, rpl)
         if _fast(stride, dilation, groups):
             self.plan = pl = _toeplitz.plan(x.shape, w.shape, padding, weight_only)
             self.cols = _toeplitz.patches(x, pl)
@@ -200,7 +222,7 @@ class Conv2d(mg.Function):
         # The output gradient in the fast kernels' GEMM layout, shared by both GEMMs.
         rows = None
         if pl is not None:
-            rows = _toeplitz.grad_rows(gy.data if isinstance(gy, mg.Variable) else gy, pl)
+            rows = _kernel(pl).grad_rows(gy.data if isinstance(gy, mg.Variable) else gy, pl)
         elif self.phase is not None and batch_last(gy.data) == self.phase.last:
             # (the input gradient comes in gy's memory order: share rows when that is x's)
             rows = phase_grad_rows(gy.data, self.phase)
@@ -214,7 +236,7 @@ class Conv2d(mg.Function):
         if needs[1] and bias and pl is not None and not mg.is_grad_enabled():
             # A plain backward (nothing recorded): the bias gradient is the weight-gradient
             # GEMM's row of the patches' ones, no second pass over gy.
-            dw, db = _toeplitz.weight_grad(self.cols, rows, w.shape, pl)  # type: ignore[arg-type]
+            dw, db = _kernel(pl).weight_grad(self.cols, rows, w.shape, pl)
             return gx, mg.Variable(dw), mg.Variable(db)
         if needs[1]:
             gw = Conv2dWeightGrad.apply(
@@ -232,7 +254,7 @@ class Conv2dInputGrad(mg.Function):
     def forward(
         self, gy: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], stride: Pair,
         padding: Quad, dilation: Pair, groups: int, rows: np.ndarray | None = None,
-        plan: _toeplitz.Plan | None = None,
+        plan: _toeplitz.Plan | _rowstack.Plan | None = None,
     ) -> np.ndarray:  # fmt: skip
         """``rows``: ``gy`` in the forward's GEMM layout, when at hand, with the fast path's
         ``plan`` it was made with."""
@@ -240,6 +262,8 @@ class Conv2dInputGrad(mg.Function):
         self.save_for_backward(gy, w)
         if _pointwise_path(w.shape):
             return _pointwise.input_grad(gy, w, x_shape, stride, padding, groups)
+        if isinstance(plan, _rowstack.Plan):
+            return _rowstack.input_grad(gy, w, x_shape, padding)
         if _fast(stride, dilation, groups):
             return _toeplitz.input_grad(gy, w, x_shape, padding, rows, plan)
         if _phase_path(stride, dilation, groups):
@@ -270,7 +294,7 @@ class Conv2dWeightGrad(mg.Function):
     def forward(
         self, x: np.ndarray, gy: np.ndarray, w_shape: tuple[int, ...], stride: Pair,
         padding: Quad, dilation: Pair, groups: int, cols: np.ndarray | None = None,
-        rows: np.ndarray | None = None, plan: _toeplitz.Plan | None = None,
+        rows: np.ndarray | None = None, plan: _toeplitz.Plan | _rowstack.Plan | None = None,
     ) -> np.ndarray:  # fmt: skip
         """``cols`` and ``rows``: the forward's patches and ``gy`` in its GEMM layout, when
         at hand, with the fast path's ``plan`` they were made with."""
@@ -280,6 +304,10 @@ class Conv2dWeightGrad(mg.Function):
             if cols is None:
                 cols = _pointwise.sample(x, stride, padding, gy.shape[2:], groups)
             return _pointwise.weight_grad(cols, gy, w_shape)
+        if isinstance(plan, _rowstack.Plan):
+            self.params = (stride, padding, dilation, groups)
+            self.save_for_backward(x, gy)
+            return _rowstack.weight_grad(cols, rows, w_shape, plan)[0]  # type: ignore[arg-type]
         if _fast(stride, dilation, groups):
             self.params = (stride, padding, dilation, groups)
             self.save_for_backward(x, gy)

@@ -1,0 +1,250 @@
+"""Stride-1 convolution as one GEMM over kernel-row-shifted copies, one output plane per
+kernel column.
+
+A second fast path for ``conv2d`` (stride 1, dilation 1, one group), for the layers where
+the banded GEMM of ``_toeplitz`` multiplies the most zeros: short patches of small kernels,
+as resnet-small's 16- and 32-channel 3x3 layers. Memory is batch-last (see ``_layout``):
+``xp (C, Hp, Wp, N)`` is the zero-padded input, ``Ho = Hp - kh + 1``, ``Wo = Wp - kw + 1``.
+The GEMM's reduction runs over the input channels and kernel *rows*; its output rows hold
+one plane per kernel *column*, which are summed with shifts afterwards:
+
+    E[(c, p), (i, v, n)] = xp[c, i + p, v, n]                 i < Ho, v < Wp (ones row last)
+    W'[(q, o), (c, p)]   = w[o, c, p, q]          W'[(0, o), ones] = b[o] (0 for q > 0)
+    Z = W' E,      y[o, i, j, n] = sum_q Z[(q, o), (i, j + q, n)]
+
+``E`` is ``kh`` copies of ``xp``, each one contiguous block per channel (``im2col``'s
+patches are ``kh kw`` copies in runs of ``Wo N``). The GEMM does ``Wp / Wo`` times the
+useful multiply-adds (the planes' ``kw - 1`` extra columns per row), against
+``(B + kw - 1) / kw`` for the banded GEMM's blocks of ``B`` pixels, and its shape
+(``kw O`` by ``C kh`` by ``Ho Wp N``) suits BLAS where ``O`` and ``C kh kw`` are small. The
+forward pass keeps ``E`` whole (the weight gradient reads it) and multiplies it a chunk of
+output rows at a time (``_streaming``), so that ``Z`` and the shifted sum stay in the cache.
+
+The weight gradient reads ``E`` again. ``gy`` is copied, zero-extended to ``Wp`` columns,
+after ``(kw - 1) N`` leading zeros, into one flat array ``G`` per output channel; then
+
+    G_q[o, (i, v, n)] = gy[o, i, v - q, n]   (0 where v - q is outside [0, Wo))
+
+is the view of ``G`` that starts ``q N`` floats earlier: a column shifted out of its row
+lands on the previous row's ``kw - 1`` zero columns or on the leading zeros. So
+
+    dw[o, c, p, q] = (E G_q^T)[(c, p), o]          db[o] = (E G_0^T)[ones, o]
+
+are ``kw`` GEMMs on views, no patch copies. The input gradient, where the padding makes it
+the full correlation of ``gy`` with the flipped kernel (``H W <= Ho Wo``, 'same' padding
+and more: ``w[o, c, p, q] -> w[c, o, kh-1-p, kw-1-q]``, padding ``k - 1 - pad``), is this
+kernel's forward pass with ``E`` made a chunk of rows at a time and dropped; elsewhere it
+is ``_toeplitz``'s. Measured against the banded GEMM at batch 64 (in-process, alternating
+runs, medians): resnet-small's 16- and 32-channel 3x3 layers took 0.68-0.79x the time for
+the forward pass and 0.84-0.93x for the forward pass and both gradients, its whole step
+0.92x. Its 64-channel layers (8x8 images, ``Wp / Wo = 1.25``, patches of 576) took 1.2x and
+stay on the banded GEMM, as does its first layer (3 input channels: a reduction of 9).
+
+    >>> import numpy as np
+    >>> x = np.ones((8, 16, 4, 4), dtype=np.float32)
+    >>> w = np.ones((16, 16, 3, 3), dtype=np.float32)
+    >>> pl = plan(x.shape, w.shape, (1, 1, 1, 1))
+    >>> y = conv(stack(x, pl), w, None, pl)
+    >>> y.shape, float(y[0, 0, 0, 0]), float(y[0, 0, 1, 1])
+    ((8, 16, 4, 4), 64.0, 144.0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from maligrad.nn.functional import _streaming, _toeplitz
+from maligrad.nn.functional._im2col import Pair, Quad
+from maligrad.nn.functional._workspace import scratch
+
+#: Override for tests: None picks per shape, True / False force this kernel on / off.
+FORCE: bool | None = None
+
+
+def applies(
+    x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Pair, dilation: Pair, groups: int
+) -> bool:
+    """Whether this kernel computes the convolution: stride 1, from batch 8 (runs of ``N``
+    floats), a reduction ``C kh`` of 48 or more and patches ``C kh kw`` of at most 320 (where
+    the banded GEMM wastes the most), images at least ``4 (kw - 1)`` wide (at most a quarter
+    of extra columns with 'same' padding). See the module docstring for the measurements."""
+    if stride != (1, 1) or dilation != (1, 1) or groups != 1 or len(x_shape) != 4:
+        return False
+    if FORCE is not None:
+        return FORCE
+    n, c, _, width = x_shape
+    _, _, kh, kw = w_shape
+    short_patch = 48 <= c * kh and c * kh * kw <= 320
+    return n >= 8 and kw > 1 and short_patch and width >= 4 * (kw - 1)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes of one convolution: input ``(N, C, H, W)``, weight ``(O, C, kh, kw)``."""
+
+    n: int
+    c: int
+    h: int
+    w: int
+    o: int
+    kh: int
+    kw: int
+    pad: Quad
+
+    @property
+    def hp(self) -> int:
+        return self.h + self.pad[0] + self.pad[1]
+
+    @property
+    def wp(self) -> int:
+        return self.w + self.pad[2] + self.pad[3]
+
+    @property
+    def ho(self) -> int:
+        return self.hp - self.kh + 1
+
+    @property
+    def wo(self) -> int:
+        return self.wp - self.kw + 1
+
+    @property
+    def k(self) -> int:  # rows of E (without the ones row)
+        return self.c * self.kh
+
+    @property
+    def row(self) -> int:  # columns of E per output row
+        return self.wp * self.n
+
+    @property
+    def lead(self) -> int:  # zeros before G's first column
+        return (self.kw - 1) * self.n
+
+
+def plan(x_shape: tuple[int, ...], w_shape: tuple[int, ...], pad: Quad) -> Plan:
+    """The plan for input ``x_shape``, weight ``w_shape`` and padding ``pad``."""
+    n, c, h, w = x_shape
+    return Plan(n, c, h, w, w_shape[0], w_shape[2], w_shape[3], pad)
+
+
+def _padded(x: np.ndarray, pl: Plan) -> np.ndarray:
+    """``x`` zero-padded, ``(C, Hp, Wp, N)``: ``_toeplitz``'s copy for blocks of one pixel
+    (a work array, or ``x``'s own memory where that is it already)."""
+    band = _toeplitz.Plan(
+        pl.n, pl.c, pl.h, pl.w, pl.o, pl.kh, pl.kw, pl.pad, pl.ho, pl.wo, 1, pl.wo, True
+    )
+    return _toeplitz.padded(x, band, True)
+
+
+def _fill(e: np.ndarray, xp: np.ndarray, i: int, j: int) -> None:
+    """``e[c, p, r, v, n] = xp[c, i + r + p, v, n]`` for output rows ``i:j``."""
+    for p in range(e.shape[1]):
+        e[:, p] = xp[:, i + p : j + p]
+
+
+def stack(x: np.ndarray, pl: Plan) -> np.ndarray:
+    """``E (C kh + 1, Ho Wp N)``: the ``kh`` row-shifted copies of the padded ``x``, a row
+    of ones last."""
+    xp = _padded(x, pl)
+    e = np.empty((pl.k + 1, pl.ho * pl.row), dtype=x.dtype)
+    e[pl.k] = 1
+    _fill(e[: pl.k].reshape(pl.c, pl.kh, pl.ho, pl.wp, pl.n), xp, 0, pl.ho)
+    return e
+
+
+def _planes(w: np.ndarray, b: np.ndarray | None, dtype: np.dtype) -> np.ndarray:
+    """``W' (kw O, C kh + 1)``: one block of rows per kernel column, the bias last."""
+    o, c, kh, kw = w.shape
+    wm = np.zeros((kw, o, c * kh + 1), dtype=dtype)
+    wm[:, :, : c * kh] = w.transpose(3, 0, 1, 2).reshape(kw, o, c * kh)
+    if b is not None:
+        wm[0, :, -1] = b
+    return wm.reshape(kw * o, c * kh + 1)
+
+
+def _shift_sum(z: np.ndarray, y: np.ndarray, pl: Plan, o: int) -> None:
+    """``y[o, i, j, n] = sum_q z[q, o, i, j + q, n]`` for ``z (kw O, rows Wp N)``."""
+    z5 = z.reshape(pl.kw, o, -1, pl.wp, pl.n)
+    wo = pl.wo
+    if pl.kw == 1:
+        y[...] = z5[0]
+        return
+    np.add(z5[0][:, :, :wo], z5[1][:, :, 1 : wo + 1], out=y)
+    for q in range(2, pl.kw):
+        np.add(y, z5[q][:, :, q : q + wo], out=y)
+
+
+def _conv_rows(
+    wm: np.ndarray, o: int, pl: Plan, part: Callable[[int, int, np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """``(O, Ho, Wo, N)``: ``Z = W' E`` and its shifted sum a chunk of output rows at a
+    time; ``part(i, j, work)`` gives ``E``'s columns for output rows ``i:j`` (``work``: a
+    work array of at least that size, free to fill)."""
+    y = np.empty((o, pl.ho, pl.wo, pl.n), dtype=wm.dtype)
+    rows = _streaming.rows_per_chunk((pl.k + 1) * pl.row * wm.itemsize, pl.ho)
+    z = scratch("rowstack-z", (wm.shape[0], rows * pl.row), wm.dtype)
+    work = scratch("rowstack-e", (pl.k + 1, rows * pl.row), wm.dtype)
+    for i in range(0, pl.ho, rows):
+        j = min(i + rows, pl.ho)
+        cols = (j - i) * pl.row
+        np.matmul(wm, part(i, j, work), out=z[:, :cols])
+        _shift_sum(z[:, :cols], y[:, i:j], pl, o)
+    return y
+
+
+def conv(e: np.ndarray, w: np.ndarray, b: np.ndarray | None, pl: Plan) -> np.ndarray:
+    """``conv2d(x, w) + b`` as ``(N, O, Ho, Wo)`` (a view of ``(O, Ho, Wo, N)`` memory) from
+    ``E = stack(x, pl)``."""
+    wm = _planes(w, b, np.result_type(e, w))
+    e = e.astype(wm.dtype, copy=False)
+    return _conv_rows(wm, pl.o, pl, lambda i, j, _: e[:, i * pl.row : j * pl.row]).transpose(
+        3, 0, 1, 2
+    )
+
+
+def grad_rows(gy: np.ndarray, pl: Plan) -> np.ndarray:
+    """``G (O, (kw - 1) N + Ho Wp N)``: ``gy`` zero-extended to ``Wp`` columns, after
+    ``(kw - 1) N`` zeros."""
+    g = np.empty((pl.o, pl.lead + pl.ho * pl.row), dtype=gy.dtype)
+    g[:, : pl.lead] = 0
+    body = g[:, pl.lead :].reshape(pl.o, pl.ho, pl.wp, pl.n)
+    body[:, :, : pl.wo] = gy.transpose(1, 2, 3, 0)
+    body[:, :, pl.wo :] = 0
+    return g
+
+
+def weight_grad(
+    e: np.ndarray, g: np.ndarray, w_shape: tuple[int, ...], pl: Plan
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(dw, db)`` from ``E`` and ``G``: ``kw`` GEMMs ``E G_q^T`` on shifted views of ``G``
+    (in that order, with ``C kh + 1`` output rows, BLAS threads them better than ``G_q E^T``)."""
+    size = pl.ho * pl.row
+    dt = np.empty((pl.kw, pl.k + 1, pl.o), dtype=np.result_type(e, g))
+    for q in range(pl.kw):
+        start = pl.lead - q * pl.n
+        np.matmul(e, g[:, start : start + size].T, out=dt[q])
+    dw = dt[:, : pl.k].reshape(pl.kw, pl.c, pl.kh, pl.o).transpose(3, 1, 2, 0)
+    return np.ascontiguousarray(dw).reshape(w_shape), dt[0, pl.k].copy()
+
+
+def input_grad(gy: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], pad: Quad) -> np.ndarray:
+    """``dx`` of ``conv2d``: this kernel's forward pass of ``gy`` with the flipped kernel
+    where the padding makes that the full correlation, else ``_toeplitz``'s input gradient
+    (a view of ``(C, H, W, N)`` memory either way)."""
+    o, c, kh, kw = w.shape
+    full = (kh - 1 - pad[0], kh - 1 - pad[1], kw - 1 - pad[2], kw - 1 - pad[3])
+    if x_shape[2] * x_shape[3] > gy.shape[2] * gy.shape[3] or min(full) < 0:
+        return _toeplitz.input_grad(gy, w, x_shape, pad)
+    tpl = Plan(gy.shape[0], o, gy.shape[2], gy.shape[3], c, kh, kw, full)
+    wm = _planes(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], None, np.result_type(gy, w))
+    gp = _padded(gy, tpl)
+
+    def part(i: int, j: int, work: np.ndarray) -> np.ndarray:  # E's chunk, copied from gp
+        chunk = work[:, : (j - i) * tpl.row]
+        chunk[tpl.k] = 1
+        _fill(chunk[: tpl.k].reshape(tpl.c, tpl.kh, j - i, tpl.wp, tpl.n), gp, i, j)
+        return chunk
+
+    return _conv_rows(wm, c, tpl, part).transpose(3, 0, 1, 2)
