@@ -140,12 +140,14 @@ def test_rowstack_float32_any_memory_order(order, path):
         ((64, 3, 32, 32), (16, 3, 3, 3), False),
         ((64, 8, 12, 12), (16, 8, 5, 5), False),
         ((4, 16, 32, 32), (16, 16, 3, 3), False),
+        ((64, 64, 1, 128), (64, 64, 1, 5), False),
     ],
-    ids=["resnet-16", "resnet-32", "resnet-64", "resnet-stem", "lenet-conv2", "batch-4"],
+    ids=["resnet-16", "resnet-32", "resnet-64", "resnet-stem", "lenet-conv2", "batch-4", "1-d"],
 )
 def test_kernel_chosen_per_shape(x_shape, w_shape, rowstack):
     """resnet-small's 16- and 32-channel 3x3 layers take the row-stacked kernel; its 64-
-    channel layers, its first layer, LeNet's 5x5 layer and small batches the banded GEMM."""
+    channel layers, its first layer, LeNet's 5x5 layer, small batches and 1-d kernels the
+    banded GEMM."""
     assert _rowstack.applies(x_shape, w_shape, (1, 1), (1, 1), 1) is rowstack
     assert not _rowstack.applies(x_shape, w_shape, (2, 2), (1, 1), 1)
 

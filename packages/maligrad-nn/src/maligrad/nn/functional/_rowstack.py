@@ -68,9 +68,10 @@ def applies(
     x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Pair, dilation: Pair, groups: int
 ) -> bool:
     """Whether this kernel computes the convolution: stride 1, from batch 8 (runs of ``N``
-    floats), a reduction ``C kh`` of 48 or more and patches ``C kh kw`` of at most 320 (where
-    the banded GEMM wastes the most), images at least ``4 (kw - 1)`` wide (at most a quarter
-    of extra columns with 'same' padding). See the module docstring for the measurements."""
+    floats), 2-d kernels (1-d ones measured no faster), a reduction ``C kh`` of 48 or more
+    and patches ``C kh kw`` of at most 320 (where the banded GEMM wastes the most), images at
+    least ``4 (kw - 1)`` wide (at most a quarter of extra columns with 'same' padding). See
+    the module docstring for the measurements."""
     if stride != (1, 1) or dilation != (1, 1) or groups != 1 or len(x_shape) != 4:
         return False
     if FORCE is not None:
@@ -78,7 +79,7 @@ def applies(
     n, c, _, width = x_shape
     _, _, kh, kw = w_shape
     short_patch = 48 <= c * kh and c * kh * kw <= 320
-    return n >= 8 and kw > 1 and short_patch and width >= 4 * (kw - 1)
+    return n >= 8 and kh > 1 and kw > 1 and short_patch and width >= 4 * (kw - 1)
 
 
 @dataclass(frozen=True)
