@@ -132,24 +132,30 @@ def test_rowstack_float32_any_memory_order(order, path):
 
 
 @pytest.mark.parametrize(
-    ("x_shape", "w_shape", "rowstack"),
+    ("x_shape", "w_shape", "pad", "rowstack"),
     [
-        ((64, 16, 32, 32), (16, 16, 3, 3), True),
-        ((64, 32, 16, 16), (32, 32, 3, 3), True),
-        ((64, 64, 8, 8), (64, 64, 3, 3), False),
-        ((64, 3, 32, 32), (16, 3, 3, 3), False),
-        ((64, 8, 12, 12), (16, 8, 5, 5), False),
-        ((4, 16, 32, 32), (16, 16, 3, 3), False),
-        ((64, 64, 1, 128), (64, 64, 1, 5), False),
+        ((64, 16, 32, 32), (16, 16, 3, 3), 1, True),
+        ((64, 32, 16, 16), (32, 32, 3, 3), 1, True),
+        ((64, 64, 8, 8), (64, 64, 3, 3), 1, False),
+        ((64, 3, 32, 32), (16, 3, 3, 3), 1, False),
+        ((64, 8, 12, 12), (16, 8, 5, 5), 0, False),
+        ((4, 16, 32, 32), (16, 16, 3, 3), 1, False),
+        ((64, 64, 1, 128), (64, 64, 1, 5), (0, 2), False),
+        ((64, 16, 32, 32), (16, 16, 3, 3), 0, False),
     ],
-    ids=["resnet-16", "resnet-32", "resnet-64", "resnet-stem", "lenet-conv2", "batch-4", "1-d"],
-)
-def test_kernel_chosen_per_shape(x_shape, w_shape, rowstack):
+    ids=[
+        "resnet-16", "resnet-32", "resnet-64", "resnet-stem", "lenet-conv2", "batch-4", "1-d",
+        "no-padding",
+    ],
+)  # fmt: skip
+def test_kernel_chosen_per_shape(x_shape, w_shape, pad, rowstack):
     """resnet-small's 16- and 32-channel 3x3 layers take the row-stacked kernel; its 64-
-    channel layers, its first layer, LeNet's 5x5 layer, small batches and 1-d kernels the
-    banded GEMM."""
-    assert _rowstack.applies(x_shape, w_shape, (1, 1), (1, 1), 1) is rowstack
-    assert not _rowstack.applies(x_shape, w_shape, (2, 2), (1, 1), 1)
+    channel layers, its first layer, LeNet's 5x5 layer, small batches, 1-d kernels and
+    padding short of 'same' (the input gradient would not be this kernel's) the banded GEMM."""
+    ph, pw = (pad, pad) if isinstance(pad, int) else pad
+    quad = (ph, ph, pw, pw)
+    assert _rowstack.applies(x_shape, w_shape, (1, 1), quad, (1, 1), 1) is rowstack
+    assert not _rowstack.applies(x_shape, w_shape, (2, 2), quad, (1, 1), 1)
 
 
 def test_rowstack_gradcheck_first_and_second_order(path):
@@ -179,3 +185,20 @@ def test_saved_stack_is_not_shared_between_live_graphs(path):
         ref = np.einsum("oij,ijpq->opq", 2 * y[0], cols)[:, None]
         np.testing.assert_allclose(g, ref, rtol=1e-10)
         np.testing.assert_allclose(g2, ref, rtol=1e-10)
+
+
+@pytest.mark.parametrize("pad", [0, 1, 2])
+def test_frozen_weight_input_gradient(pad, path):
+    """A weight that needs no gradient: the input gradient alone (by this kernel, or by the
+    banded GEMM's scatter where the padding is short of 'same') equals the general path's."""
+    rng = np.random.default_rng(5)
+    x, w = rng.normal(size=(3, 4, 6, 7)), rng.normal(size=(5, 4, 3, 3))
+    out = []
+    for which in ("rowstack", "general"):
+        path(which)
+        xv = mg.Variable(x, requires_grad=True)
+        y = F.conv2d(xv, mg.Variable(w), padding=pad)
+        y.backward(np.sin(y.data))
+        out.append([y.data, xv.grad.data])
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)

@@ -61,6 +61,17 @@ def out_size(size: int, k: int, s: int, d: int, p0: int, p1: int) -> int:
     return (size + p0 + p1 - d * (k - 1) - 1) // s + 1
 
 
+def full_padding(x_shape: tuple[int, ...], w_shape: tuple[int, ...], pad: Quad) -> Quad | None:
+    """The padding ``k - 1 - pad`` that makes the input gradient the full correlation of
+    ``gy`` with the flipped kernel, where that is no dearer than ``_toeplitz``'s scatter
+    (``H W <= Ho Wo``: 'same' padding and more); else None."""
+    _, _, h, w = x_shape
+    _, _, kh, kw = w_shape
+    full = (kh - 1 - pad[0], kh - 1 - pad[1], kw - 1 - pad[2], kw - 1 - pad[3])
+    ho, wo = h + pad[0] + pad[1] - kh + 1, w + pad[2] + pad[3] - kw + 1
+    return full if min(full) >= 0 and h * w <= ho * wo else None
+
+
 def pad_hw(x: np.ndarray, padding: Quad, value: float = 0.0) -> np.ndarray:
     """Pad the last two axes by ``(top, bottom, left, right)`` (no copy when all zero)."""
     pt, pb, pl, pr = padding

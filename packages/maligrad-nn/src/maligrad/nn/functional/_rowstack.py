@@ -30,15 +30,20 @@ lands on the previous row's ``kw - 1`` zero columns or on the leading zeros. So
 
     dw[o, c, p, q] = (E G_q^T)[(c, p), o]          db[o] = (E G_0^T)[ones, o]
 
-are ``kw`` GEMMs on views, no patch copies. The input gradient, where the padding makes it
-the full correlation of ``gy`` with the flipped kernel (``H W <= Ho Wo``, 'same' padding
-and more: ``w[o, c, p, q] -> w[c, o, kh-1-p, kw-1-q]``, padding ``k - 1 - pad``), is this
-kernel's forward pass with ``E`` made a chunk of rows at a time and dropped; elsewhere it
-is ``_toeplitz``'s. Measured against the banded GEMM at batch 64 (in-process, alternating
-runs, medians): resnet-small's 16- and 32-channel 3x3 layers took 0.68-0.79x the time for
-the forward pass and 0.84-0.93x for the forward pass and both gradients, its whole step
-0.92x. Its 64-channel layers (8x8 images, ``Wp / Wo = 1.25``, patches of 576) took 1.2x and
-stay on the banded GEMM, as does its first layer (3 input channels: a reduction of 9).
+are ``kw`` GEMMs on views, no patch copies. (Every column of ``E`` meets every ``G_q``,
+zeros included: an infinite input makes ``inf * 0 = nan`` in weight-gradient entries that
+never read it, where the im2col kernels keep them finite.)
+
+The input gradient is the full correlation of ``gy`` with the flipped kernel
+(``w[o, c, p, q] -> w[c, o, kh-1-p, kw-1-q]``, padding ``k - 1 - pad``): this kernel's
+forward pass, with ``E`` made a chunk of rows at a time and dropped. The kernel is chosen
+only where the padding makes that no dearer than ``_toeplitz``'s scatter (``H W <= Ho Wo``,
+'same' padding and more). Measured against the banded GEMM at batch 64 (in-process,
+alternating runs, medians): resnet-small's 16- and 32-channel 3x3 layers took 0.68-0.79x
+the time for the forward pass and 0.84-0.93x for the forward pass and both gradients, its
+whole step 0.92x. Its 64-channel layers (8x8 images, ``Wp / Wo = 1.25``, patches of 576)
+took 1.2x and stay on the banded GEMM, as does its first layer (3 input channels: a
+reduction of 9); 1-d kernels measured no faster.
 
     >>> import numpy as np
     >>> x = np.ones((8, 16, 4, 4), dtype=np.float32)
@@ -57,7 +62,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from maligrad.nn.functional import _streaming, _toeplitz
-from maligrad.nn.functional._im2col import Pair, Quad
+from maligrad.nn.functional._im2col import Pair, Quad, full_padding
 from maligrad.nn.functional._workspace import scratch
 
 #: Override for tests: None picks per shape, True / False force this kernel on / off.
@@ -65,13 +70,14 @@ FORCE: bool | None = None
 
 
 def applies(
-    x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Pair, dilation: Pair, groups: int
-) -> bool:
+    x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Pair, pad: Quad,
+    dilation: Pair, groups: int,
+) -> bool:  # fmt: skip
     """Whether this kernel computes the convolution: stride 1, from batch 8 (runs of ``N``
     floats), 2-d kernels (1-d ones measured no faster), a reduction ``C kh`` of 48 or more
     and patches ``C kh kw`` of at most 320 (where the banded GEMM wastes the most), images at
-    least ``4 (kw - 1)`` wide (at most a quarter of extra columns with 'same' padding). See
-    the module docstring for the measurements."""
+    least ``4 (kw - 1)`` wide (at most a quarter of extra columns) and 'same' padding or
+    more (an input gradient by this kernel). See the module docstring for the measurements."""
     if stride != (1, 1) or dilation != (1, 1) or groups != 1 or len(x_shape) != 4:
         return False
     if FORCE is not None:
@@ -79,7 +85,10 @@ def applies(
     n, c, _, width = x_shape
     _, _, kh, kw = w_shape
     short_patch = 48 <= c * kh and c * kh * kw <= 320
-    return n >= 8 and kh > 1 and kw > 1 and short_patch and width >= 4 * (kw - 1)
+    return (
+        n >= 8 and kh > 1 and kw > 1 and short_patch and width >= 4 * (kw - 1)
+        and full_padding(x_shape, w_shape, pad) is not None
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -165,11 +174,11 @@ def _planes(w: np.ndarray, b: np.ndarray | None, dtype: np.dtype) -> np.ndarray:
     return wm.reshape(kw * o, c * kh + 1)
 
 
-def _shift_sum(z: np.ndarray, y: np.ndarray, pl: Plan, o: int) -> None:
+def _shift_sum(z: np.ndarray, y: np.ndarray, pl: Plan) -> None:
     """``y[o, i, j, n] = sum_q z[q, o, i, j + q, n]`` for ``z (kw O, rows Wp N)``."""
-    z5 = z.reshape(pl.kw, o, -1, pl.wp, pl.n)
+    z5 = z.reshape(pl.kw, pl.o, -1, pl.wp, pl.n)
     wo = pl.wo
-    if pl.kw == 1:
+    if pl.kw == 1:  # (only where tests force this kernel: ``applies`` wants kw > 1)
         y[...] = z5[0]
         return
     np.add(z5[0][:, :, :wo], z5[1][:, :, 1 : wo + 1], out=y)
@@ -177,21 +186,22 @@ def _shift_sum(z: np.ndarray, y: np.ndarray, pl: Plan, o: int) -> None:
         np.add(y, z5[q][:, :, q : q + wo], out=y)
 
 
-def _conv_rows(
-    wm: np.ndarray, o: int, pl: Plan, part: Callable[[int, int, np.ndarray], np.ndarray]
-) -> np.ndarray:
+def _chunk_rows(pl: Plan, itemsize: int) -> int:
+    """Output rows per chunk: about ``_streaming.CHUNK_BYTES`` of ``E`` or of ``Z``."""
+    return _streaming.rows_per_chunk(max(pl.k + 1, pl.kw * pl.o) * pl.row * itemsize, pl.ho)
+
+
+def _conv_rows(wm: np.ndarray, pl: Plan, part: Callable[[int, int], np.ndarray]) -> np.ndarray:
     """``(O, Ho, Wo, N)``: ``Z = W' E`` and its shifted sum a chunk of output rows at a
-    time; ``part(i, j, work)`` gives ``E``'s columns for output rows ``i:j`` (``work``: a
-    work array of at least that size, free to fill)."""
-    y = np.empty((o, pl.ho, pl.wo, pl.n), dtype=wm.dtype)
-    rows = _streaming.rows_per_chunk((pl.k + 1) * pl.row * wm.itemsize, pl.ho)
+    time; ``part(i, j)`` gives ``E``'s columns for output rows ``i:j``."""
+    y = np.empty((pl.o, pl.ho, pl.wo, pl.n), dtype=wm.dtype)
+    rows = _chunk_rows(pl, wm.itemsize)
     z = scratch("rowstack-z", (wm.shape[0], rows * pl.row), wm.dtype)
-    work = scratch("rowstack-e", (pl.k + 1, rows * pl.row), wm.dtype)
     for i in range(0, pl.ho, rows):
         j = min(i + rows, pl.ho)
         cols = (j - i) * pl.row
-        np.matmul(wm, part(i, j, work), out=z[:, :cols])
-        _shift_sum(z[:, :cols], y[:, i:j], pl, o)
+        np.matmul(wm, part(i, j), out=z[:, :cols])
+        _shift_sum(z[:, :cols], y[:, i:j], pl)
     return y
 
 
@@ -200,9 +210,7 @@ def conv(e: np.ndarray, w: np.ndarray, b: np.ndarray | None, pl: Plan) -> np.nda
     ``E = stack(x, pl)``."""
     wm = _planes(w, b, np.result_type(e, w))
     e = e.astype(wm.dtype, copy=False)
-    return _conv_rows(wm, pl.o, pl, lambda i, j, _: e[:, i * pl.row : j * pl.row]).transpose(
-        3, 0, 1, 2
-    )
+    return _conv_rows(wm, pl, lambda i, j: e[:, i * pl.row : j * pl.row]).transpose(3, 0, 1, 2)
 
 
 def grad_rows(gy: np.ndarray, pl: Plan) -> np.ndarray:
@@ -231,21 +239,22 @@ def weight_grad(
 
 
 def input_grad(gy: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], pad: Quad) -> np.ndarray:
-    """``dx`` of ``conv2d``: this kernel's forward pass of ``gy`` with the flipped kernel
-    where the padding makes that the full correlation, else ``_toeplitz``'s input gradient
-    (a view of ``(C, H, W, N)`` memory either way)."""
-    o, c, kh, kw = w.shape
-    full = (kh - 1 - pad[0], kh - 1 - pad[1], kw - 1 - pad[2], kw - 1 - pad[3])
-    if x_shape[2] * x_shape[3] > gy.shape[2] * gy.shape[3] or min(full) < 0:
+    """``dx`` of ``conv2d``: this kernel's forward pass of ``gy`` with the flipped kernel,
+    ``E`` made a chunk of rows at a time (a view of ``(C, H, W, N)`` memory), where the
+    padding makes that the full correlation; else ``_toeplitz``'s input gradient."""
+    full = full_padding(x_shape, w.shape, pad)
+    if full is None:
         return _toeplitz.input_grad(gy, w, x_shape, pad)
+    o, c, kh, kw = w.shape
     tpl = Plan(gy.shape[0], o, gy.shape[2], gy.shape[3], c, kh, kw, full)
     wm = _planes(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], None, np.result_type(gy, w))
     gp = _padded(gy, tpl)
+    work = scratch("rowstack-e", (tpl.k + 1, _chunk_rows(tpl, wm.itemsize) * tpl.row), wm.dtype)
+    work[tpl.k] = 1
 
-    def part(i: int, j: int, work: np.ndarray) -> np.ndarray:  # E's chunk, copied from gp
+    def part(i: int, j: int) -> np.ndarray:  # E's columns for rows i:j, copied from gp
         chunk = work[:, : (j - i) * tpl.row]
-        chunk[tpl.k] = 1
         _fill(chunk[: tpl.k].reshape(tpl.c, tpl.kh, j - i, tpl.wp, tpl.n), gp, i, j)
         return chunk
 
-    return _conv_rows(wm, c, tpl, part).transpose(3, 0, 1, 2)
+    return _conv_rows(wm, tpl, part).transpose(3, 0, 1, 2)

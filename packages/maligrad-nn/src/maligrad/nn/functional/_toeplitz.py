@@ -79,7 +79,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from maligrad.nn.functional import _streaming, _threads
-from maligrad.nn.functional._im2col import Pair, Quad
+from maligrad.nn.functional._im2col import Pair, Quad, full_padding
 from maligrad.nn.functional._layout import batch_last
 from maligrad.nn.functional._workspace import scratch
 
@@ -433,17 +433,6 @@ def conv(p: np.ndarray, w: np.ndarray, b: np.ndarray | None, pl: Plan) -> np.nda
     return _cropped(_shaped(out, (pl.n, pl.o, pl.ho, pl.nb * pl.block)), pl)
 
 
-def _full_pad(pl: Plan) -> Quad | None:
-    """The padding that makes ``dx`` the full correlation of ``gy`` with the flipped kernel,
-    where that costs no more multiply-adds than the scatter of ``dP^T`` (``H W <= Ho Wo``:
-    'same' padding and more); else None."""
-    if pl.h * pl.w > pl.ho * pl.wo:
-        return None
-    t, b, left, r = pl.pad
-    full = (pl.kh - 1 - t, pl.kh - 1 - b, pl.kw - 1 - left, pl.kw - 1 - r)
-    return full if min(full) >= 0 else None
-
-
 def _scatter_blocks(dpt: np.ndarray, canvas: np.ndarray, pl: Plan) -> None:
     """``canvas[c, i + p, b B + t, n] += dpt[c, p, t, i, b, n]`` (batch-innermost layout).
 
@@ -477,7 +466,7 @@ def input_grad(
     ``k - 1 - pad``) where the padding makes that no dearer, else by the scatter of
     ``dP^T``."""
     pl = plan(x_shape, w.shape, pad) if pl is None else pl
-    full = _full_pad(pl) if pl.inner else None
+    full = full_padding(x_shape, w.shape, pad) if pl.inner else None
     if full is not None:
         wt = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
         tpl = plan(gy.shape, wt.shape, full, stream=True)

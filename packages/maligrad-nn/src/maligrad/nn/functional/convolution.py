@@ -80,8 +80,8 @@ __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
 # --- numpy kernels ----------------------------------------------------------------------
 
-#: Use the fast kernels (``_pointwise``, ``_toeplitz``, ``_im2col.phase_*``) where they
-#: apply (tests switch it off to compare them with the general im2col kernels below).
+#: Use the fast kernels (``_pointwise``, ``_rowstack``, ``_toeplitz``, ``_im2col.phase_*``)
+#: where they apply (tests switch it off to compare them with the general im2col kernels below).
 FAST = True
 
 
@@ -95,10 +95,11 @@ def _pointwise_path(w_shape: tuple[int, ...]) -> bool:
 
 
 def _rowstack_path(
-    x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Pair, dilation: Pair, groups: int
-) -> bool:
+    x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Pair, padding: Quad,
+    dilation: Pair, groups: int,
+) -> bool:  # fmt: skip
     """Stride-1 layers with short patches of small kernels: the row-stacked GEMM."""
-    return FAST and _rowstack.applies(x_shape, w_shape, stride, dilation, groups)
+    return FAST and _rowstack.applies(x_shape, w_shape, stride, padding, dilation, groups)
 
 
 def _kernel(pl: Any) -> ModuleType:
@@ -182,7 +183,7 @@ class Conv2d(mg.Function):
             self.params = (stride, padding, dilation, groups)
             self.save_for_backward(x, w)
             return _pointwise.conv(self.cols, w, b, out)
-        if _rowstack_path(x.shape, w.shape, stride, dilation, groups):
+        if _rowstack_path(x.shape, w.shape, stride, padding, dilation, groups):
             self.plan = rpl = _rowstack.plan(x.shape, w.shape, padding)
             self.cols = _rowstack.stack(x, rpl)
             self.params = (stride, padding, dilation, groups)
@@ -221,7 +222,8 @@ class Conv2d(mg.Function):
         pl = self.plan
         # The output gradient in the fast kernels' GEMM layout, shared by both GEMMs.
         rows = None
-        if pl is not None:
+        if pl is not None and (needs[1] or not isinstance(pl, _rowstack.Plan)):
+            # (the row-stacked kernel's input gradient does not read it)
             rows = _kernel(pl).grad_rows(gy.data if isinstance(gy, mg.Variable) else gy, pl)
         elif self.phase is not None and batch_last(gy.data) == self.phase.last:
             # (the input gradient comes in gy's memory order: share rows when that is x's)
@@ -307,7 +309,9 @@ class Conv2dWeightGrad(mg.Function):
         if isinstance(plan, _rowstack.Plan):
             self.params = (stride, padding, dilation, groups)
             self.save_for_backward(x, gy)
-            return _rowstack.weight_grad(cols, rows, w_shape, plan)[0]  # type: ignore[arg-type]
+            cols = _rowstack.stack(x, plan) if cols is None else cols
+            rows = _rowstack.grad_rows(gy, plan) if rows is None else rows
+            return _rowstack.weight_grad(cols, rows, w_shape, plan)[0]
         if _fast(stride, dilation, groups):
             self.params = (stride, padding, dilation, groups)
             self.save_for_backward(x, gy)
