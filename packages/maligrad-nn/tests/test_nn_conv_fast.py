@@ -47,27 +47,6 @@ CASES = [
 ]
 
 
-def _run(case, seed):
-    n, c, h, w, o, k, pad, bias = case
-    kh, kw = (k, k) if isinstance(k, int) else k
-    rng = np.random.default_rng(seed)
-    x = mg.Variable(rng.normal(size=(n, c, h, w)), requires_grad=True)
-    wt = mg.Variable(rng.normal(size=(o, c, kh, kw)), requires_grad=True)
-    b = mg.Variable(rng.normal(size=o), requires_grad=True) if bias else None
-    y = F.conv2d(x, wt, b, padding=pad)
-    gy = mg.Variable(rng.normal(size=y.shape))
-    args = [x, wt] + ([b] if bias else [])
-    # A plain backward first (the bias gradient then comes out of the weight-gradient GEMM).
-    plain = mg.grad((y * gy).sum(), args, retain_graph=True)
-    grads = mg.grad((y * gy).sum(), args, create_graph=True)
-    for p, g in zip(plain, grads):
-        np.testing.assert_allclose(p.data, g.data, rtol=1e-10, atol=1e-10)
-    # A second-order product: d/d(x, w) of <grad_x, v> for a random v.
-    v = mg.Variable(rng.normal(size=x.shape))
-    second = mg.grad((grads[0] * v).sum() + (grads[1] * grads[1]).sum(), [x, wt])
-    return [y.data] + [g.data for g in grads] + [g.data for g in second]
-
-
 def _random_cases(count, seed):
     """Random shapes for the fast path: kernel up to 5, padding, batch 1 included."""
     rng = np.random.default_rng(seed)
@@ -100,11 +79,11 @@ def test_cases_cover_every_block_width():
 
 
 @pytest.mark.parametrize("case", CASES + _random_cases(10, 5))
-def test_fast_conv_matches_general_path(case, general_path, layout):
+def test_fast_conv_matches_general_path(case, general_path, layout, conv_products):
     assert _toeplitz.applies((1, 1), (1, 1), 1)
-    fast = _run(case, 0)
+    fast, _ = conv_products(case, 0)
     general_path(False)
-    general = _run(case, 0)
+    general, _ = conv_products(case, 0)
     assert len(fast) == len(general)
     for a, b in zip(fast, general):
         assert a.shape == b.shape
@@ -113,7 +92,9 @@ def test_fast_conv_matches_general_path(case, general_path, layout):
 
 @pytest.mark.parametrize("chunk", [1, 3000, 1 << 30], ids=["row", "rows", "whole"])
 @pytest.mark.parametrize("case", CASES + _random_cases(6, 7))
-def test_streamed_input_gradient_matches_general_path(case, chunk, general_path, monkeypatch):
+def test_streamed_input_gradient_matches_general_path(
+    case, chunk, general_path, monkeypatch, conv_products
+):
     """With every input gradient that is a convolution streamed (patches made a chunk of
     output rows at a time: chunks of one row, of several rows with a shorter last chunk,
     and of the whole output), the output, gradients and second-order product are the
@@ -127,9 +108,9 @@ def test_streamed_input_gradient_matches_general_path(case, chunk, general_path,
         pl = _toeplitz.plan((n, c, h, w), (o, c, kh, kw), (ph, ph, pw, pw), stream=True)
         assert pl.stream == pl.inner and pl.block == (1 if pl.stream else pl.block)
         assert not _toeplitz.plan((n, c, h, w), (o, c, kh, kw), (ph, ph, pw, pw)).stream
-    fast = _run(case, 0)
+    fast, _ = conv_products(case, 0)
     general_path(False)
-    general = _run(case, 0)
+    general, _ = conv_products(case, 0)
     for a, b in zip(fast, general):
         assert a.shape == b.shape
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)

@@ -42,24 +42,6 @@ CASES = [
 ]
 
 
-def _run(case, seed):
-    n, c, h, w, o, k, pad, bias = case
-    kh, kw = (k, k) if isinstance(k, int) else k
-    rng = np.random.default_rng(seed)
-    x = mg.Variable(rng.normal(size=(n, c, h, w)), requires_grad=True)
-    wt = mg.Variable(rng.normal(size=(o, c, kh, kw)), requires_grad=True)
-    b = mg.Variable(rng.normal(size=o), requires_grad=True) if bias else None
-    y = F.conv2d(x, wt, b, padding=pad)
-    gy = mg.Variable(rng.normal(size=y.shape))
-    args = [x, wt] + ([b] if bias else [])
-    plain = mg.grad((y * gy).sum(), args, retain_graph=True)
-    grads = mg.grad((y * gy).sum(), args, create_graph=True)
-    v = mg.Variable(rng.normal(size=x.shape))
-    second = mg.grad((grads[0] * v).sum() + (grads[1] * grads[1]).sum(), [x, wt])
-    out = [y.data] + [g.data for g in plain] + [g.data for g in grads] + [g.data for g in second]
-    return out, type(y.grad_fn.plan).__module__
-
-
 def _random_cases(count, seed):
     rng = np.random.default_rng(seed)
     cases = []
@@ -79,15 +61,15 @@ def _random_cases(count, seed):
 
 @pytest.mark.parametrize("chunk", [1, 5000, 1 << 30], ids=["row", "rows", "whole"])
 @pytest.mark.parametrize("case", CASES + _random_cases(8, 11))
-def test_rowstack_matches_general_path(case, chunk, path, monkeypatch):
+def test_rowstack_matches_general_path(case, chunk, path, monkeypatch, conv_products):
     """Forward, gradients and a second-order product equal the general kernels', with the
     GEMM done a row at a time, several rows (a shorter last chunk) or whole."""
     monkeypatch.setattr(_streaming, "CHUNK_BYTES", chunk)
     path("rowstack")
-    fast, kernel = _run(case, 0)
-    assert kernel == _rowstack.__name__
+    fast, plan = conv_products(case, 0)
+    assert isinstance(plan, _rowstack.Plan)
     path("general")
-    general, _ = _run(case, 0)
+    general, _ = conv_products(case, 0)
     for a, b in zip(fast, general):
         assert a.shape == b.shape
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)

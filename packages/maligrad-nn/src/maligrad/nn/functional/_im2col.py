@@ -61,6 +61,29 @@ def out_size(size: int, k: int, s: int, d: int, p0: int, p1: int) -> int:
     return (size + p0 + p1 - d * (k - 1) - 1) // s + 1
 
 
+@dataclass(frozen=True)
+class ConvShape:
+    """Sizes of one stride-1 convolution: input ``(N, C, H, W)``, weight ``(O, C, kh, kw)``
+    and padding ``(top, bottom, left, right)``; the fast kernels' plans extend it."""
+
+    n: int
+    c: int
+    h: int
+    w: int
+    o: int
+    kh: int
+    kw: int
+    pad: Quad
+
+    @property
+    def hp(self) -> int:  # padded input height
+        return self.h + self.pad[0] + self.pad[1]
+
+    @property
+    def wp(self) -> int:  # padded input width
+        return self.w + self.pad[2] + self.pad[3]
+
+
 def full_padding(x_shape: tuple[int, ...], w_shape: tuple[int, ...], pad: Quad) -> Quad | None:
     """The padding ``k - 1 - pad`` that makes the input gradient the full correlation of
     ``gy`` with the flipped kernel, where that is no dearer than ``_toeplitz``'s scatter

@@ -62,7 +62,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from maligrad.nn.functional import _streaming, _toeplitz
-from maligrad.nn.functional._im2col import Pair, Quad, full_padding
+from maligrad.nn.functional._im2col import ConvShape, Pair, Quad, full_padding
 from maligrad.nn.functional._workspace import scratch
 
 #: Override for tests: None picks per shape, True / False force this kernel on / off.
@@ -92,25 +92,8 @@ def applies(
 
 
 @dataclass(frozen=True)
-class Plan:
-    """Sizes of one convolution: input ``(N, C, H, W)``, weight ``(O, C, kh, kw)``."""
-
-    n: int
-    c: int
-    h: int
-    w: int
-    o: int
-    kh: int
-    kw: int
-    pad: Quad
-
-    @property
-    def hp(self) -> int:
-        return self.h + self.pad[0] + self.pad[1]
-
-    @property
-    def wp(self) -> int:
-        return self.w + self.pad[2] + self.pad[3]
+class Plan(ConvShape):
+    """Sizes of one convolution (``Ho``, ``Wo`` and ``E``'s layout follow from them)."""
 
     @property
     def ho(self) -> int:

@@ -79,7 +79,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from maligrad.nn.functional import _streaming, _threads
-from maligrad.nn.functional._im2col import Pair, Quad, full_padding
+from maligrad.nn.functional._im2col import ConvShape, Pair, Quad, full_padding
 from maligrad.nn.functional._layout import batch_last
 from maligrad.nn.functional._workspace import scratch
 
@@ -94,17 +94,9 @@ FORCE_INNER: bool | None = None
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan(ConvShape):
     """Sizes of one convolution and its layout (rows or batch-innermost)."""
 
-    n: int
-    c: int
-    h: int
-    w: int
-    o: int
-    kh: int
-    kw: int
-    pad: Quad
     ho: int
     wo: int
     block: int  # B: output pixels per block
@@ -123,10 +115,6 @@ class Plan:
     @property
     def rows(self) -> int:  # GEMM rows (columns of P^T)
         return self.n * self.ho * self.nb
-
-    @property
-    def hp(self) -> int:  # padded input height
-        return self.h + self.pad[0] + self.pad[1]
 
     @property
     def wc(self) -> int:  # padded input width, widened to whole blocks
