@@ -184,3 +184,20 @@ def test_frozen_weight_input_gradient(pad, path):
         out.append([y.data, xv.grad.data])
     for a, b in zip(*out):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("pad", [0, 1])
+def test_transposed_conv_through_rowstack(pad, path):
+    """``conv_transpose2d``'s gradients run ``Conv2d`` forward passes: with this kernel
+    forced, output and gradients equal the general path's."""
+    rng = np.random.default_rng(3)
+    x, w = rng.normal(size=(3, 4, 5, 6)), rng.normal(size=(4, 2, 3, 3))
+    out = []
+    for which in ("rowstack", "general"):
+        path(which)
+        xv, wv = mg.Variable(x, requires_grad=True), mg.Variable(w, requires_grad=True)
+        y = F.conv_transpose2d(xv, wv, padding=pad)
+        (y * mg.Variable(np.cos(y.data))).sum().backward()
+        out.append([y.data, xv.grad.data, wv.grad.data])
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
