@@ -122,15 +122,6 @@ def plan(x_shape: tuple[int, ...], w_shape: tuple[int, ...], pad: Quad) -> Plan:
     return Plan(n, c, h, w, w_shape[0], w_shape[2], w_shape[3], pad)
 
 
-def _padded(x: np.ndarray, pl: Plan) -> np.ndarray:
-    """``x`` zero-padded, ``(C, Hp, Wp, N)``: ``_toeplitz``'s copy for blocks of one pixel
-    (a work array, or ``x``'s own memory where that is it already)."""
-    band = _toeplitz.Plan(
-        pl.n, pl.c, pl.h, pl.w, pl.o, pl.kh, pl.kw, pl.pad, pl.ho, pl.wo, 1, pl.wo, True
-    )
-    return _toeplitz.padded(x, band, True)
-
-
 def _fill(e: np.ndarray, xp: np.ndarray, i: int, j: int) -> None:
     """``e[c, p, r, v, n] = xp[c, i + r + p, v, n]`` for output rows ``i:j``."""
     for p in range(e.shape[1]):
@@ -140,7 +131,7 @@ def _fill(e: np.ndarray, xp: np.ndarray, i: int, j: int) -> None:
 def stack(x: np.ndarray, pl: Plan) -> np.ndarray:
     """``E (C kh + 1, Ho Wp N)``: the ``kh`` row-shifted copies of the padded ``x``, a row
     of ones last."""
-    xp = _padded(x, pl)
+    xp = _toeplitz.padded(x, pl, True)  # (C, Hp, Wp, N)
     e = np.empty((pl.k + 1, pl.ho * pl.row), dtype=x.dtype)
     e[pl.k] = 1
     _fill(e[: pl.k].reshape(pl.c, pl.kh, pl.ho, pl.wp, pl.n), xp, 0, pl.ho)
@@ -231,7 +222,7 @@ def input_grad(gy: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], pad: Qua
     o, c, kh, kw = w.shape
     tpl = Plan(gy.shape[0], o, gy.shape[2], gy.shape[3], c, kh, kw, full)
     wm = _planes(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], None, np.result_type(gy, w))
-    gp = _padded(gy, tpl)
+    gp = _toeplitz.padded(gy, tpl, True)
     work = scratch("rowstack-e", (tpl.k + 1, _chunk_rows(tpl, wm.itemsize) * tpl.row), wm.dtype)
     work[tpl.k] = 1
 
