@@ -28,9 +28,8 @@ def path(monkeypatch):
     return switch
 
 
-# (N, C, H, W, O, kernel, padding, bias): 'same' and wider padding (input gradient by this
-# kernel), no padding (by the banded GEMM's scatter), padding past k - 1, uneven kernels
-# and paddings, a batch of one, kernel width one.
+# (N, C, H, W, O, kernel, padding, bias): 'same' and wider padding, no padding, padding past
+# k - 1, uneven kernels and paddings, a batch of one, kernel width one.
 CASES = [
     (3, 4, 6, 7, 5, 3, 1, True),
     (2, 3, 5, 6, 4, 3, 0, False),
@@ -140,6 +139,72 @@ def test_kernel_chosen_per_shape(x_shape, w_shape, pad, rowstack):
     assert not _rowstack.applies(x_shape, w_shape, (2, 2), quad, (1, 1), 1)
 
 
+# CASES, 'same' padding of an even kernel (uneven: more at the bottom and right) and more.
+GRAD_CASES = CASES + [(3, 3, 5, 6, 2, (2, 4), "same", False)] + _random_cases(10, 12)
+
+
+def _batch_last(a):
+    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+
+
+@pytest.mark.parametrize("chunk", [1, 5000, 1 << 30], ids=["row", "rows", "whole"])
+@pytest.mark.parametrize("order", ["nchw", "batch-last"])
+@pytest.mark.parametrize("case", GRAD_CASES)
+def test_input_gradient_matches_general_path(case, order, chunk, monkeypatch):
+    """``input_grad`` (any padding: short of, at or past 'same', uneven) equals the general
+    kernel's transposed convolution, a row of ``dx`` at a time, several rows or whole, for
+    ``gy`` in either memory order."""
+    monkeypatch.setattr(_streaming, "CHUNK_BYTES", chunk)
+    n, c, h, w, o, k, pad, _ = case
+    kh, kw = (k, k) if isinstance(k, int) else k
+    quad = convolution._padding(pad, (kh, kw), (1, 1), (1, 1))
+    ho, wo = h + quad[0] + quad[1] - kh + 1, w + quad[2] + quad[3] - kw + 1
+    rng = np.random.default_rng(7)
+    wt = rng.normal(size=(o, c, kh, kw))
+    gy = rng.normal(size=(n, o, ho, wo))
+    if order == "batch-last" and n > 1:
+        gy = _batch_last(gy)
+    got = _rowstack.input_grad(gy, wt, (n, c, h, w), quad)
+    ref = convolution._input_grad(gy, wt, (n, c, h, w), (1, 1), quad, (1, 1), 1)
+    assert got.shape == ref.shape == (n, c, h, w)
+    np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("n", "c", "kw", "order", "takes"),
+    [
+        (64, 8, 5, "batch-last", True),
+        (64, 8, 5, "nchw", False),
+        (1, 8, 5, "nchw", True),
+        (64, 1, 5, "batch-last", False),
+        (64, 2, 3, "batch-last", False),
+        (64, 2, 5, "batch-last", True),
+    ],
+    ids=["lenet-conv2", "nchw", "batch-1", "one-channel", "c-kw-6", "c-kw-10"],
+)
+def test_input_gradient_chosen_for_banded_layers(n, c, kw, order, takes, path, monkeypatch):
+    """The banded GEMM's layers take this kernel's input gradient for a batch-last ``gy``
+    (or a batch of one) with ``C kw >= 8``, and the result equals the general path's."""
+    path("auto")
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(n, c, 8, 9)).astype(np.float32)
+    w = rng.normal(size=(4, c, 3, kw)).astype(np.float32)
+    gy = rng.normal(size=(n, 4, 6, 9 - kw + 1)).astype(np.float32)
+    if order == "batch-last":
+        x, gy = _batch_last(x), _batch_last(gy)
+    assert _rowstack.takes_input_grad(gy, w.shape) is takes
+    calls = []
+    spy = _rowstack.input_grad
+    monkeypatch.setattr(_rowstack, "input_grad", lambda *a: calls.append(1) or spy(*a))
+    xv = mg.Variable(x, requires_grad=True)
+    y = F.conv2d(xv, mg.Variable(w, requires_grad=True))
+    assert isinstance(y.grad_fn.plan, convolution._toeplitz.Plan)
+    y.backward(gy)
+    assert len(calls) == int(takes)
+    ref = convolution._input_grad(gy, w, x.shape, (1, 1), (0, 0, 0, 0), (1, 1), 1)
+    np.testing.assert_allclose(xv.grad.data, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
+
+
 def test_rowstack_gradcheck_first_and_second_order(path):
     path("rowstack")
     rng = np.random.default_rng(1)
@@ -171,8 +236,7 @@ def test_saved_stack_is_not_shared_between_live_graphs(path):
 
 @pytest.mark.parametrize("pad", [0, 1, 2])
 def test_frozen_weight_input_gradient(pad, path):
-    """A weight that needs no gradient: the input gradient alone (by this kernel, or by the
-    banded GEMM's scatter where the padding is short of 'same') equals the general path's."""
+    """A weight that needs no gradient: the input gradient alone equals the general path's."""
     rng = np.random.default_rng(5)
     x, w = rng.normal(size=(3, 4, 6, 7)), rng.normal(size=(5, 4, 3, 3))
     out = []

@@ -34,16 +34,24 @@ are ``kw`` GEMMs on views, no patch copies. (Every column of ``E`` meets every `
 zeros included: an infinite input makes ``inf * 0 = nan`` in weight-gradient entries that
 never read it, where the im2col kernels keep them finite.)
 
-The input gradient is the full correlation of ``gy`` with the flipped kernel
-(``w[o, c, p, q] -> w[c, o, kh-1-p, kw-1-q]``, padding ``k - 1 - pad``): this kernel's
-forward pass, with ``E`` made a chunk of rows at a time and dropped. The kernel is chosen
-only where the padding makes that no dearer than ``_toeplitz``'s scatter (``H W <= Ho Wo``,
-'same' padding and more). Measured against the banded GEMM at batch 64 (in-process,
-alternating runs, medians): resnet-small's 16- and 32-channel 3x3 layers took 0.68-0.79x
-the time for the forward pass and 0.84-0.93x for the forward pass and both gradients, its
-whole step 0.92x. Its 64-channel layers (8x8 images, ``Wp / Wo = 1.25``, patches of 576)
-took 1.2x and stay on the banded GEMM, as does its first layer (3 input channels: a
-reduction of 9); 1-d kernels measured no faster.
+The input gradient is the forward pass's adjoint, built the same way from ``gy``: one GEMM
+over ``kh`` row-shifted copies of ``gy`` with an output plane per kernel *column*, added
+into ``dx`` with shifts, a chunk of input rows at a time (:func:`input_grad`). Its GEMM
+multiplies no padded columns, only the zero rows the shifts bring in at the top and bottom
+border; the full correlation of ``gy`` with the flipped kernel (this kernel's forward pass
+on a padded ``gy``, what it did before) multiplies the padding too. It serves any padding,
+so the banded GEMM's layers take it as well where ``gy`` is batch-last
+(:func:`takes_input_grad`). In resnet-small's step (in-process, alternating, 30 rounds) the
+input gradients of its 16-, 32- and 64-channel 3x3 layers took 0.93x, 0.82x and 0.89x the
+time of the full correlations they replace (the 64-channel one the banded GEMM's), the step
+0.986x; LeNet's second layer's, the banded GEMM's scatter before, 0.995x (200 rounds).
+
+The forward kernel is chosen only where it measured faster than the banded GEMM, at batch
+64 (in-process, alternating runs, medians): resnet-small's 16- and 32-channel 3x3 layers
+took 0.68-0.79x the time for the forward pass and 0.84-0.93x for the forward pass and both
+gradients, its whole step 0.92x. Its 64-channel layers (8x8 images, ``Wp / Wo = 1.25``,
+patches of 576) took 1.2x and stay on the banded GEMM, as does its first layer (3 input
+channels: a reduction of 9); 1-d kernels measured no faster.
 
     >>> import numpy as np
     >>> x = np.ones((8, 16, 4, 4), dtype=np.float32)
@@ -51,6 +59,9 @@ reduction of 9); 1-d kernels measured no faster.
     >>> pl = plan(x.shape, w.shape, (1, 1, 1, 1))
     >>> y = conv(stack(x, pl), w, None, pl)
     >>> y.shape, float(y[0, 0, 0, 0]), float(y[0, 0, 1, 1])
+    ((8, 16, 4, 4), 64.0, 144.0)
+    >>> dx = input_grad(np.ones_like(y), w, x.shape, (1, 1, 1, 1))
+    >>> dx.shape, float(dx[0, 0, 0, 0]), float(dx[0, 0, 1, 1])
     ((8, 16, 4, 4), 64.0, 144.0)
 """
 
@@ -63,6 +74,7 @@ import numpy as np
 
 from maligrad.nn.functional import _streaming, _toeplitz
 from maligrad.nn.functional._im2col import ConvShape, Pair, Quad, full_padding
+from maligrad.nn.functional._layout import batch_last
 from maligrad.nn.functional._workspace import scratch
 
 #: Override for tests: None picks per shape, True / False force this kernel on / off.
@@ -77,7 +89,7 @@ def applies(
     floats), 2-d kernels (1-d ones measured no faster), a reduction ``C kh`` of 48 or more
     and patches ``C kh kw`` of at most 320 (where the banded GEMM wastes the most), images at
     least ``4 (kw - 1)`` wide (at most a quarter of extra columns) and 'same' padding or
-    more (an input gradient by this kernel). See the module docstring for the measurements."""
+    more (where it was measured). See the module docstring for the measurements."""
     if stride != (1, 1) or dilation != (1, 1) or groups != 1 or len(x_shape) != 4:
         return False
     if FORCE is not None:
@@ -212,23 +224,80 @@ def weight_grad(
     return np.ascontiguousarray(dw).reshape(w_shape), dt[0, pl.k].copy()
 
 
+def takes_input_grad(gy: np.ndarray, w_shape: tuple[int, ...]) -> bool:
+    """Whether :func:`input_grad` computes the input gradient of a stride-1 convolution
+    that the banded GEMM (``_toeplitz``) computes forward: where ``gy`` is batch-last (or a
+    batch of one), so that the copies move runs of ``Wo N`` floats, and the GEMM has at
+    least 8 rows (``C kw``; a one-channel 5x5 layer, with 5, measured 1.3-1.5x the banded
+    GEMM's scatter). ``FORCE`` decides where set."""
+    if FORCE is not None:
+        return FORCE
+    n = gy.shape[0]
+    return w_shape[1] * w_shape[3] >= 8 and (n == 1 or batch_last(gy))
+
+
+def _shifted_rows(s: np.ndarray, g: np.ndarray, a: int, top: int) -> None:
+    """``s[o, p, r] = g[o, a + r + top - p]`` (0 where that row is outside ``g``), for
+    ``s (O, kh, m, Wo, N)`` and ``g (O, Ho, Wo, N)``."""
+    m, ho = s.shape[2], g.shape[1]
+    for p in range(s.shape[1]):
+        lo, hi = min(max(0, p - top - a), m), max(min(m, p - top - a + ho), 0)
+        s[:, p, :lo] = 0
+        if hi > lo:
+            s[:, p, lo:hi] = g[:, a + lo + top - p : a + hi + top - p]
+        s[:, p, max(hi, lo) :] = 0
+
+
+def _spread_planes(z: np.ndarray, dx: np.ndarray, left: int) -> None:
+    """``dx[c, h, u, n] = sum_q z[q, c, h, u + left - q, n]`` over the terms with
+    ``0 <= u + left - q < Wo``, for ``z (kw, C, m, Wo, N)`` and ``dx (C, m, W, N)``."""
+    kw, wo, width = z.shape[0], z.shape[3], dx.shape[2]
+    bounds = [(max(0, q - left), min(width, wo + q - left)) for q in range(kw)]
+    written = False
+    for q, (lo, hi) in enumerate(bounds):
+        if hi <= lo:
+            continue
+        src = z[q, :, :, lo + left - q : hi + left - q]
+        if written:
+            dx[:, :, lo:hi] += src
+            continue
+        dx[:, :, :lo] = 0
+        dx[:, :, lo:hi] = src
+        dx[:, :, hi:] = 0
+        written = True
+    if not written:
+        dx[...] = 0
+
+
 def input_grad(gy: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], pad: Quad) -> np.ndarray:
-    """``dx`` of ``conv2d``: this kernel's forward pass of ``gy`` with the flipped kernel,
-    ``E`` made a chunk of rows at a time (a view of ``(C, H, W, N)`` memory), where the
-    padding makes that the full correlation; else ``_toeplitz``'s input gradient."""
-    full = full_padding(x_shape, w.shape, pad)
-    if full is None:
-        return _toeplitz.input_grad(gy, w, x_shape, pad)
-    o, c, kh, kw = w.shape
-    tpl = Plan(gy.shape[0], o, gy.shape[2], gy.shape[3], c, kh, kw, full)
-    wm = _planes(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], None, np.result_type(gy, w))
-    gp = _toeplitz.padded(gy, tpl, True)
-    work = scratch("rowstack-e", (tpl.k + 1, _chunk_rows(tpl, wm.itemsize) * tpl.row), wm.dtype)
-    work[tpl.k] = 1
+    """``dx`` of a stride-1 ``conv2d`` (any padding) as a view of ``(C, H, W, N)`` memory:
+    the adjoint of this kernel's forward pass, one GEMM over kernel-row-shifted copies of
+    ``gy`` with an output plane per kernel column, added with shifts. With ``(pt, pl)``
+    the top and left padding,
 
-    def part(i: int, j: int) -> np.ndarray:  # E's columns for rows i:j, copied from gp
-        chunk = work[:, : (j - i) * tpl.row]
-        _fill(chunk[: tpl.k].reshape(tpl.c, tpl.kh, j - i, tpl.wp, tpl.n), gp, i, j)
-        return chunk
+        S[(o, p), (h, j, n)] = gy[o, h + pt - p, j, n]   (0 outside ``[0, Ho)``), j < Wo
+        W^[(q, c), (o, p)]   = w[o, c, p, q]
+        Z = W^ S,      dx[c, h, u, n] = sum_q Z[(q, c), (h, u + pl - q, n)]
 
-    return _conv_rows(wm, tpl, part).transpose(3, 0, 1, 2)
+    (the terms with ``0 <= u + pl - q < Wo``), a chunk of input rows ``h`` at a time. Its
+    multiply-adds are the useful ones but for ``S``'s zero rows at the top and bottom
+    border, where the full correlation also multiplies the zero columns of a padded ``gy``
+    and the banded GEMM its band's zeros."""
+    n, c, h, width = x_shape
+    o, _, kh, kw = w.shape
+    wo = gy.shape[3]
+    dtype = np.result_type(gy, w)
+    wm = w.transpose(3, 1, 0, 2).reshape(kw * c, o * kh).astype(dtype, copy=False)
+    g = gy.transpose(1, 2, 3, 0)  # (O, Ho, Wo, N)
+    run = wo * n
+    dx = np.empty((c, h, width, n), dtype=dtype)
+    rows = _streaming.rows_per_chunk(max(o * kh, kw * c) * run * dtype.itemsize, h)
+    s = scratch("rowstack-s", (o, kh, rows, wo, n), dtype)
+    z = scratch("rowstack-z", (kw, c, rows, wo, n), dtype)
+    for a in range(0, h, rows):
+        m = min(rows, h - a)
+        sc, zc = s[:, :, :m], z[:, :, :m]
+        _shifted_rows(sc, g, a, pad[0])
+        np.matmul(wm, sc.reshape(o * kh, m * run), out=zc.reshape(kw * c, m * run))
+        _spread_planes(zc, dx[:, a : a + m], pad[2])
+    return dx.transpose(3, 0, 1, 2)

@@ -12,7 +12,9 @@ matmul ``w @ cols``. Faster routes compute the same maths: 1x1 kernels are one G
 sampled pixels, no im2col (``_pointwise``); stride-1, undilated, ungrouped convolutions (the
 common case) one GEMM with a banded weight matrix, the bias fused as a column of ones
 (``_toeplitz``), or, for short patches of small kernels, one GEMM over kernel-row-shifted
-copies of the input with an output plane per kernel column (``_rowstack``); strided ones
+copies of the input with an output plane per kernel column (``_rowstack``, whose input
+gradient, the same construction on ``gy``, serves the banded GEMM's layers too where ``gy``
+is batch-last); strided ones
 build ``cols`` from the input's stride phases, so that its copies and its adjoint's adds
 move long contiguous runs (``_im2col.phase_*``).
 
@@ -220,10 +222,10 @@ class Conv2d(mg.Function):
         stride, padding, dilation, groups = self.params
         needs = self.needs_input_grad
         pl = self.plan
-        # The output gradient in the fast kernels' GEMM layout, shared by both GEMMs.
+        # The output gradient in the fast kernels' GEMM layout, for the weight gradient and
+        # shared with the banded GEMM's input gradient (which makes it itself otherwise).
         rows = None
-        if pl is not None and (needs[1] or not isinstance(pl, _rowstack.Plan)):
-            # (the row-stacked kernel's input gradient does not read it)
+        if pl is not None and needs[1]:
             rows = _kernel(pl).grad_rows(gy.data if isinstance(gy, mg.Variable) else gy, pl)
         elif self.phase is not None and batch_last(gy.data) == self.phase.last:
             # (the input gradient comes in gy's memory order: share rows when that is x's)
@@ -264,9 +266,9 @@ class Conv2dInputGrad(mg.Function):
         self.save_for_backward(gy, w)
         if _pointwise_path(w.shape):
             return _pointwise.input_grad(gy, w, x_shape, stride, padding, groups)
-        if isinstance(plan, _rowstack.Plan):
-            return _rowstack.input_grad(gy, w, x_shape, padding)
         if _fast(stride, dilation, groups):
+            if isinstance(plan, _rowstack.Plan) or _rowstack.takes_input_grad(gy, w.shape):
+                return _rowstack.input_grad(gy, w, x_shape, padding)
             return _toeplitz.input_grad(gy, w, x_shape, padding, rows, plan)
         if _phase_path(stride, dilation, groups):
             ph = phase_plan(x_shape, w.shape, stride, padding, dilation, groups, batch_last(gy))
