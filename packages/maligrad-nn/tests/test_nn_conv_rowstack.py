@@ -132,7 +132,7 @@ def test_rowstack_float32_any_memory_order(order, path):
 def test_kernel_chosen_per_shape(x_shape, w_shape, pad, rowstack):
     """resnet-small's 16- and 32-channel 3x3 layers take the row-stacked kernel; its 64-
     channel layers, its first layer, LeNet's 5x5 layer, small batches, 1-d kernels and
-    padding short of 'same' (the input gradient would not be this kernel's) the banded GEMM."""
+    padding short of 'same' (not measured) the banded GEMM."""
     ph, pw = (pad, pad) if isinstance(pad, int) else pad
     quad = (ph, ph, pw, pw)
     assert _rowstack.applies(x_shape, w_shape, (1, 1), quad, (1, 1), 1) is rowstack
@@ -217,8 +217,8 @@ def test_rowstack_gradcheck_first_and_second_order(path):
     assert mg.gradgradcheck(fn, [x, w, b])
 
 
-def test_saved_stack_is_not_shared_between_live_graphs(path):
-    """Each forward keeps its own ``E``: two live graphs, each differentiated twice."""
+def test_saved_padded_input_is_not_shared_between_live_graphs(path):
+    """Each forward keeps its own padded input: two live graphs, each differentiated twice."""
     path("rowstack")
     rng = np.random.default_rng(4)
     w = mg.Variable(rng.normal(size=(2, 1, 3, 3)), requires_grad=True)

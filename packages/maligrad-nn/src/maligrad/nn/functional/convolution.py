@@ -187,7 +187,7 @@ class Conv2d(mg.Function):
             return _pointwise.conv(self.cols, w, b, out)
         if _rowstack_path(x.shape, w.shape, stride, padding, dilation, groups):
             self.plan = rpl = _rowstack.plan(x.shape, w.shape, padding)
-            self.cols = _rowstack.stack(x, rpl)
+            self.cols = _rowstack.padded(x, rpl)
             self.params = (stride, padding, dilation, groups)
             self.save_for_backward(x, w)
             return _rowstack.conv(self.cols, w, b, rpl)
@@ -311,9 +311,9 @@ class Conv2dWeightGrad(mg.Function):
         if isinstance(plan, _rowstack.Plan):
             self.params = (stride, padding, dilation, groups)
             self.save_for_backward(x, gy)
-            cols = _rowstack.stack(x, plan) if cols is None else cols
+            cols = _rowstack.padded(x, plan) if cols is None else cols
             rows = _rowstack.grad_rows(gy, plan) if rows is None else rows
-            return _rowstack.weight_grad(cols, rows, w_shape, plan)[0]
+            return _rowstack.weight_grad(cols, rows, w_shape, plan, bias=False)[0]
         if _fast(stride, dilation, groups):
             self.params = (stride, padding, dilation, groups)
             self.save_for_backward(x, gy)
