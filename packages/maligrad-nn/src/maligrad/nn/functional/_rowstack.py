@@ -44,17 +44,19 @@ took 0.75x and 0.8x the time for the forward pass and 0.8x and 0.9x for the weig
 alone (medians of 21), its step 0.916x (in-process, alternating, 15 rounds), and the step's
 peak memory (tracemalloc) went from 110.8 to 89.5 MiB.
 
-The input gradient is the forward pass's adjoint, built the same way from ``gy``: one GEMM
+The input gradient is the forward pass's adjoint, built the same way from ``gy``: a GEMM
 over ``kh`` row-shifted copies of ``gy`` with an output plane per kernel *column*, added
-into ``dx`` with shifts, a chunk of input rows at a time (:func:`input_grad`). Its GEMM
+into ``dx`` with shifts, one per chunk of input rows (:func:`input_grad`). Its GEMM
 multiplies no padded columns, only the zero rows the shifts bring in at the top and bottom
-border; the full correlation of ``gy`` with the flipped kernel (this kernel's forward pass
-on a padded ``gy``, what it did before) multiplies the padding too. It serves any padding,
-so the banded GEMM's layers take it as well where ``gy`` is batch-last
-(:func:`takes_input_grad`). In resnet-small's step (in-process, alternating, 30 rounds) the
-input gradients of its 16-, 32- and 64-channel 3x3 layers took 0.93x, 0.82x and 0.89x the
-time of the full correlations they replace (the 64-channel one the banded GEMM's), the step
-0.986x; LeNet's second layer's, the banded GEMM's scatter before, 0.995x (200 rounds).
+border (so an infinite weight makes ``inf * 0 = nan`` in ``dx`` rows it never reaches, as
+in the weight gradient above); the full correlation of ``gy`` with the flipped kernel (this
+kernel's forward pass on a padded ``gy``, what it did before) multiplies the padding too.
+It serves any padding, so the banded GEMM's layers take it as well where ``gy`` is
+batch-last or a batch of one and ``C kw >= 8`` (:func:`takes_input_grad`). In
+resnet-small's step (in-process, alternating, 30 rounds) the input gradients of its 16-,
+32- and 64-channel 3x3 layers took 0.93x, 0.82x and 0.89x the time of the full
+correlations they replace (the 64-channel one the banded GEMM's), the step 0.986x; LeNet's
+second layer's, the banded GEMM's scatter before, 0.995x (200 rounds).
 
 The forward kernel is chosen only where it measured faster than the banded GEMM, at batch
 64 (in-process, alternating runs, medians): resnet-small's 16- and 32-channel 3x3 layers
@@ -284,7 +286,7 @@ def _spread_planes(z: np.ndarray, dx: np.ndarray, left: int) -> None:
 
 def input_grad(gy: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], pad: Quad) -> np.ndarray:
     """``dx`` of a stride-1 ``conv2d`` (any padding) as a view of ``(C, H, W, N)`` memory:
-    the adjoint of this kernel's forward pass, one GEMM over kernel-row-shifted copies of
+    the adjoint of this kernel's forward pass, a GEMM over kernel-row-shifted copies of
     ``gy`` with an output plane per kernel column, added with shifts. With ``(pt, pl)``
     the top and left padding,
 

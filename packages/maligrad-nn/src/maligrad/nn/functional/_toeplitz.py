@@ -27,8 +27,9 @@ column layout (zero past the last output column). ``B = 1`` is plain im2col with
 Where the padding is 'same' or more (``H W <= Ho Wo``), ``dx`` is instead the forward
 convolution of ``gy`` with the flipped, transposed kernel ``w[o, c, kh-1-p, kw-1-q]`` and
 padding ``k - 1 - pad`` (the same multiply-adds, a GEMM output ``kh (B + kw - 1)`` times
-smaller than ``dP^T`` and no slice-adds). ``conv2d`` takes ``_rowstack``'s input gradient
-instead where ``gy`` is batch-last and ``C kw >= 8`` (see there).
+smaller than ``dP^T`` and no slice-adds). Stride-1 input gradients (``Conv2dInputGrad``:
+``conv2d``'s backward, ``conv_transpose2d``'s forward) take ``_rowstack``'s instead where
+``gy`` is batch-last or a batch of one and ``C kw >= 8`` (``_rowstack.takes_input_grad``).
 
 Batch-innermost layout (the columns ordered ``(i, b, n)``): the patches are copied from a
 ``(C, Hp, Wc, N)`` copy of the padded input, and ``dP^T`` is added, one ``(p, t)`` block at

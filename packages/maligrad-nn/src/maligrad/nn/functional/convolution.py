@@ -14,7 +14,7 @@ common case) one GEMM with a banded weight matrix, the bias fused as a column of
 (``_toeplitz``), or, for short patches of small kernels, one GEMM over kernel-row-shifted
 copies of the input with an output plane per kernel column (``_rowstack``, whose input
 gradient, the same construction on ``gy``, serves the banded GEMM's layers too where ``gy``
-is batch-last); strided ones
+is batch-last or a batch of one and ``C kw >= 8``); strided ones
 build ``cols`` from the input's stride phases, so that its copies and its adjoint's adds
 move long contiguous runs (``_im2col.phase_*``).
 
