@@ -11,12 +11,12 @@ by building the window matrix ``cols`` (im2col, a strided view copied once) and 
 matmul ``w @ cols``. Faster routes compute the same maths: 1x1 kernels are one GEMM on the
 sampled pixels, no im2col (``_pointwise``); stride-1, undilated, ungrouped convolutions (the
 common case) one GEMM with a banded weight matrix, the bias fused as a column of ones
-(``_toeplitz``), or, for short patches of small kernels, one GEMM over kernel-row-shifted
-copies of the input with an output plane per kernel column (``_rowstack``, whose input
-gradient, the same construction on ``gy``, serves the banded GEMM's layers too where ``gy``
-is batch-last or a batch of one and ``C kw >= 8``); strided ones
-build ``cols`` from the input's stride phases, so that its copies and its adjoint's adds
-move long contiguous runs (``_im2col.phase_*``).
+(``_toeplitz``), or, for short patches of small kernels, GEMMs over blocks of kernel rows
+of one rows-first padded copy of the input, with an output plane per kernel column
+(``_rowstack``, whose input gradient, the same construction on ``gy``, serves the banded
+GEMM's layers too where ``gy`` is batch-last or a batch of one and ``C kw >= 8``); strided
+ones build ``cols`` from the input's stride phases, so that its copies and its adjoint's
+adds move long contiguous runs (``_im2col.phase_*``).
 
 Memory order (``_layout``): the fast kernels return their results as ``(N, O, Ho, Wo)``
 views of batch-last ``(O, Ho, Wo, N)`` memory, the order their GEMMs produce, where the
