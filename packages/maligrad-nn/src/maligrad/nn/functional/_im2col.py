@@ -83,10 +83,6 @@ class ConvShape:
     def wp(self) -> int:  # padded input width
         return self.w + self.pad[2] + self.pad[3]
 
-    @property
-    def wc(self) -> int:  # width of a kernel's padded copy (the banded GEMM widens it)
-        return self.wp
-
 
 def full_padding(x_shape: tuple[int, ...], w_shape: tuple[int, ...], pad: Quad) -> Quad | None:
     """The padding ``k - 1 - pad`` that makes the input gradient the full correlation of

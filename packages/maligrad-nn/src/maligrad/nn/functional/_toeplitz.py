@@ -200,10 +200,10 @@ def _skewed(a: np.ndarray) -> np.ndarray:
     return copy
 
 
-def padded(x: np.ndarray, pl: ConvShape, inner: bool) -> np.ndarray:
-    """``x`` zero-padded and widened to ``pl.wc`` columns (whole blocks for this kernel's
-    plans): ``(N, C, Hp, Wc)``, or ``(C, Hp, Wc, N)`` when ``inner`` (a work array, or
-    ``x``'s own memory where that is it already)."""
+def padded(x: np.ndarray, pl: Plan, inner: bool) -> np.ndarray:
+    """``x`` zero-padded and widened to ``pl.wc`` columns (whole blocks): ``(N, C, Hp, Wc)``,
+    or ``(C, Hp, Wc, N)`` when ``inner`` (a work array, or ``x``'s own memory where that is
+    it already)."""
     shape = (pl.c, pl.hp, pl.wc, pl.n) if inner else (pl.n, pl.c, pl.hp, pl.wc)
     if not inner and shape == x.shape:
         return x
