@@ -88,6 +88,11 @@ def test_shifted_views_of_the_gradient_cover_each_column_once():
         np.testing.assert_array_equal(view, ref)
 
 
+def _batch_last(a):
+    """``a``'s values in batch-last memory ((C, H, W, N) C-contiguous, an NCHW view)."""
+    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+
+
 @pytest.mark.parametrize("order", ["nchw", "batch-last"])
 def test_rowstack_float32_any_memory_order(order, path):
     """A resnet-small-sized layer: float32 stays float32, within rounding of the general
@@ -95,7 +100,7 @@ def test_rowstack_float32_any_memory_order(order, path):
     rng = np.random.default_rng(2)
     x = rng.normal(size=(16, 16, 12, 12)).astype(np.float32)
     if order == "batch-last":
-        x = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+        x = _batch_last(x)
     w = rng.normal(size=(16, 16, 3, 3)).astype(np.float32)
     b = rng.normal(size=16).astype(np.float32)
     out = []
@@ -141,10 +146,6 @@ def test_kernel_chosen_per_shape(x_shape, w_shape, pad, rowstack):
 
 # CASES, 'same' padding of an even kernel (uneven: more at the bottom and right) and more.
 GRAD_CASES = CASES + [(3, 3, 5, 6, 2, (2, 4), "same", False)] + _random_cases(10, 12)
-
-
-def _batch_last(a):
-    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
 
 
 @pytest.mark.parametrize("chunk", [1, 5000, 1 << 30], ids=["row", "rows", "whole"])
