@@ -179,31 +179,25 @@ class Conv2d(mg.Function):
     ) -> np.ndarray:  # fmt: skip
         self.plan: _toeplitz.Plan | _rowstack.Plan | None = None
         self.phase = None
+        self.params = (stride, padding, dilation, groups)
+        self.save_for_backward(x, w)
         if _pointwise_path(w.shape):
             out = _conv_out(x.shape, (1, 1), stride, padding, dilation)
             self.cols = _pointwise.sample(x, stride, padding, out, groups)
-            self.params = (stride, padding, dilation, groups)
-            self.save_for_backward(x, w)
             return _pointwise.conv(self.cols, w, b, out)
         if _rowstack_path(x.shape, w.shape, stride, padding, dilation, groups):
             self.plan = rpl = _rowstack.plan(x.shape, w.shape, padding)
             self.cols = _rowstack.padded(x, rpl)
-            self.params = (stride, padding, dilation, groups)
-            self.save_for_backward(x, w)
             return _rowstack.conv(self.cols, w, b, rpl)
         if _fast(stride, dilation, groups):
             self.plan = pl = _toeplitz.plan(x.shape, w.shape, padding, weight_only)
             self.cols = _toeplitz.patches(x, pl)
-            self.params = (stride, padding, dilation, groups)
-            self.save_for_backward(x, w)
             return _toeplitz.conv(self.cols, w, b, pl)
         if _phase_path(stride, dilation, groups):
             self.phase = ph = phase_plan(
                 x.shape, w.shape, stride, padding, dilation, groups, batch_last(x)
             )
             self.cols = phase_patches(x, ph)
-            self.params = (stride, padding, dilation, groups)
-            self.save_for_backward(x, w)
             return phase_conv(self.cols, w, b, ph)
         n = x.shape[0]
         o, _, kh, kw = w.shape
@@ -213,8 +207,6 @@ class Conv2d(mg.Function):
         if b is not None:
             y += b.reshape(1, o, 1, 1)
         self.cols = cols
-        self.params = (stride, padding, dilation, groups)
-        self.save_for_backward(x, w)
         return y
 
     def backward(self, gy: Any) -> Any:
@@ -302,27 +294,21 @@ class Conv2dWeightGrad(mg.Function):
     ) -> np.ndarray:  # fmt: skip
         """``cols`` and ``rows``: the forward's patches and ``gy`` in its GEMM layout, when
         at hand, with the fast path's ``plan`` they were made with."""
+        self.params = (stride, padding, dilation, groups)
+        self.save_for_backward(x, gy)
         if _pointwise_path(w_shape):
-            self.params = (stride, padding, dilation, groups)
-            self.save_for_backward(x, gy)
             if cols is None:
                 cols = _pointwise.sample(x, stride, padding, gy.shape[2:], groups)
             return _pointwise.weight_grad(cols, gy, w_shape)
         if isinstance(plan, _rowstack.Plan):
-            self.params = (stride, padding, dilation, groups)
-            self.save_for_backward(x, gy)
             cols = _rowstack.padded(x, plan) if cols is None else cols
             rows = _rowstack.grad_rows(gy, plan) if rows is None else rows
             return _rowstack.weight_grad(cols, rows, w_shape, plan, bias=False)[0]
         if _fast(stride, dilation, groups):
-            self.params = (stride, padding, dilation, groups)
-            self.save_for_backward(x, gy)
             pl = _toeplitz.plan(x.shape, w_shape, padding) if plan is None else plan
             cols = _toeplitz.patches(x, pl) if cols is None else cols
             rows = _toeplitz.grad_rows(gy, pl) if rows is None else rows
             return _toeplitz.weight_grad(cols, rows, w_shape, pl)[0]
-        self.params = (stride, padding, dilation, groups)
-        self.save_for_backward(x, gy)
         if _phase_path(stride, dilation, groups):
             ph = phase_plan(x.shape, w_shape, stride, padding, dilation, groups, batch_last(x))
             cols = phase_patches(x, ph) if cols is None else cols
