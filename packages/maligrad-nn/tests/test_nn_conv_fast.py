@@ -78,6 +78,20 @@ def test_cases_cover_every_block_width():
     assert blocks == {1, 2, 4, "partial"}
 
 
+def test_cases_cover_both_weight_gradient_products():
+    """The comparisons below run weight gradients of short patches (``(G^T P)^T``) and of
+    long ones (``P^T G``)."""
+    short = set()
+    for n, c, h, w, o, k, pad, _ in CASES:
+        kh, kw = (k, k) if isinstance(k, int) else k
+        if pad == "same":
+            continue
+        ph, pw = (pad, pad) if isinstance(pad, int) else pad
+        pl = _toeplitz.plan((n, c, h, w), (o, c, kh, kw), (ph, ph, pw, pw))
+        short.add(pl.k + 1 <= _toeplitz.SHORT_PATCH)
+    assert short == {True, False}
+
+
 @pytest.mark.parametrize("case", CASES + _random_cases(10, 5))
 def test_fast_conv_matches_general_path(case, general_path, layout, conv_products):
     assert _toeplitz.applies((1, 1), (1, 1), 1)

@@ -500,11 +500,24 @@ def input_grad(
     return canvas[:, :, pt : pt + pl.h, pleft : pleft + pl.w]
 
 
+#: Longest patch (rows of ``P^T``, the ones included) whose weight-gradient GEMM is computed
+#: transposed, ``dT = (G^T P)^T``: the same products, which numpy's OpenBLAS runs faster when
+#: ``P^T`` is this short (first layers: one to three channels, small kernels). Alone, at
+#: batch 64: LeNet's first layer (41 rows, 9216 columns, ``O B = 32``) took 0.78x the time,
+#: the main job's LeNet's (26 x 36864, 16) 0.80x, resnet-small's stem (28 x 65536, 16)
+#: 0.65-0.71x; from 55 rows up it ranged over 0.85-1.22x with no rule, so they keep
+#: ``P^T G``.
+SHORT_PATCH = 48
+
+
 def weight_grad(
     p: np.ndarray, g: np.ndarray, w_shape: tuple[int, ...], pl: Plan
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(dw, db)`` of ``conv2d`` from patches ``p`` and gradient ``g`` (GEMM layouts)."""
-    dt = p @ g.T if pl.inner else p.T @ g  # dT (K + 1, O B)
+    if pl.inner:  # dT (K + 1, O B)
+        dt = (g @ p.T).T if p.shape[0] <= SHORT_PATCH else p @ g.T
+    else:
+        dt = p.T @ g
     dw = _band(dt[: pl.k], pl).sum(axis=4).transpose(3, 0, 1, 2)
     db = dt[pl.k].reshape(pl.o, pl.block).sum(axis=1)
     return np.ascontiguousarray(dw).reshape(w_shape), db
