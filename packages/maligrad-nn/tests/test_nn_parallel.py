@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -304,6 +305,26 @@ def test_exception_on_one_rank_aborts_the_job(tmp_path: Path, launcher: str) -> 
     assert proc.returncode != 0
     assert "[rank 1 of 2] uncaught exception" in proc.stderr
     assert "RuntimeError: rank one fails on purpose" in proc.stderr
+
+
+def test_abort_waits_until_the_launcher_has_read_the_traceback() -> None:
+    # Under Hydra the rank's stderr is a pipe to its proxy; aborting before the proxy read it
+    # loses the traceback (seen in CI: mpiexec's stderr came back empty).
+    from maligrad.nn.parallel.abort import _wait_until_read
+
+    r, w = os.pipe()
+    got: list[bytes] = []
+    with os.fdopen(r, "rb") as reader, os.fdopen(w, "w") as writer:
+        writer.write("[rank 1 of 2] uncaught exception\n")
+        writer.flush()
+        late = threading.Timer(0.3, lambda: got.append(os.read(reader.fileno(), 1024)))
+        late.start()
+        _wait_until_read(writer, limit=30.0)
+        assert got == [b"[rank 1 of 2] uncaught exception\n"]  # read before the wait ended
+        late.join()
+        writer.write("nobody reads this\n")
+        writer.flush()
+        _wait_until_read(writer, limit=0.05)  # returns at the limit rather than hanging
 
 
 # -- the launcher binds each rank to cores of its own ---------------------------------------
