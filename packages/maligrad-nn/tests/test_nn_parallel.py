@@ -302,9 +302,10 @@ def test_exception_on_one_rank_aborts_the_job(tmp_path: Path, launcher: str) -> 
             text=True,
             timeout=60,
         )
-    assert proc.returncode != 0
-    assert "[rank 1 of 2] uncaught exception" in proc.stderr
-    assert "RuntimeError: rank one fails on purpose" in proc.stderr
+    seen = f"rc {proc.returncode}, stdout {proc.stdout!r}, stderr {proc.stderr!r}"
+    assert proc.returncode != 0, seen
+    assert "[rank 1 of 2] uncaught exception" in proc.stderr, seen
+    assert "RuntimeError: rank one fails on purpose" in proc.stderr, seen
 
 
 def test_abort_waits_until_the_launcher_has_read_the_traceback() -> None:
