@@ -320,9 +320,12 @@ def test_abort_waits_until_the_launcher_has_read_the_traceback() -> None:
         writer.flush()
         late = threading.Timer(0.3, lambda: got.append(os.read(reader.fileno(), 1024)))
         late.start()
-        _wait_until_read(writer, limit=30.0)
-        assert got == [b"[rank 1 of 2] uncaught exception\n"]  # read before the wait ended
-        late.join()
+        try:
+            _wait_until_read(writer, limit=30.0)
+            assert got == [b"[rank 1 of 2] uncaught exception\n"]  # read before the wait ended
+        finally:
+            late.cancel()
+            late.join()
         writer.write("nobody reads this\n")
         writer.flush()
         _wait_until_read(writer, limit=0.05)  # returns at the limit rather than hanging

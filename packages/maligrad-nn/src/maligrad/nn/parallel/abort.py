@@ -4,10 +4,10 @@ An uncaught exception on one rank would leave every other rank blocked forever i
 collective. [`abort_on_exception`][maligrad.nn.parallel.abort_on_exception] replaces
 ``sys.excepthook``: it prints the traceback headed by the failing rank, then calls
 ``MPI.COMM_WORLD.Abort(1)``, which ends every process of the job (``mpiexec`` returns
-non-zero). Before the abort it waits (at most two seconds) until the launcher has read what
-the rank wrote: under MPICH's Hydra a rank's stderr is a pipe to its proxy, and a proxy that
-handles the abort before that pipe tears the job down without printing the traceback.
-Call it first in a script run under mpiexec::
+non-zero). Before the abort it waits (at most two seconds for stderr, then two for stdout)
+until the launcher has read what the rank wrote: under MPICH's Hydra a rank's stderr is a
+pipe to its proxy, and a proxy that handles the abort before that pipe tears the job down
+without printing the traceback. Call it first in a script run under mpiexec::
 
     from maligrad.nn import parallel
     parallel.abort_on_exception()
