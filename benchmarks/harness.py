@@ -2,9 +2,10 @@
 
 A :class:`Workload` holds one computation written several ways ("contenders"): the
 hand-written numpy reference, maligrad, and optionally PyTorch. :func:`measure` runs the
-contenders in turn, repeat by repeat, so that each maligrad time is divided by a numpy
-time taken moments before it (pair by pair), and reports the median of those ratios and
-their spread (the lowest and highest over the repeats). A workload with no numpy version
+contenders in turn, repeat by repeat (the order reversed every other repeat), so that
+each maligrad time is divided by a numpy time taken moments before or after it (pair by
+pair), and reports the median of those ratios and their spread (the lowest and highest
+over the repeats). A workload with no numpy version
 names another reference (PyTorch for ``resnet-small``).
 
 Workloads that run multi-threaded GEMMs wait ``settle`` seconds before each timed block:
@@ -125,6 +126,13 @@ def _peak_mib(fn: Callable[[], object]) -> float:
     return peak / 2**20
 
 
+def in_turn(names: list[str], round_: int) -> list[str]:
+    """The contenders' order in round ``round_``: as listed in even rounds, reversed in odd
+    ones, so that no contender always runs right after the same other one (the machine's
+    speed drifts within a round, and a contender's threads and caches affect the next)."""
+    return names if round_ % 2 == 0 else names[::-1]
+
+
 def measure(workload: Workload, memory: bool = True) -> Result:
     """Run every contender ``repeats`` times, interleaved, and summarise."""
     names = list(workload.contenders)
@@ -132,8 +140,8 @@ def measure(workload: Workload, memory: bool = True) -> Result:
         for _ in range(workload.warmup):
             workload.contenders[name]()
     times: dict[str, list[float]] = {name: [] for name in names}
-    for _ in range(workload.repeats):
-        for name in names:
+    for r in range(workload.repeats):
+        for name in in_turn(names, r):
             gc.collect()
             if workload.settle:
                 time.sleep(workload.settle)

@@ -33,7 +33,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from harness import Result, Workload, format_table, measure, summarize  # noqa: E402
+from harness import Result, Workload, format_table, in_turn, measure, summarize  # noqa: E402
 
 
 def load_modules() -> list:
@@ -142,8 +142,8 @@ def measure_fresh(workload: Workload, quick: bool, processes: int) -> Result:
     times: dict[str, list[float]] = {name: [] for name in workload.contenders}
     firsts: dict[str, list[float]] = {name: [] for name in workload.contenders}
     steps = 3 if quick else max(5, workload.repeats // 2)
-    for _ in range(processes):
-        for name in workload.contenders:
+    for r in range(processes):
+        for name in in_turn(list(workload.contenders), r):
             cmd = [sys.executable, str(Path(__file__).resolve()), "--child", workload.name, name]
             cmd += ["--steps", str(steps)] + (["--quick"] if quick else [])
             if "module" in workload.extra:
