@@ -110,6 +110,34 @@ def test_backward_and_create_graph_give_identical_gradients(name, fn):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("shape", [(3, 4), (2, 3, 4), (4,)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_gradients_on_both_paths_equal_the_formulas(shape, bias):
+    # backward() computes them in numpy, grad(create_graph=True) with maligrad ops.
+    x = Variable(RNG.standard_normal(shape).astype(np.float32), requires_grad=True)
+    w = Variable(RNG.standard_normal((5, 4)).astype(np.float32), requires_grad=True)
+    b = Variable(RNG.standard_normal(5).astype(np.float32), requires_grad=True)
+    g = RNG.standard_normal(shape[:-1] + (5,)).astype(np.float32)
+    inputs = [x, w, b] if bias else [x, w]
+
+    def loss_fn(*args):
+        return (F.linear(*args) * Variable(g)).sum()
+
+    x2, g2 = x.data.astype(np.float64).reshape(-1, 4), g.astype(np.float64).reshape(-1, 5)
+    expected = [g2 @ w.data.astype(np.float64), g2.T @ x2, g2.sum(axis=0)]
+    for grads in both_gradients(loss_fn, *inputs):
+        assert [a.dtype for a in grads] == [np.float32] * len(inputs)
+        assert grads[0].shape == shape
+        for a, e in zip(grads, expected):
+            np.testing.assert_allclose(a.reshape(e.shape), e, rtol=1e-5, atol=1e-5)
+    # An input that needs no gradient gets none; the weight's is unchanged.
+    x.requires_grad = False
+    x.grad = w.grad = None
+    loss_fn(*inputs).backward()
+    assert x.grad is None
+    np.testing.assert_allclose(w.grad.data, expected[1], rtol=1e-5, atol=1e-5)
+
+
 GRADGRAD = [
     ("bce_logits_weights", lambda x, t: F.binary_cross_entropy_with_logits(
         x, t, weight=np.array([1.0, 2.0, 0.5]), pos_weight=np.array([2.0, 1.0, 3.0]))),

@@ -7,7 +7,9 @@ leading dimensions of ``x`` flattened::
 
 ``dx`` is a maligrad matmul; ``dW`` and ``db`` are Functions of their own (numpy forward,
 backward in maligrad ops), as for the convolutions, so the same code gives first and higher
-derivatives at the cost of a numpy call each.
+derivatives at the cost of a numpy call each. A plain backward (no ``create_graph``) computes
+all three with numpy directly, without the per-op cost of those Functions (3-4% of a
+7-5-3 MLP's training step at batch 1).
 
     >>> import numpy as np, maligrad
     >>> import maligrad.nn.functional as F
@@ -49,8 +51,18 @@ class Linear(Function):
         return y
 
     def backward(self, gy: Variable) -> tuple[Any, ...]:
-        x, w = self.saved_tensors
         needs = self.needs_input_grad
+        if not maligrad.is_grad_enabled():  # a plain backward: the three formulas in numpy
+            x, w = self.saved_arrays
+            g = gy.data
+            grads = (
+                Variable(g @ w) if needs[0] else None,
+                Variable(_rows(g).T @ _rows(x)) if needs[1] else None,
+            )
+            if len(needs) == 3:
+                return *grads, (Variable(_rows(g).sum(axis=0)) if needs[2] else None)
+            return grads
+        x, w = self.saved_tensors
         gx = gy @ w if needs[0] else None
         gw = LinearWeightGrad.apply(gy, x) if needs[1] else None
         if len(needs) == 3:
