@@ -92,7 +92,7 @@ class _Loss(Function):
         r = self.reduction
         if r == "none":
             return elems
-        total = elems.sum()
+        total = np.add.reduce(elems, axis=None)  # ``elems.sum()``, 1-2 us sooner
         if r == "sum":
             return np.asarray(total, dtype=elems.dtype)
         denom = float(elems.size if denom is None else denom)
@@ -535,9 +535,11 @@ class CrossEntropy(_Loss):
     ) -> np.ndarray:
         self.reduction, self.eps = reduction, eps
         c = x.shape[1]
-        shifted = x - x.max(axis=1, keepdims=True)
+        # (the ufuncs' ``reduce``: what ``.max`` and ``.sum`` call, 1-2 us sooner on small
+        # batches, where those microseconds are the cost)
+        shifted = x - np.maximum.reduce(x, axis=1, keepdims=True)
         e = np.exp(shifted)
-        s = e.sum(axis=1, keepdims=True)
+        s = np.add.reduce(e, axis=1, keepdims=True)
         log_s = np.log(s)
         self.e, self.sum_e, self.shifted, self.log_s = e, s, shifted, log_s
         self.q = self.pick = self.w = None
