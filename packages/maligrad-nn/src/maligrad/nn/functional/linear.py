@@ -55,8 +55,8 @@ class Linear(Function):
         if not maligrad.is_grad_enabled():  # a plain backward: the three formulas in numpy
             # (``np.dot`` and ``np.add.reduce``: the same products and sums as ``@`` and
             # ``.sum``, 1-2 us sooner on the small arrays where that is the cost.)
-            x, w = self.saved_arrays
-            g = gy.data
+            xv, wv = self.saved_tensors  # (``saved_arrays`` is newer than nn's oldest core)
+            x, w, g = xv.data, wv.data, gy.data
             g2 = _rows(g)
             grads = (
                 Variable(np.dot(g, w) if g.ndim == 2 else g @ w) if needs[0] else None,
