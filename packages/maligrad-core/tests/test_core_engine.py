@@ -175,6 +175,23 @@ def test_saved_arrays_are_checked_as_saved_tensors_are() -> None:
         y.mul_(2.0)
     with pytest.raises(RuntimeError, match=r"modified in place.*version 0 -> 1"):
         z.backward()
+    with pytest.raises(RuntimeError, match=r"modified in place.*version 0 -> 1"):
+        y.grad_fn.saved_arrays  # noqa: B018  (the output alone: its own short path)
+
+    class Scale(mg.Function):  # one saved constant
+        def forward(self, a: np.ndarray) -> np.ndarray:
+            self.save_for_backward(2.5)
+            return a * 2.5
+
+        def backward(self, g: Variable) -> Variable:
+            (k,) = self.saved_arrays
+            return g * k
+
+    s = Scale.apply(x)
+    assert s.grad_fn.saved_arrays == (2.5,)
+    x.grad = None
+    s.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2.5, 2.5])
     t = (x * x).tanh()
     t.sum().backward()
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):

@@ -162,6 +162,12 @@ class Function:
             >>> y.grad_fn.saved_arrays[0] is y.data
             True
         """
+        saved = self._saved
+        if self._nin and saved is not None and len(saved) == 4 and saved[3] is None:
+            # One array saved, the output (or a constant): most elementwise ops.
+            if saved[1] is not None and saved[1] != saved[2]:
+                raise self._modified(saved[0], saved[2], saved[1])
+            return (saved[0],)
         return self._unpack(True)
 
     def _unpack(self, arrays: bool) -> tuple[Any, ...]:
@@ -350,6 +356,10 @@ class Function:
         saved = self._saved
         if saved is None:
             return result
+        if len(saved) == 1 and saved[0] is out:  # the output alone (most elementwise ops)
+            result._version_box = own = _new_counter()
+            self._saved = (out, own, _ZERO, None)
+            return result
         # Four entries per saved item, none of them tracked by the cyclic GC (see
         # ``saved_tensors``): the array or constant, the version counter of the Variable it
         # came from, the version it had, and where it came from (None: the output).
@@ -393,7 +403,9 @@ class Function:
         """Free what the node holds (saved arrays, masks, edges) once backward has used it.
 
         Its place in the graph (``seq``, ``out_shape``, ``out_dtype``) stays, so that a later
-        ``grad`` with respect to its output can still be captured.
+        ``grad`` with respect to its output can still be captured. Backward frees each node it
+        has run in the same way, with the same statements written out (not a call of this
+        method: per-op overhead).
         """
         del self.__dict__  # not ``.clear()``: that would first create the dict most nodes lack
         self._saved = None
