@@ -669,3 +669,26 @@ def test_backward_error_restores_grad_mode_and_the_garbage_collector() -> None:
     with pytest.raises(ValueError, match="boom"):
         Fails.apply(_leaf()).sum().backward(create_graph=True)
     assert gc.isenabled() and mg.is_grad_enabled()
+
+
+def test_a_node_waits_for_a_long_branch_and_a_chain_runs_in_order() -> None:
+    # ``a`` feeds ``c`` directly and through a chain of ten ops: backward must run the whole
+    # chain before ``a``'s node (run early, that node would be freed and then needed again).
+    x = Variable(np.array([0.3, -0.2, 0.7]), requires_grad=True)
+
+    def f(x: Variable) -> Variable:
+        a = x.tanh()
+        b = a
+        for _ in range(10):
+            b = (b * 0.9).tanh()
+        return (a * b).sum()
+
+    f(x).backward()
+    a = np.tanh(x.data)
+    b, db = a, np.ones(3)
+    for _ in range(10):
+        b = np.tanh(b * 0.9)
+        db = db * (1 - b * b) * 0.9
+    expected = (b + a * db) * (1 - a * a)
+    np.testing.assert_allclose(x.grad.data, expected, rtol=1e-12)
+    assert mg.gradcheck(f, [x])

@@ -207,8 +207,15 @@ def _traverse(
     """
     filtering = run is not None
     summed: set[int] = set()  # leaves whose gradient so far is a sum this pass allocated
-    while heap:
-        fn = heappop(heap)[1]
+    # The next node when it is the only one waiting (along a chain), kept out of the heap.
+    nxt: Function | None = None
+    while True:
+        if nxt is not None:
+            fn, nxt = nxt, None
+        elif heap:
+            fn = heappop(heap)[1]
+        else:
+            break
         gy = grads.pop(fn)
         if fn._hooks is not None:
             gy = _run_hooks(fn._hooks, gy, fn.out_shape, f"the output of {fn.name}")
@@ -249,7 +256,13 @@ def _traverse(
                 prev = grads.get(p)
                 if prev is None:
                     grads[p] = gx
-                    heappush(heap, (-p.seq, p))
+                    if nxt is None and not heap:
+                        nxt = p
+                    else:
+                        if nxt is not None:
+                            heappush(heap, (-nxt.seq, nxt))
+                            nxt = None
+                        heappush(heap, (-p.seq, p))
                 elif create_graph:
                     grads[p] = prev + gx
                 else:
