@@ -293,11 +293,8 @@ def _traverse(
                     if not waiting[key]:
                         summed.discard(key)
                         ready(p, leaf_grads.pop(key))  # type: ignore[misc]
-        if not retain_graph:  # ``fn.release()``, written out (per-op overhead)
-            del fn.__dict__
-            fn._saved = None
-            fn._p0 = fn._p1 = fn._pn = None
-            fn._nin = 0
+        if not retain_graph:
+            fn.release()
 
 
 def run_backward(

@@ -403,9 +403,7 @@ class Function:
         """Free what the node holds (saved arrays, masks, edges) once backward has used it.
 
         Its place in the graph (``seq``, ``out_shape``, ``out_dtype``) stays, so that a later
-        ``grad`` with respect to its output can still be captured. Backward frees each node it
-        has run in the same way, with the same statements written out (not a call of this
-        method: per-op overhead).
+        ``grad`` with respect to its output can still be captured.
         """
         del self.__dict__  # not ``.clear()``: that would first create the dict most nodes lack
         self._saved = None

@@ -53,14 +53,14 @@ class Linear(Function):
     def backward(self, gy: Variable) -> tuple[Any, ...]:
         needs = self.needs_input_grad
         if not maligrad.is_grad_enabled():  # a plain backward: the three formulas in numpy
-            # (``np.dot`` and ``np.add.reduce``: the same products and sums as ``@`` and
-            # ``.sum``, 1-2 us sooner on the small arrays where that is the cost.)
+            # The expressions of the Functions below, bit for bit (``np.add.reduce`` is what
+            # ``.sum`` calls, 1-2 us sooner on the small arrays where that is the cost).
             xv, wv = self.saved_tensors  # (``saved_arrays`` is newer than nn's oldest core)
             x, w, g = xv.data, wv.data, gy.data
             g2 = _rows(g)
             grads = (
-                Variable(np.dot(g, w) if g.ndim == 2 else g @ w) if needs[0] else None,
-                Variable(np.dot(g2.T, _rows(x))) if needs[1] else None,
+                Variable(g @ w) if needs[0] else None,
+                Variable(g2.T @ _rows(x)) if needs[1] else None,
             )
             if len(needs) == 3:
                 return *grads, (Variable(np.add.reduce(g2, axis=0)) if needs[2] else None)
