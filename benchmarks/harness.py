@@ -5,8 +5,8 @@ hand-written numpy reference, maligrad, and optionally PyTorch. :func:`measure` 
 contenders in turn, repeat by repeat (the order reversed every other repeat), so that
 each maligrad time is divided by a numpy time taken moments before or after it (pair by
 pair), and reports the median of those ratios and their spread (the lowest and highest
-over the repeats). A workload with no numpy version
-names another reference (PyTorch for ``resnet-small``).
+over the repeats). A workload with no numpy version names another reference (PyTorch for
+``resnet-small``).
 
 Workloads that run multi-threaded GEMMs wait ``settle`` seconds before each timed block:
 numpy's OpenBLAS and PyTorch's OpenMP keep their threads spinning for a while after their

@@ -256,13 +256,14 @@ def _traverse(
                 prev = grads.get(p)
                 if prev is None:
                     grads[p] = gx
-                    if nxt is None and not heap:
-                        nxt = p
-                    else:
-                        if nxt is not None:
-                            heappush(heap, (-nxt.seq, nxt))
-                            nxt = None
+                    if nxt is not None:  # two waiting now: both go to the heap
+                        heappush(heap, (-nxt.seq, nxt))
                         heappush(heap, (-p.seq, p))
+                        nxt = None
+                    elif heap:
+                        heappush(heap, (-p.seq, p))
+                    else:
+                        nxt = p
                 elif create_graph:
                     grads[p] = prev + gx
                 else:

@@ -53,17 +53,15 @@ class Linear(Function):
     def backward(self, gy: Variable) -> tuple[Any, ...]:
         needs = self.needs_input_grad
         if not maligrad.is_grad_enabled():  # a plain backward: the three formulas in numpy
-            # The expressions of the Functions below, bit for bit (``np.add.reduce`` is what
-            # ``.sum`` calls, 1-2 us sooner on the small arrays where that is the cost).
+            # The forward formulas of the Functions below (and of ``@``), so the same bits.
             xv, wv = self.saved_tensors  # (``saved_arrays`` is newer than nn's oldest core)
             x, w, g = xv.data, wv.data, gy.data
-            g2 = _rows(g)
             grads = (
                 Variable(g @ w) if needs[0] else None,
-                Variable(g2.T @ _rows(x)) if needs[1] else None,
+                Variable(_weight_grad(g, x)) if needs[1] else None,
             )
             if len(needs) == 3:
-                return *grads, (Variable(np.add.reduce(g2, axis=0)) if needs[2] else None)
+                return *grads, (Variable(_bias_grad(g)) if needs[2] else None)
             return grads
         x, w = self.saved_tensors
         gx = gy @ w if needs[0] else None
@@ -77,13 +75,24 @@ def _rows(a: np.ndarray) -> np.ndarray:
     return a if a.ndim == 2 else a.reshape(-1, a.shape[-1])
 
 
+def _weight_grad(g: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``dW = g^T x`` over the flattened leading dimensions."""
+    return _rows(g).T @ _rows(x)
+
+
+def _bias_grad(g: np.ndarray) -> np.ndarray:
+    """``db``: the sum of the rows of ``g`` (``np.add.reduce`` is what ``.sum`` calls, 1-2 us
+    sooner on the small arrays where that is the cost)."""
+    return np.add.reduce(_rows(g), axis=0)
+
+
 class LinearWeightGrad(Function):
     """``dW = g^T x`` over the flattened leading dimensions; bilinear, so its gradients are
     ``linear(x, gz)`` for ``g`` and ``g @ gz`` for ``x``."""
 
     def forward(self, g: np.ndarray, x: np.ndarray) -> np.ndarray:
         self.save_for_backward(g, x)
-        return _rows(g).T @ _rows(x)
+        return _weight_grad(g, x)
 
     def backward(self, gz: Variable) -> Any:
         g, x = self.saved_tensors
@@ -99,7 +108,7 @@ class LinearBiasGrad(Function):
 
     def forward(self, g: np.ndarray) -> np.ndarray:
         self.shape = g.shape
-        return _rows(g).sum(axis=0)
+        return _bias_grad(g)
 
     def backward(self, gz: Variable) -> Any:
         return maligrad.broadcast_to(gz, self.shape)
