@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 import weakref
+from typing import Any
 
 import numpy as np
 import pytest
@@ -517,6 +518,14 @@ class _TooFew(mg.Function):
         return gy  # one gradient for two inputs
 
 
+class _TooMany(mg.Function):
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x * 2
+
+    def backward(self, gy: Variable) -> tuple[Variable, Variable]:
+        return gy * 2, gy  # two gradients for one input
+
+
 class _ReturnsNone(mg.Function):
     def forward(self, x: np.ndarray) -> None:
         return None
@@ -572,6 +581,7 @@ ENGINE_ERRORS = [
     (lambda: mg.grad((_leaf() * 2).sum(), [np.ones(3)]), TypeError, r"inputs\[0\].*ndarray"),
     (lambda: mg.grad(np.ones(3), _leaf()), TypeError, "outputs must be.*ndarray"),
     (lambda: _TooFew.apply(_leaf(), _leaf()).sum().backward(), RuntimeError, "1 gradients for 2"),
+    (lambda: _TooMany.apply(_leaf()).sum().backward(), RuntimeError, "2 gradients for 1"),
     (lambda: _ReturnsNone.apply(_leaf()), TypeError, "_ReturnsNone.forward returned None"),
     (lambda: _ReturnsObjects.apply(_leaf()), TypeError, "_ReturnsObjects.*dtype object"),
 ]
@@ -692,3 +702,74 @@ def test_a_node_waits_for_a_long_branch_and_a_chain_runs_in_order() -> None:
     expected = (b + a * db) * (1 - a * a)
     np.testing.assert_allclose(x.grad.data, expected, rtol=1e-12)
     assert mg.gradcheck(f, [x])
+
+
+def test_a_one_input_op_may_return_its_gradient_alone_or_in_a_tuple() -> None:
+    class Twice(mg.Function):
+        def forward(self, x: np.ndarray) -> np.ndarray:
+            return x * 2
+
+        def backward(self, gy: Variable) -> Any:
+            return (gy * 2,) if self.as_tuple else gy * 2
+
+    for as_tuple in (False, True):
+        Twice.as_tuple = as_tuple
+        x = _leaf()
+        (Twice.apply(Twice.apply(x)) * x).sum().backward()
+        np.testing.assert_array_equal(x.grad.data, 4 * x.data + 4 * x.data)
+
+
+def _mul_operands() -> list[tuple[str, Any, Any]]:
+    """Operands of ``Mul`` of every kind: leaves, op outputs, no-grad Variables, constants."""
+
+    def leaf(v: float) -> Variable:
+        return Variable(np.full(3, v, np.float32), requires_grad=True)
+
+    def computed(v: float) -> Variable:
+        return leaf(v) * 1.0
+
+    def plain(v: float) -> Variable:
+        return Variable(np.full(3, v, np.float32))
+
+    kinds = {"leaf": leaf, "computed": computed, "plain": plain}
+    out = [(f"{ka}*{kb}", fa(2.0), fb(3.0)) for ka, fa in kinds.items() for kb, fb in kinds.items()]
+    same = leaf(2.0)
+    out += [
+        ("x*x", same, same),
+        ("leaf*2.5", leaf(2.0), 2.5),
+        ("array*leaf", np.ones(3), leaf(3.0)),
+    ]
+    return [case for case in out if "plain*plain" not in case[0]]
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [c[1:] for c in _mul_operands()], ids=[c[0] for c in _mul_operands()]
+)
+def test_mul_saved_arrays_short_path_equals_the_general_unpacking(a: Any, b: Any) -> None:
+    """``Mul`` saves its two inputs through short paths in ``_record`` and ``saved_arrays``;
+    what they give equals the general loop's, and an input changed in place is caught."""
+    fn = (a * b).grad_fn
+    general = fn._unpack(True)
+    assert len(fn.saved_arrays) == len(general) == 2
+    for got, want in zip(fn.saved_arrays, general):
+        assert got is want or got == want
+    tensors = fn.saved_tensors
+    for got, want in zip(fn.saved_arrays, tensors):
+        assert got is (want.data if isinstance(want, Variable) else want)
+    for i, operand in enumerate((a, b)):
+        if isinstance(operand, Variable) and isinstance(general[1 - i], np.ndarray):
+            with mg.no_grad():
+                operand.add_(1.0)
+            with pytest.raises(RuntimeError, match=r"Mul\.backward.*modified in place"):
+                fn.saved_arrays  # noqa: B018
+            break
+
+
+def test_mul_gives_a_leaf_its_data_as_it_is_now() -> None:
+    """As ``saved_tensors`` gives the leaf itself, the short path gives its ``.data`` now."""
+    x = Variable(np.full(3, 2.0, np.float32), requires_grad=True)
+    w = Variable(np.full(3, 3.0, np.float32), requires_grad=True)
+    fn = (x * w).grad_fn
+    w.data = np.full(3, 5.0, np.float32)
+    assert fn.saved_arrays[1] is w.data
+    assert fn._unpack(True)[1] is w.data

@@ -225,23 +225,28 @@ def _traverse(
             if fn not in run:  # type: ignore[operator]
                 continue
         n = fn._nin  # ``fn.parents``, read from the node's slots (per-op overhead)
-        parents: tuple[Any, ...]
-        if n == 2:
-            parents = (fn._p0, fn._p1)
-        elif n == 1:
-            parents = (fn._p0,)
-        elif n:
-            parents = fn._pn  # type: ignore[assignment]  # a tuple while n > 0
-        else:
+        if not n:
             raise _freed(fn)
         gxs = fn.backward(gy)
-        if type(gxs) is not tuple:
-            gxs = (gxs,)
-        if len(gxs) != len(parents):
-            raise RuntimeError(
-                f"{fn.name}.backward returned {len(gxs)} gradients for {len(parents)} inputs"
-            )
-        for p, gx in zip(parents, gxs):
+        edges: Any
+        if n == 1 and type(gxs) is not tuple:  # one input and its gradient: no checks to make
+            edges = ((fn._p0, gxs),)
+        else:
+            parents: tuple[Any, ...]
+            if n == 2:
+                parents = (fn._p0, fn._p1)
+            elif n == 1:
+                parents = (fn._p0,)
+            else:
+                parents = fn._pn  # type: ignore[assignment]  # a tuple while n > 0
+            if type(gxs) is not tuple:
+                gxs = (gxs,)
+            if len(gxs) != len(parents):
+                raise RuntimeError(
+                    f"{fn.name}.backward returned {len(gxs)} gradients for {len(parents)} inputs"
+                )
+            edges = zip(parents, gxs)
+        for p, gx in edges:
             if p is None or gx is None:
                 continue
             if type(gx) is not Variable:
