@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gc
+import operator
 import sys
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -773,3 +775,83 @@ def test_mul_gives_a_leaf_its_data_as_it_is_now() -> None:
     w.data = np.full(3, 5.0, np.float32)
     assert fn.saved_arrays[1] is w.data
     assert fn._unpack(True)[1] is w.data
+
+
+class _MulSavingThree(mg.Function):
+    """``Mul`` that also saves a constant: its inputs go through ``_record``'s general loop."""
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.save_for_backward(a, b, 1.0)
+        return a * b
+
+    def backward(self, gy: Variable) -> tuple[Variable, Variable]:
+        a, b, _ = self.saved_tensors
+        return gy * b, gy * a
+
+
+def _pairs_of_inputs() -> list[tuple[str, Variable, Variable]]:
+    def leaf() -> Variable:
+        return Variable(np.array([1.5, -2.0, 3.0], np.float32), requires_grad=True)
+
+    shared = leaf()
+    same = leaf()
+    return [
+        ("leaves", leaf(), leaf()),
+        ("computed", leaf() * 2.0, leaf().tanh()),
+        ("one array", shared, Variable(shared.data)),
+        ("detached", same, same.detach()),
+        ("x*x", same, same),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [p[1:] for p in _pairs_of_inputs()], ids=[p[0] for p in _pairs_of_inputs()]
+)
+def test_record_short_path_keeps_what_the_general_loop_keeps(a: Variable, b: Variable) -> None:
+    """``Mul`` saves its inputs through ``_record``'s short path; a Function saving them and
+    a constant goes through the loop: the same arrays, counters, versions and positions."""
+    short = (a * b).grad_fn._saved
+    loop = _MulSavingThree.apply(a, b).grad_fn._saved[:8]
+    assert len(short) == 8
+    for i, (got, want) in enumerate(zip(short, loop)):
+        assert got is want or (i % 4 == 2 and bytes(got) == bytes(want)), i
+
+
+@pytest.mark.parametrize("op", [operator.mul, operator.truediv, operator.pow])
+def test_two_inputs_on_one_array_each_keep_their_own_version(op: Callable) -> None:
+    """``b`` is another Variable on ``a``'s array: a change through ``b`` is caught (``Pow``
+    saves three items, through the general loop)."""
+    a = Variable(np.array([1.5, 2.0, 3.0], np.float32), requires_grad=True)
+    b = Variable(a.data)
+    y = op(a, b).sum()
+    with mg.no_grad():
+        b.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+
+
+def test_two_leaves_on_one_array_each_give_their_data_as_it_is_now() -> None:
+    a = Variable(np.array([1.0, 2.0, 3.0], np.float32), requires_grad=True)
+    b = Variable(a.data, requires_grad=True)
+    y = (a * b).sum()
+    a.data = a.data * 3
+    y.backward()
+    np.testing.assert_array_equal(a.grad.data, [1, 2, 3])
+    np.testing.assert_array_equal(b.grad.data, [3, 6, 9])
+
+
+def test_a_backward_that_frees_its_own_node_still_passes_its_gradients_on() -> None:
+    class FreesItself(mg.Function):
+        def forward(self, *xs: np.ndarray) -> np.ndarray:
+            return sum(xs[1:], xs[0])
+
+        def backward(self, gy: Variable) -> Any:
+            n = len(self.parents)
+            self.release()
+            return gy if n == 1 else (gy,) * n
+
+    for n in (1, 2, 3, 4):
+        xs = [_leaf() for _ in range(n)]
+        FreesItself.apply(*xs).sum().backward()
+        for x in xs:
+            np.testing.assert_array_equal(x.grad.data, [1, 1, 1])

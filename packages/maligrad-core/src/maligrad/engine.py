@@ -225,20 +225,22 @@ def _traverse(
             if fn not in run:  # type: ignore[operator]
                 continue
         n = fn._nin  # ``fn.parents``, read from the node's slots (per-op overhead)
-        if not n:
+        parents: tuple[Any, ...] | None = None  # (read before ``backward``, which may free)
+        if n == 1:
+            p0 = fn._p0
+        elif n == 2:
+            parents = (fn._p0, fn._p1)
+        elif n:
+            parents = fn._pn
+        else:
             raise _freed(fn)
         gxs = fn.backward(gy)
         edges: Any
-        if n == 1 and type(gxs) is not tuple:  # one input and its gradient: no checks to make
-            edges = ((fn._p0, gxs),)
+        if parents is None and type(gxs) is not tuple:  # one input, its gradient alone
+            edges = ((p0, gxs),)
         else:
-            parents: tuple[Any, ...]
-            if n == 2:
-                parents = (fn._p0, fn._p1)
-            elif n == 1:
-                parents = (fn._p0,)
-            else:
-                parents = fn._pn  # type: ignore[assignment]  # a tuple while n > 0
+            if parents is None:
+                parents = (p0,)
             if type(gxs) is not tuple:
                 gxs = (gxs,)
             if len(gxs) != len(parents):

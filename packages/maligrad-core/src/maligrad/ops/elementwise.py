@@ -73,7 +73,7 @@ class Exp(Function):
         if type(x) is not _ndarray or x.dtype.kind != "f":  # inlined: per-op overhead
             x = to_float(x)
         y = np.exp(x)
-        self._saved = (y,)  # ``save_for_backward(y)``, written out: per-op overhead
+        self.save_for_backward(y)
         return y
 
     def backward(self, gy: Any) -> Any:
@@ -175,7 +175,7 @@ class Tanh(Function):
         if type(x) is not _ndarray or x.dtype.kind != "f":  # inlined: per-op overhead
             x = to_float(x)
         y = np.tanh(x)
-        self._saved = (y,)  # ``save_for_backward(y)``, written out: per-op overhead
+        self.save_for_backward(y)
         return y
 
     def backward(self, gy: Any) -> Any:
