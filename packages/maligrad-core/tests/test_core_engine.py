@@ -735,9 +735,11 @@ def _mul_operands() -> list[tuple[str, Any, Any]]:
 
     kinds = {"leaf": leaf, "computed": computed, "plain": plain}
     out = [(f"{ka}*{kb}", fa(2.0), fb(3.0)) for ka, fa in kinds.items() for kb, fb in kinds.items()]
-    same = leaf(2.0)
+    same, shared, detached = leaf(2.0), leaf(2.0), leaf(2.0)
     out += [
         ("x*x", same, same),
+        ("one array", shared, Variable(shared.data)),  # two Variables on one array
+        ("detached", detached, detached.detach()),
         ("leaf*2.5", leaf(2.0), 2.5),
         ("array*leaf", np.ones(3), leaf(3.0)),
     ]
@@ -789,23 +791,13 @@ class _MulSavingThree(mg.Function):
         return gy * b, gy * a
 
 
-def _pairs_of_inputs() -> list[tuple[str, Variable, Variable]]:
-    def leaf() -> Variable:
-        return Variable(np.array([1.5, -2.0, 3.0], np.float32), requires_grad=True)
-
-    shared = leaf()
-    same = leaf()
-    return [
-        ("leaves", leaf(), leaf()),
-        ("computed", leaf() * 2.0, leaf().tanh()),
-        ("one array", shared, Variable(shared.data)),
-        ("detached", same, same.detach()),
-        ("x*x", same, same),
-    ]
+def _variable_pairs() -> list[tuple[str, Variable, Variable]]:
+    """The operands of ``_mul_operands`` that are both Variables: ``Mul``'s short path."""
+    return [c for c in _mul_operands() if all(isinstance(v, Variable) for v in c[1:])]
 
 
 @pytest.mark.parametrize(
-    ("a", "b"), [p[1:] for p in _pairs_of_inputs()], ids=[p[0] for p in _pairs_of_inputs()]
+    ("a", "b"), [p[1:] for p in _variable_pairs()], ids=[p[0] for p in _variable_pairs()]
 )
 def test_record_short_path_keeps_what_the_general_loop_keeps(a: Variable, b: Variable) -> None:
     """``Mul`` saves its inputs through ``_record``'s short path; a Function saving them and
