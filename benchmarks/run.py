@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         "--fresh", action="store_true", help="also run each contender in fresh processes"
     )
     parser.add_argument(
-        "--processes", type=int, default=7, help="fresh processes per contender (default 7)"
+        "--processes", type=int, default=11, help="fresh processes per contender (default 11)"
     )
     parser.add_argument(
         "--check", action="store_true", help="exit 1 when a workload misses a target"
